@@ -1,0 +1,142 @@
+"""The one place that runs ffmpeg: locating it, probing media, running with progress.
+
+ffmpeg comes from the imageio-ffmpeg package (no system install, no ffprobe), so probing
+reads the stream summary ``ffmpeg -i`` prints.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import threading
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from pipeline.errors import MediaError
+
+Progress = Callable[[float], None]  # fraction done, 0..1
+
+
+@cache
+def executable() -> str:
+    import imageio_ffmpeg
+
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def media_arg(path: str | Path) -> str:
+    """A path ffmpeg cannot mistake for an option or a protocol (``-i.webm``, ``a:b``)."""
+    return "file:" + str(Path(path).absolute())
+
+
+@dataclass(frozen=True, slots=True)
+class MediaInfo:
+    path: Path
+    duration: int | None  # ms; None when the container does not say
+    video: str | None  # codec name of the first video stream
+    audio: str | None  # codec name of the first audio stream
+    subtitles: tuple[str, ...]
+    width: int = 0
+    height: int = 0
+    fps: float = 0.0
+    sample_rate: int = 0
+
+
+_DURATION = re.compile(r"Duration: (\d+):(\d\d):(\d\d)\.(\d+)")
+_STREAM = re.compile(r"Stream #\d+:\d+(?:\[\w+\])?(?:\(\w+\))?: (Video|Audio|Subtitle): (\w+)(.*)")
+
+
+def probe(path: str | Path) -> MediaInfo:
+    """Describe a media file, or raise MediaError naming it when ffmpeg cannot read it."""
+    path = Path(path)
+    if not path.is_file():
+        raise MediaError("recording not found", path)
+    if path.stat().st_size == 0:
+        raise MediaError("recording is empty (0 bytes)", path)
+    proc = subprocess.run(
+        [executable(), "-hide_banner", "-nostdin", "-i", media_arg(path)],
+        capture_output=True, text=True, errors="replace", check=False,
+    )
+    return parse_probe(path, proc.stderr)
+
+
+def parse_probe(path: Path, text: str) -> MediaInfo:
+    if "Input #0" not in text:
+        raise MediaError(f"not a readable media file: {_last_line(text)}", path)
+    duration = None
+    if match := _DURATION.search(text):
+        h, m, s, frac = match.groups()
+        duration = ((int(h) * 60 + int(m)) * 60 + int(s)) * 1000 + int(frac.ljust(3, "0")[:3])
+    video = audio = None
+    subtitles: list[str] = []
+    width = height = rate = 0
+    fps = 0.0
+    for kind, codec, rest in _STREAM.findall(text):
+        if kind == "Video" and video is None:
+            video = codec
+            if size := re.search(r"\b(\d{2,5})x(\d{2,5})\b", rest):
+                width, height = int(size[1]), int(size[2])
+            if frames := re.search(r"([\d.]+) (?:fps|tbr)", rest):
+                fps = float(frames[1])
+        elif kind == "Audio" and audio is None:
+            audio = codec
+            if hz := re.search(r"(\d+) Hz", rest):
+                rate = int(hz[1])
+        elif kind == "Subtitle":
+            subtitles.append(codec)
+    if video is None and audio is None:
+        raise MediaError("file has no audio or video stream", path)
+    return MediaInfo(path, duration, video, audio, tuple(subtitles), width, height, fps, rate)
+
+
+def _last_line(text: str) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else "ffmpeg gave no reason"
+
+
+def run(
+    args: Sequence[str],
+    *,
+    duration: int | None = None,
+    progress: Progress | None = None,
+    what: str | Path | None = None,
+) -> None:
+    """Run ffmpeg with ``args`` (everything after the executable).
+
+    ``duration`` (ms of output expected) turns ffmpeg's ``-progress`` reports into fractions
+    passed to ``progress``. On failure raises MediaError with ffmpeg's own last words,
+    naming ``what`` (the file the run was about).
+    """
+    cmd = [executable(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y"]
+    if progress is not None:
+        cmd += ["-progress", "pipe:1", "-nostats"]
+    cmd += list(args)
+    tail: deque[str] = deque(maxlen=20)
+    with subprocess.Popen(
+        cmd, stdout=subprocess.PIPE if progress else subprocess.DEVNULL,
+        stderr=subprocess.PIPE, text=True, errors="replace",
+    ) as proc:
+        assert proc.stderr is not None
+        stderr = proc.stderr
+        drain = threading.Thread(target=lambda: tail.extend(line.rstrip() for line in stderr))
+        drain.start()
+        try:
+            if progress is not None and proc.stdout is not None:
+                for line in proc.stdout:
+                    key, _, value = line.strip().partition("=")
+                    if key == "out_time_us" and duration and value.isdigit():
+                        progress(min(1.0, int(value) / 1000 / duration))
+            code = proc.wait()
+        except BaseException:
+            proc.kill()
+            raise
+        finally:
+            drain.join()
+    if code != 0:
+        reason = "; ".join(line for line in tail if line) or f"exit code {code}"
+        raise MediaError(f"ffmpeg failed: {reason}", what)
+    if progress is not None:
+        progress(1.0)
