@@ -69,6 +69,36 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- align -----------------------------------------------------------------------------
+
+def cmd_align(args: argparse.Namespace) -> int:
+    from pipeline.align.cues import align_cues
+    from pipeline.align.markers import write_csv, write_otio
+    from pipeline.align.report import write_report
+    from pipeline.captions.io import read_captions
+    from pipeline.script.parse import parse_script
+    from pipeline.timecode import format_clock
+
+    lesson = parse_script(args.script)
+    captions = read_captions(args.captions)[0] if args.captions else None
+    result = align_cues(lesson, captions, max_cps=args.max_cps)
+    if args.html:
+        write_report(lesson, result, args.html, video=args.video)
+    if args.otio:
+        write_otio(result, args.otio, lesson.name, fps=args.fps, media=args.video)
+    if args.csv:
+        write_csv(result, args.csv, fps=args.fps)
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    human = "\n".join(
+        [f"{lesson.path}: {len(result.cues)} cues, narration coverage {result.coverage:.0%}"]
+        + [f"  {lesson.path}:{c.cue.line}: {format_clock(c.start)}-{format_clock(c.end)}"
+           f" {c.method} {c.confidence:.2f}  [{c.cue.kind}] {c.cue.text}" for c in result.cues]
+    )
+    emit(args, result.to_json(), human)
+    return 0
+
+
 # --- argument parser -------------------------------------------------------------------
 
 def _not_yet(name: str) -> Handler:
@@ -100,10 +130,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--media", default="media", help="media folder (demo files go to MEDIA/demo)")
     p.add_argument("--force", action="store_true", help="regenerate existing demo recordings")
 
+    p = command("align", cmd_align, "align cues to the captions")
+    p.add_argument("script", help="lesson script (markdown)")
+    p.add_argument("--captions", help="SRT/VTT to align against (default: the script's own)")
+    p.add_argument("--html", help="write the editor's alignment report here")
+    p.add_argument("--video", help="rendered lesson for report thumbnails and player")
+    p.add_argument("--otio", help="write the cues as OpenTimelineIO markers here")
+    p.add_argument("--csv", help="write the cues with timecodes as CSV here")
+    p.add_argument("--fps", type=int, default=30, help="frame rate for timecodes (default 30)")
+    p.add_argument("--max-cps", type=float, default=20.0,
+                   help="reading speed for VISUAL TEXT, characters a second (default 20)")
+
     for name, help in [
         ("clean", "clean a lesson's captions"),
         ("qa", "check captions against a caption profile"),
-        ("align", "align cues to the captions"),
         ("clap", "find hand claps in a recording"),
         ("sync", "measure the caption-to-recording offset"),
         ("render", "render a finished lesson"),

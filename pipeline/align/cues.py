@@ -1,0 +1,323 @@
+"""Cues -> times on the caption timeline.
+
+The script's narration words are aligned to the caption words as a whole
+(:func:`pipeline.align.words.align_words`). A cue sits between two narration words; its
+anchor is the moment the speaker passes that place: right after the last word before the
+cue was spoken (or, when that word was not recorded, right before the first word after it).
+Inside a caption, a word's time is the caption's time split by characters.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from pipeline.align.overrides import Override, cue_ids, load_overrides, normalize_text
+from pipeline.align.words import EXACT, SUBSTITUTED, Alignment, align_words, tokenize
+from pipeline.models import Caption, Cue, Lesson
+from pipeline.timecode import seconds
+
+WORDS_PER_MINUTE = 150  # speaking rate for scripts without captions
+READ_MIN_MS, READ_MAX_MS = 2_500, 8_000  # how long a VISUAL TEXT may stay up for reading
+_NOTICE_MS = 1_000  # time to notice an overlay before reading it
+_WINDOW = 6  # narration words each side of a cue that judge its confidence
+_CONTEXT_CHARS = 90  # script context shown in the report, each side
+
+
+@dataclass(frozen=True, slots=True)
+class AlignedCue:
+    cue: Cue
+    start: int  # ms, caption timeline
+    end: int  # ms
+    caption_index: int  # Caption.index spoken at the anchor (0: none)
+    confidence: float  # 0..1
+    method: str  # "text" | "estimated" | "override"
+    id: str = ""  # short stable id (overrides, report)
+    before: str = ""  # script words just before the cue
+    after: str = ""  # script words just after it
+    anchor_char: int = -1  # offset in the caption's text where the anchor falls
+    reason: str = ""  # why the confidence is what it is, for the report
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.cue.kind, "text": self.cue.text, "line": self.cue.line,
+                "start": seconds(self.start), "end": seconds(self.end),
+                "caption_index": self.caption_index, "confidence": round(self.confidence, 3),
+                "method": self.method}
+
+
+@dataclass(frozen=True, slots=True)
+class AlignResult:
+    cues: tuple[AlignedCue, ...]
+    coverage: float  # share of narration words matched to caption words
+    captions: tuple[Caption, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {"cues": [c.to_json() for c in self.cues], "coverage": round(self.coverage, 3)}
+
+
+_TRAILING = frozenset(".,;:?!\"')”’…")
+
+
+@dataclass(frozen=True, slots=True)
+class _Words:
+    """Tokens of one side with where they came from."""
+
+    norms: list[str]
+    unit: list[int]  # narration line / caption position
+    start: list[int]  # character span in the unit's text
+    end: list[int]
+
+
+def _words(texts: Sequence[str]) -> _Words:
+    norms: list[str] = []
+    unit: list[int] = []
+    start: list[int] = []
+    end: list[int] = []
+    for k, text in enumerate(texts):
+        for token in tokenize(text):
+            norms.append(token.norm)
+            unit.append(k)
+            start.append(token.start)
+            stop = token.end  # trailing punctuation belongs to the word it follows
+            while stop < len(text) and text[stop] in _TRAILING:
+                stop += 1
+            end.append(stop)
+    return _Words(norms, unit, start, end)
+
+
+def _caption_text(caption: Caption) -> str:
+    return caption.text.replace("\n", " ")
+
+
+class _Timeline:
+    """Caption words placed in time: each caption's span split by characters."""
+
+    def __init__(self, captions: Sequence[Caption], words: _Words):
+        self.captions = captions
+        self.words = words
+        self.lengths = [max(1, len(_caption_text(c).rstrip())) for c in captions]
+
+    def at_char(self, pos: int, char: int) -> int:
+        c = self.captions[pos]
+        return c.start + (max(c.end, c.start) - c.start) * min(char, self.lengths[pos]) // self.lengths[pos]
+
+    def word_start(self, j: int) -> int:
+        return self.at_char(self.words.unit[j], self.words.start[j])
+
+    def word_end(self, j: int) -> int:
+        return self.at_char(self.words.unit[j], self.words.end[j])
+
+    def caption_at(self, ms: int) -> int:
+        """Position of the caption being spoken at ``ms`` (the next one in a pause)."""
+        starts = [c.start for c in self.captions]
+        k = bisect.bisect_right(starts, ms) - 1
+        if k >= 0 and ms <= self.captions[k].end:
+            return k
+        return min(k + 1, len(self.captions) - 1)
+
+
+def align_cues(lesson: Lesson, captions: Sequence[Caption] | None = None, *,
+               max_cps: float = 20.0,
+               overrides: Sequence[Override] | None = None) -> AlignResult:
+    """Place every cue of ``lesson`` on the caption timeline.
+
+    ``captions`` default to the lesson's embedded captions; ``overrides`` default to the pins
+    in the lesson's frontmatter and sidecar file (pass ``()`` to ignore them).
+    """
+    caps = tuple(lesson.captions if captions is None else captions)
+    pins = load_overrides(lesson) if overrides is None else tuple(overrides)
+    narration = [n.text for n in lesson.narration]
+    script = _words(narration)
+    lines = [lesson.narration[u].line for u in script.unit]
+    ids = cue_ids(lesson.cues)
+    text_offsets = np.cumsum([0] + [len(t) + 1 for t in narration]).tolist()
+    full_text = " ".join(narration)
+
+    placed: list[tuple[Cue, int, int, float, str, int, str]] = []
+    if caps:
+        capwords = _words([_caption_text(c) for c in caps])
+        timeline = _Timeline(caps, capwords)
+        alignment = align_words(script.norms, capwords.norms)
+        coverage = alignment.coverage
+        for cue in lesson.cues:
+            pos = bisect.bisect_left(lines, cue.line)
+            placed.append((cue, *_anchor(pos, alignment, timeline)))
+    else:
+        coverage = 0.0
+        ms_per_word = 60_000 // WORDS_PER_MINUTE
+        for cue in lesson.cues:
+            pos = bisect.bisect_left(lines, cue.line)
+            placed.append((cue, pos * ms_per_word, 0, 0.1, "estimated", -1,
+                           "no captions: time estimated from a speaking rate of"
+                           f" {WORDS_PER_MINUTE} words a minute"))
+    last_ms = max((c.end for c in caps), default=len(script.norms) * 60_000 // WORDS_PER_MINUTE)
+
+    warnings: list[str] = []
+    pinned = _match_pins(lesson.cues, ids, pins, warnings)
+    starts = []
+    for k, (cue, start, cap, conf, method, char, reason) in enumerate(placed):
+        if k in pinned:
+            pin = pinned[k]
+            start, conf, method, char = pin.start, 1.0, "override", -1
+            cap = timeline.caption_at(start) if caps else -1
+            reason = f"pinned by the editor at {pin.where}"
+            placed[k] = (cue, start, cap, conf, method, char, reason)
+        starts.append(start)
+
+    out: list[AlignedCue] = []
+    for k, (cue, start, cap, conf, method, char, reason) in enumerate(placed):
+        end = pinned[k].end if k in pinned and pinned[k].end is not None else None
+        if end is None:
+            end = _end(k, lesson.cues, starts, last_ms, max_cps)
+        pos = bisect.bisect_left(lines, cue.line)
+        offset = text_offsets[script.unit[pos]] + script.start[pos] if pos < len(lines) \
+            else len(full_text)
+        out.append(AlignedCue(
+            cue=cue, start=start, end=max(end, start), confidence=round(conf, 3), method=method,
+            caption_index=caps[cap].index if caps and cap >= 0 else 0, id=ids[k],
+            before=_context(full_text[:offset], before=True),
+            after=_context(full_text[offset:], before=False),
+            anchor_char=char, reason=reason,
+        ))
+    return AlignResult(tuple(out), coverage, caps, tuple(warnings))
+
+
+def _context(text: str, before: bool) -> str:
+    text = text.strip()
+    if len(text) <= _CONTEXT_CHARS:
+        return text
+    if before:
+        cut = text[-_CONTEXT_CHARS:]
+        return "…" + cut[cut.find(" ") + 1:] if " " in cut else "…" + cut
+    cut = text[:_CONTEXT_CHARS]
+    return (cut[: cut.rfind(" ")] if " " in cut else cut) + "…"
+
+
+def _match_pins(cues: tuple[Cue, ...], ids: list[str], pins: Sequence[Override],
+                warnings: list[str]) -> dict[int, Override]:
+    by_text: dict[str, list[int]] = {}
+    for k, cue in enumerate(cues):
+        by_text.setdefault(normalize_text(cue.text), []).append(k)
+    pinned: dict[int, Override] = {}
+    for pin in pins:
+        if pin.id is not None:
+            hits = [k for k, i in enumerate(ids) if i == pin.id]
+        else:
+            hits = by_text.get(pin.text or "", [])
+        if not hits:
+            what = f"id {pin.id}" if pin.id is not None else f"text {pin.text!r}"
+            warnings.append(f"{pin.where}: override names no cue in the script ({what});"
+                            " the cue was edited or removed")
+            continue
+        for k in hits:
+            if k in pinned:
+                warnings.append(f"{pin.where}: cue already pinned at {pinned[k].where};"
+                                " the later pin wins")
+            pinned[k] = pin
+    return pinned
+
+
+def _end(k: int, cues: tuple[Cue, ...], starts: list[int], last_ms: int, max_cps: float) -> int:
+    cue, start = cues[k], starts[k]
+    later = [starts[q] for q in range(len(cues)) if q != k and cues[q].kind == cue.kind
+             and (starts[q] > start or (starts[q] == start and q > k))]
+    next_same = min(later, default=None)
+    if cue.kind == "main_panel":
+        return max(start, next_same if next_same is not None else last_ms)
+    chars = sum(len(item) for item in cue.items) or len(cue.text)
+    read = int(_NOTICE_MS + 1000 * chars / max_cps)
+    end = start + min(READ_MAX_MS, max(READ_MIN_MS, read))
+    return min(end, next_same) if next_same is not None else end
+
+
+def _anchor(pos: int, al: Alignment, tl: _Timeline) -> tuple[int, int, float, str, int, str]:
+    """(start ms, caption position, confidence, method, anchor char, reason) of a cue
+    standing before script word ``pos``."""
+    target, quality = al.target, al.quality
+    matched = np.flatnonzero(target >= 0)
+    k = int(np.searchsorted(matched, pos))
+    prev_i = int(matched[k - 1]) if k > 0 else None
+    next_i = int(matched[k]) if k < len(matched) else None
+    if prev_i is None and next_i is None:
+        first = tl.captions[0]
+        return first.start, 0, 0.05, "estimated", -1, "no narration word found in the captions"
+
+    q_before = _side_quality(quality[max(0, pos - _WINDOW):pos][::-1])
+    q_after = _side_quality(quality[pos:pos + _WINDOW])
+    sides = [q for q, has in ((q_before, pos > 0), (q_after, pos < len(quality))) if has]
+    q = sum(sides) / len(sides) if sides else 0.0
+    reasons: list[str] = []
+    factor = 1.0
+
+    j_prev = int(target[prev_i]) if prev_i is not None else None
+    j_next = int(target[next_i]) if next_i is not None else None
+    side = "next" if j_prev is None else "prev" if j_next is None else ""
+    if j_prev is not None and j_next is not None and prev_i is not None and next_i is not None:
+        if j_next <= j_prev:
+            factor *= 0.75
+            reasons.append("the narration around the cue was recorded in a different order")
+            side = "prev" if pos - 1 - prev_i <= next_i - pos else "next"
+        elif prev_i == pos - 1:
+            side = "prev"
+            extra = j_next - j_prev - 1
+            if extra and next_i == pos:
+                factor *= 1 - min(0.3, 0.03 * extra)
+                reasons.append(f"{extra} unscripted word{'s' * (extra > 1)} spoken at the cue")
+        elif next_i == pos:
+            side = "next"
+    if side == "prev" and j_prev is not None:
+        last = _sentence_end(tl, j_prev, j_next)
+        start = tl.word_end(last)
+        cap, char = tl.words.unit[last], tl.words.end[last]
+    elif side == "next" and j_next is not None:
+        start = tl.word_start(j_next)
+        cap, char = tl.words.unit[j_next], tl.words.start[j_next]
+    else:  # neither neighbour was recorded: between the nearest words that were
+        assert prev_i is not None and next_i is not None
+        assert j_prev is not None and j_next is not None
+        frac = (pos - prev_i - 0.5) / (next_i - prev_i)
+        t0, t1 = tl.word_end(j_prev), tl.word_start(j_next)
+        start = t0 + int((t1 - t0) * frac)
+        cap, char = tl.caption_at(start), -1
+        reasons.append("the words next to the cue were not found in the captions; placed"
+                       " between the nearest words that were")
+    if q < 0.5:
+        reasons.insert(0, "the narration around the cue was not found in the captions")
+    conf = 0.1 + 0.85 * q * factor
+    return start, cap, conf, "text", char, "; ".join(reasons)
+
+
+_MAX_TAIL = 3  # unscripted words that may finish the sentence before a cue
+
+
+def _sentence_end(tl: _Timeline, j: int, j_next: int | None) -> int:
+    """The caption word ending the sentence that word ``j`` is in, when a few unscripted
+    words finish it ("...just in an amplified | way.") before the next scripted word."""
+    limit = min(j + _MAX_TAIL, (j_next if j_next is not None else len(tl.words.norms)) - 1)
+    for k in range(j, limit + 1):
+        if _ends_sentence(tl, k):
+            return k
+    return j
+
+
+def _ends_sentence(tl: _Timeline, k: int) -> bool:
+    """Word ``k`` is followed by sentence punctuation or ends its caption."""
+    words = tl.words
+    text = _caption_text(tl.captions[words.unit[k]]).rstrip()
+    return words.end[k] >= len(text) or any(p in text[words.end[k] - 1] for p in ".?!;:")
+
+
+def _side_quality(q: np.ndarray) -> float:
+    """Weighted match quality of the words on one side, nearest words weighing most."""
+    if len(q) == 0:
+        return 0.0
+    weights = 1.0 / (1.0 + 0.35 * np.arange(len(q)))
+    return float(np.dot(np.clip(q, 0, EXACT), weights) / weights.sum())
+
+
+__all__ = ["AlignResult", "AlignedCue", "align_cues", "SUBSTITUTED"]

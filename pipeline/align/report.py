@@ -1,0 +1,179 @@
+"""The editor's alignment report: one HTML page per lesson.
+
+A timeline (captions as blocks, cues as markers), then every cue, least confident first:
+its script context, the caption with the anchor marked, its time and confidence, and the
+override line to pin it. With a rendered video: a thumbnail per cue and a player that
+seeks to the cue on click.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from pipeline import ffmpeg
+from pipeline.align.cues import AlignedCue, AlignResult
+from pipeline.align.markers import LOW_CONFIDENCE
+from pipeline.align.overrides import SIDECAR_SUFFIX, override_line
+from pipeline.atomic import atomic_path, write_text
+from pipeline.models import Lesson
+from pipeline.timecode import format_clock, seconds
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "reports" / "templates"
+THUMB_WIDTH = 240
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True,
+                             undefined=jinja2.StrictUndefined, trim_blocks=True,
+                             lstrip_blocks=True)
+    env.filters["clock"] = format_clock
+    return env
+
+
+@dataclass(frozen=True, slots=True)
+class Video:
+    """A rendered lesson to show beside the cues; ``offset`` maps caption time to its time."""
+
+    path: Path
+    offset: int = 0  # ms: video time = caption time + offset
+
+    @staticmethod
+    def from_render(path: str | Path) -> Video:
+        """The video plus, when its render manifest (``OUT.json``) is beside it, its offset."""
+        path = Path(path)
+        manifest = path.with_suffix(".json")
+        offset = 0
+        if manifest.is_file():
+            try:
+                doc = json.loads(manifest.read_text(encoding="utf-8"))
+                offset = round(1000 * (float(doc.get("caption_offset", 0))
+                                       - float(doc.get("trim_start", 0))))
+            except (ValueError, TypeError, AttributeError):
+                offset = 0
+        return Video(path, offset)
+
+
+def confidence_colour(confidence: float) -> str:
+    """Red (0) through amber to green (1)."""
+    hue = int(120 * max(0.0, min(1.0, (confidence - 0.2) / 0.7)))
+    return f"hsl({hue}, 70%, 42%)"
+
+
+def _caption_parts(result: AlignResult, cue: AlignedCue) -> dict[str, str] | None:
+    """The caption text split around the anchor, with the word at the anchor picked out."""
+    caption = next((c for c in result.captions if c.index == cue.caption_index), None)
+    if caption is None:
+        return None
+    text = caption.text.replace("\n", " ")
+    if cue.anchor_char < 0:
+        return {"before": text, "word": "", "after": "", "placed": ""}
+    head, tail = text[:cue.anchor_char], text[cue.anchor_char:]
+    if head.strip():
+        match = re.search(r"(\S+)(\s*)$", head)
+        assert match is not None
+        return {"before": head[:match.start()], "word": match.group(1),
+                "after": match.group(2) + tail, "placed": "after"}
+    match = re.match(r"(\s*)(\S+)", tail)
+    if match is None:
+        return {"before": text, "word": "", "after": "", "placed": ""}
+    return {"before": head + match.group(1), "word": match.group(2),
+            "after": tail[match.end():], "placed": "before"}
+
+
+def report_context(lesson: Lesson, result: AlignResult, video: Video | None = None,
+                   thumbs: dict[str, str] | None = None,
+                   out_dir: Path | None = None) -> dict[str, Any]:
+    """Everything the template shows, as plain values."""
+    ends = [c.end for c in result.captions] + [c.end for c in result.cues] + [1000]
+    total = max(ends)
+
+    def pct(ms: int) -> float:
+        return round(100 * ms / total, 3)
+
+    order = {id(c): n for n, c in enumerate(result.cues, start=1)}
+    cards = []
+    for c in sorted(result.cues, key=lambda c: (c.confidence, c.start)):
+        cards.append({
+            "n": order[id(c)], "id": c.id, "kind": c.cue.kind,
+            "label": "VISUAL TEXT" if c.cue.kind == "visual_text" else "MAIN PANEL",
+            "text": c.cue.text, "items": c.cue.items, "line": c.cue.line,
+            "start": c.start, "end": c.end, "start_s": seconds(c.start),
+            "video_s": seconds(max(0, c.start + (video.offset if video else 0))),
+            "confidence": c.confidence, "colour": confidence_colour(c.confidence),
+            "flagged": c.confidence < LOW_CONFIDENCE or c.method == "estimated",
+            "method": c.method, "reason": c.reason, "before": c.before, "after": c.after,
+            "caption_index": c.caption_index, "caption": _caption_parts(result, c),
+            "override": override_line(c.cue, c.start),
+            "thumb": (thumbs or {}).get(c.id),
+        })
+    video_src = None
+    if video is not None:
+        base = out_dir or Path.cwd()
+        video_src = Path(os.path.relpath(video.path.absolute(), base.absolute())).as_posix()
+    return {
+        "title": lesson.title, "script": str(lesson.path), "name": lesson.name,
+        "sidecar": lesson.path.stem + SIDECAR_SUFFIX,
+        "coverage": round(100 * result.coverage), "total": total,
+        "duration": format_clock(total), "warnings": list(result.warnings),
+        "flagged": sum(1 for card in cards if card["flagged"]),
+        "captions": [{"index": c.index, "left": pct(c.start), "width": max(0.05, pct(c.end - c.start)),
+                      "text": c.text.replace("\n", " "), "start": c.start}
+                     for c in result.captions],
+        "markers": [{"n": order[id(c)], "id": c.id, "left": pct(c.start),
+                     "width": max(0.2, pct(c.end - c.start)), "kind": c.cue.kind,
+                     "colour": confidence_colour(c.confidence), "text": c.cue.text,
+                     "start": c.start,
+                     "video_s": seconds(max(0, c.start + (video.offset if video else 0)))}
+                    for c in result.cues],
+        "ticks": [{"left": pct(t), "label": format_clock(t)[:-4]}
+                  for t in range(0, total, _tick_step(total))],
+        "cards": cards, "video": video_src,
+    }
+
+
+def _tick_step(total: int) -> int:
+    for step in (5_000, 10_000, 30_000, 60_000, 120_000, 300_000, 600_000):
+        if total / step <= 16:
+            return step
+    return 900_000
+
+
+def render_report(lesson: Lesson, result: AlignResult, video: Video | None = None,
+                  thumbs: dict[str, str] | None = None, out_dir: Path | None = None) -> str:
+    template = _environment().get_template("align.html.j2")
+    return template.render(**report_context(lesson, result, video, thumbs, out_dir))
+
+
+def thumbnail_args(video: Path, at_ms: int, out: Path, width: int = THUMB_WIDTH) -> list[str]:
+    """ffmpeg arguments for one small JPEG of the frame at ``at_ms``."""
+    return ["-ss", f"{seconds(max(0, at_ms)):.3f}", "-i", ffmpeg.media_arg(video),
+            "-frames:v", "1", "-vf", f"scale={width}:-2", "-q:v", "5", str(out)]
+
+
+def make_thumbnails(result: AlignResult, video: Video, folder: Path) -> dict[str, str]:
+    """One thumbnail per cue into ``folder``; returns cue id -> file name."""
+    folder.mkdir(parents=True, exist_ok=True)
+    made: dict[str, str] = {}
+    for c in result.cues:
+        name = f"{c.id}.jpg"
+        with atomic_path(folder / name) as tmp:
+            ffmpeg.run(thumbnail_args(video.path, c.start + video.offset, tmp), what=video.path)
+        made[c.id] = f"{folder.name}/{name}"
+    return made
+
+
+def write_report(lesson: Lesson, result: AlignResult, out: str | Path,
+                 video: str | Path | None = None) -> Path:
+    """Write the report (and, with a video, its thumbnails beside it); returns its path."""
+    out = Path(out)
+    clip = Video.from_render(video) if video is not None else None
+    thumbs = make_thumbnails(result, clip, out.parent / f"{out.stem}_thumbs") if clip else None
+    write_text(out, render_report(lesson, result, clip, thumbs, out.parent))
+    return out
