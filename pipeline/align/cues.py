@@ -142,11 +142,11 @@ def align_cues(lesson: Lesson, captions: Sequence[Caption] | None = None, *,
     if caps:
         capwords = _words([_caption_text(c) for c in caps])
         timeline = _Timeline(caps, capwords)
-        alignment = align_words(script.norms, capwords.norms)
-        coverage = alignment.coverage
+        evidence = _Evidence.of(align_words(script.norms, capwords.norms), script.norms)
+        coverage = evidence.alignment.coverage
         for cue in lesson.cues:
             pos = bisect.bisect_left(lines, cue.line)
-            placed.append((cue, *_anchor(pos, alignment, timeline)))
+            placed.append((cue, *_anchor(pos, evidence, timeline)))
     else:
         coverage = 0.0
         ms_per_word = 60_000 // WORDS_PER_MINUTE
@@ -235,11 +235,30 @@ def _end(k: int, cues: tuple[Cue, ...], starts: list[int], last_ms: int, max_cps
     return min(end, next_same) if next_same is not None else end
 
 
-def _anchor(pos: int, al: Alignment, tl: _Timeline) -> tuple[int, int, float, str, int, str]:
+@dataclass(frozen=True, slots=True)
+class _Evidence:
+    """The alignment plus what confidence is judged from, computed once per lesson."""
+
+    alignment: Alignment
+    matched: np.ndarray  # script word indexes matched to a caption word
+    support: np.ndarray  # per script word: match quality, halved when matched alone
+    anchors: np.ndarray  # script word indexes inside unique-trigram anchors
+    weight: np.ndarray  # per script word: 1 for a distinctive word, less for a common one
+
+    @staticmethod
+    def of(al: Alignment, norms: Sequence[str]) -> _Evidence:
+        return _Evidence(al, np.flatnonzero(al.target >= 0), _support(al),
+                         np.flatnonzero(al.anchored), _informative(norms))
+
+
+_ANCHOR_REACH = 30  # a cue with no unique-trigram match this many words away is doubtful
+
+
+def _anchor(pos: int, ev: _Evidence, tl: _Timeline) -> tuple[int, int, float, str, int, str]:
     """(start ms, caption position, confidence, method, anchor char, reason) of a cue
     standing before script word ``pos``."""
-    target, quality = al.target, al.quality
-    matched = np.flatnonzero(target >= 0)
+    target = ev.alignment.target
+    matched = ev.matched
     k = int(np.searchsorted(matched, pos))
     prev_i = int(matched[k - 1]) if k > 0 else None
     next_i = int(matched[k]) if k < len(matched) else None
@@ -247,12 +266,19 @@ def _anchor(pos: int, al: Alignment, tl: _Timeline) -> tuple[int, int, float, st
         first = tl.captions[0]
         return first.start, 0, 0.05, "estimated", -1, "no narration word found in the captions"
 
-    q_before = _side_quality(quality[max(0, pos - _WINDOW):pos][::-1])
-    q_after = _side_quality(quality[pos:pos + _WINDOW])
-    sides = [q for q, has in ((q_before, pos > 0), (q_after, pos < len(quality))) if has]
+    support, weight = ev.support, ev.weight
+    lo, hi = max(0, pos - _WINDOW), pos + _WINDOW
+    q_before = _side_quality(support[lo:pos][::-1], weight[lo:pos][::-1])
+    q_after = _side_quality(support[pos:hi], weight[pos:hi])
+    sides = [q for q, has in ((q_before, pos > 0), (q_after, pos < len(support))) if has]
     q = sum(sides) / len(sides) if sides else 0.0
     reasons: list[str] = []
     factor = 1.0
+    a = int(np.searchsorted(ev.anchors, pos))
+    near = [abs(int(ev.anchors[x]) - pos) for x in (a - 1, a) if 0 <= x < len(ev.anchors)]
+    if min(near, default=_ANCHOR_REACH + 1) > _ANCHOR_REACH:
+        factor *= 0.6
+        reasons.append(f"no distinctive phrase matched within {_ANCHOR_REACH} words")
 
     j_prev = int(target[prev_i]) if prev_i is not None else None
     j_next = int(target[next_i]) if next_i is not None else None
@@ -312,12 +338,35 @@ def _ends_sentence(tl: _Timeline, k: int) -> bool:
     return words.end[k] >= len(text) or any(p in text[words.end[k] - 1] for p in ".?!;:")
 
 
-def _side_quality(q: np.ndarray) -> float:
-    """Weighted match quality of the words on one side, nearest words weighing most."""
+def _support(al: Alignment) -> np.ndarray:
+    """Match quality, halved for a word matched alone: a real stretch of speech matches in
+    runs (neighbour to neighbour), while chance matches of common words stand alone."""
+    t = al.target
+    prev_ok = np.zeros(len(t), dtype=bool)
+    next_ok = np.zeros(len(t), dtype=bool)
+    prev_ok[1:] = (t[1:] >= 0) & (t[:-1] >= 0) & (np.abs(t[1:] - t[:-1] - 1) <= 1)
+    next_ok[:-1] = prev_ok[1:]
+    return np.where(prev_ok | next_ok, al.quality, al.quality * 0.5)
+
+
+def _side_quality(q: np.ndarray, informative: np.ndarray) -> float:
+    """Weighted match quality of the words on one side: nearest words and rare words weigh
+    most (a matched "the" says little; a matched "beachhead" says a lot)."""
     if len(q) == 0:
         return 0.0
-    weights = 1.0 / (1.0 + 0.35 * np.arange(len(q)))
+    weights = informative / (1.0 + 0.35 * np.arange(len(q)))
     return float(np.dot(np.clip(q, 0, EXACT), weights) / weights.sum())
+
+
+_COMMON_SHARE = 0.006  # a word making up more of the script than this is a common word
+
+
+def _informative(norms: Sequence[str]) -> np.ndarray:
+    counts: dict[str, int] = {}
+    for word in norms:
+        counts[word] = counts.get(word, 0) + 1
+    limit = max(3.0, _COMMON_SHARE * len(norms))
+    return np.array([0.3 if counts[w] > limit else 1.0 for w in norms])
 
 
 __all__ = ["AlignResult", "AlignedCue", "align_cues", "SUBSTITUTED"]

@@ -163,6 +163,7 @@ class Alignment:
 
     target: np.ndarray  # int, len(a)
     quality: np.ndarray  # float, len(a): EXACT/STEM/SOUND/SUBSTITUTED or 0 (unmatched)
+    anchored: np.ndarray  # bool, len(a): part of a trigram found once on each side
 
     @property
     def coverage(self) -> float:
@@ -251,6 +252,7 @@ def _chain(runs: list[list[tuple[int, int]]]) -> list[list[tuple[int, int]]]:
     while r >= 0:
         chosen.append(r)
         r = back[r]
+    chosen = _drop_strays(runs, chosen[::-1])
     chosen_set = set(chosen)
     spans = [(runs[r][0][0], runs[r][-1][0] + _ANCHOR_N - 1,
               runs[r][0][1], runs[r][-1][1] + _ANCHOR_N - 1) for r in chosen]
@@ -263,6 +265,26 @@ def _chain(runs: list[list[tuple[int, int]]]) -> list[list[tuple[int, int]]]:
             chosen.append(r)
             spans.append((a0, a1, b0, b1))
     return [runs[r] for r in chosen]
+
+
+_STRAY_DIAGONAL = 40  # a lone anchor this far off both neighbours' diagonals is chance
+
+
+def _drop_strays(runs: list[list[tuple[int, int]]], chain: list[int]) -> list[int]:
+    """Drop short runs in the chain whose offset agrees with neither neighbour: chance
+    matches of common phrases (a wrong take matches only in such strays)."""
+    def diagonal(r: int) -> int:
+        return runs[r][0][1] - runs[r][0][0]
+
+    kept = []
+    for k, r in enumerate(chain):
+        if len(runs[r]) > 2:
+            kept.append(r)
+            continue
+        near = [chain[x] for x in (k - 1, k + 1) if 0 <= x < len(chain)]
+        if any(abs(diagonal(r) - diagonal(q)) <= _STRAY_DIAGONAL for q in near):
+            kept.append(r)
+    return kept
 
 
 def _scores(a: _Seq, b: _Seq, ai: slice, bj: slice) -> np.ndarray:
@@ -338,7 +360,7 @@ def align_words(a: Sequence[str], b: Sequence[str]) -> Alignment:
     target = np.full(len(a), -1, dtype=np.int64)
     quality = np.zeros(len(a))
     if not a or not b:
-        return Alignment(target, quality)
+        return Alignment(target, quality, np.zeros(len(a), dtype=bool))
     sa, sb = _encode(a, b)
     runs = _chain(_runs(_anchors(sa.norm, sb.norm, _ANCHOR_N)))
     anchors = sorted((i + k, j + k) for run in runs for i, j in run for k in range(_ANCHOR_N))
@@ -353,8 +375,9 @@ def align_words(a: Sequence[str], b: Sequence[str]) -> Alignment:
     for i, j in placed:
         target[i] = j
         quality[i] = EXACT
+    anchored = target >= 0
     _fill(sa, sb, placed, target, quality)
-    return Alignment(target, quality)
+    return Alignment(target, quality, anchored)
 
 
 def _fill(a: _Seq, b: _Seq, placed: list[tuple[int, int]], target: np.ndarray,

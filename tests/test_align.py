@@ -1,0 +1,384 @@
+"""Cue-to-caption alignment: seeds with stated neighbouring words, and the hard cases."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+from align_fixtures import MS_PER_WORD, Track, captions_from, make_lesson
+from pipeline.align.cues import READ_MAX_MS, READ_MIN_MS, align_cues
+from pipeline.align.overrides import cue_id, sidecar_path
+from pipeline.align.words import align_words, tokenize
+from pipeline.cli import main
+from pipeline.errors import ScriptError
+from pipeline.script.parse import parse_script
+
+SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
+TOLERANCE = 60  # ms: rounding of the character split
+
+P = [
+    "Welcome back to the course on building a sustainable venture from the ground up.",
+    "Today we look closely at how pricing experiments reveal what buyers truly value.",
+    "Start with a single offer and watch which features people ask about first.",
+    "Then raise the price for a small cohort and measure how many still convert.",
+    "Keep a written log of every experiment so your whole team learns from it.",
+    "Finally compare the cohorts side by side before changing anything for everyone.",
+    "Remember that a cheap product with weak demand rarely fixes itself over time.",
+    "In the next lesson we will turn these findings into a simple pricing page.",
+]
+
+
+def cue(kind: str, text: str) -> str:
+    return f"`[{'VISUAL TEXT' if kind == 'vt' else 'MAIN PANEL'}: {text}]`"
+
+
+def assert_between(aligned, track: Track, before: str, after: str | None) -> None:
+    lo, hi = track.window(before, after)
+    assert lo - TOLERANCE <= aligned.start <= hi + TOLERANCE, (
+        f"{aligned.cue.text!r} at {aligned.start} ms, expected after {before!r} ({lo} ms)"
+        f" and before {after!r} ({hi} ms)")
+
+
+# --- words -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text, words", [
+    ("Let's start with your Customer Model.", "let us start with your customer model"),
+    ("They'll bite your arm off if you tell 'em.", "they will bite your arm off if you tell them"),
+    ("Maybe there are only 10,000 of these", "maybe there are only 10000 of these"),
+    ("about one million people", "about 1000000 people"),
+    ("about 1 million people", "about 1000000 people"),
+    ("sleep-deprived, product-market fit", "sleep deprived product market fit"),
+    ("you don't; we can't; it won't", "you do not we can not it will not"),
+    ("Rethink your customer typesIf your model", "rethink your customer types if your model"),
+    ("the customer's job, it's gonna work", "the customer job it is going to work"),
+    ("twenty-five OK", "25 okay"),
+])
+def test_tokenize_normalizes(text: str, words: str) -> None:
+    assert " ".join(t.norm for t in tokenize(text)) == words
+
+
+def test_tokens_keep_their_source_span() -> None:
+    text = "Hello, they'll   see 10,000 things."
+    spans = [(text[t.start:t.end], t.norm) for t in tokenize(text)]
+    assert spans == [("Hello", "hello"), ("they'll", "they"), ("they'll", "will"),
+                     ("see", "see"), ("10,000", "10000"), ("things", "things")]
+
+
+def test_align_words_fuzzy_and_gaps() -> None:
+    a = "the quick brown fox jumps over the lazy dog and runs into the dark forest".split()
+    b = "uh the quick brown fox jumped over a lazy dog and ran into the forest".split()
+    al = align_words(a, b)
+    pairs = {a[i]: b[j] for i, j in enumerate(al.target) if j >= 0}
+    assert pairs["jumps"] == "jumped" and pairs["fox"] == "fox" and pairs["forest"] == "forest"
+    assert al.target[a.index("dark")] == -1
+    assert list(al.target[al.target >= 0]) == sorted(al.target[al.target >= 0])
+
+
+def test_align_words_empty_sides() -> None:
+    assert align_words([], ["a"]).coverage == 0.0
+    assert list(align_words(["a", "b"], []).target) == [-1, -1]
+
+
+def test_hour_long_lesson_aligns_fast() -> None:
+    from benchmarks.bench_align import synthetic_lesson
+
+    lesson, captions, truth = synthetic_lesson()
+    align_cues(lesson, captions, overrides=())
+    t0 = time.perf_counter()
+    result = align_cues(lesson, captions, overrides=())
+    elapsed = time.perf_counter() - t0
+    assert elapsed < 1.0  # target 0.5 s; slack for two shared cores
+    assert sum(abs(c.start - t) <= 1000 for c, t in zip(result.cues, truth)) == len(truth)
+
+
+# --- seeds -----------------------------------------------------------------------------
+
+SEED_002 = [  # (cue line, last words spoken before it, first words spoken after it)
+    (21, "Let's start with your customer model.", "Before we dive in"),
+    (35, "Are your early adopters signaling a bigger market?", "If you're hesitating"),
+    (43, "Let's refresh the key concepts.", "Customer types are the"),
+    (56, "the focus segment that you can win first.", "Your beachhead customer segment needs"),
+    (74, "and how to solve it,", "These"),
+    (78, "same core need just in an amplified way.", "The technology adoption"),
+    (95, "That's product, market fit.", None),
+]
+SEED_001 = [
+    (22, "once you're already succeeding.", "If your early adopters represent"),
+    (45, "Sell an amazing thing to a well-defined market that's product market fit.",
+     "Rethink your customer types"),
+    (69, "with an urgent new must have need.", "You could try workflow repositioning"),
+]
+
+
+@pytest.mark.parametrize("script, expected", [
+    ("002-intro-customer-segments.md", SEED_002),
+    ("001-improvement-levers.md", SEED_001),
+])
+def test_seed_cues_land_where_a_person_would_put_them(script: str, expected) -> None:
+    lesson = parse_script(SCRIPTS / script)
+    result = align_cues(lesson, overrides=())
+    track = Track(lesson.captions)
+    assert [c.cue.line for c in result.cues] == [line for line, _, _ in expected]
+    for aligned, (_, before, after) in zip(result.cues, expected):
+        assert_between(aligned, track, before, after)
+        assert aligned.method == "text"
+        assert aligned.confidence >= 0.8
+    assert result.coverage > 0.9
+
+
+def test_seed_002_first_main_panel_right_after_its_sentence() -> None:
+    lesson = parse_script(SCRIPTS / "002-intro-customer-segments.md")
+    first = align_cues(lesson, overrides=()).cues[0]
+    assert first.start == 1666 and first.caption_index == 1  # end of "...customer model."
+    assert first.end == align_cues(lesson, overrides=()).cues[2].start  # until the next panel
+
+
+def test_seed_within_caption_anchor_split_by_characters() -> None:
+    lesson = parse_script(SCRIPTS / "002-intro-customer-segments.md")
+    vt = next(c for c in align_cues(lesson, overrides=()).cues if c.cue.line == 74)
+    caption = next(c for c in lesson.captions if c.index == vt.caption_index)
+    assert vt.caption_index == 55 and caption.start < vt.start < caption.end
+    assert caption.text.replace("\n", " ")[:vt.anchor_char].endswith("solve it,")
+
+
+def test_align_json_matches_the_interface(capsys) -> None:
+    code = main(["align", str(SCRIPTS / "002-intro-customer-segments.md"), "--json"])
+    assert code == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert set(doc) == {"cues", "coverage"}
+    for c in doc["cues"]:
+        assert set(c) == {"kind", "text", "line", "start", "end", "caption_index", "confidence",
+                          "method"}
+        assert isinstance(c["start"], float) and 0 <= c["confidence"] <= 1
+    assert doc["cues"][0]["start"] == 1.666
+
+
+def test_script_without_captions_is_estimated_from_speaking_rate() -> None:
+    lesson = parse_script(SCRIPTS / "000-improvement-process.md")
+    result = align_cues(lesson, overrides=())
+    assert [c.method for c in result.cues] == ["estimated"] * len(lesson.cues)
+    assert all(c.confidence < 0.5 for c in result.cues)
+    starts = [c.start for c in result.cues]
+    assert starts == sorted(starts) and starts[0] > 30_000  # ~150 words in, at 150 wpm
+    assert result.coverage == 0.0
+
+
+# --- hard cases ------------------------------------------------------------------------
+
+def test_reordered_passage(tmp_path: Path) -> None:
+    body = [P[0], P[1], P[2], cue("vt", "moved"), P[3], P[4], cue("vt", "after"), P[5], P[6]]
+    take = [P[0], P[1], P[4], P[2], P[3], P[5], P[6]]  # P2-P3 recorded after P4
+    lesson = make_lesson(tmp_path, body, take)
+    result = align_cues(lesson, overrides=())
+    track = Track(lesson.captions)
+    moved, after = result.cues
+    assert_between(moved, track, "people ask about first.", "Then raise the price")
+    assert moved.start > track.end_of("learns from it.")  # where the passage really was
+    assert moved.confidence > 0.7
+    assert_between(after, track, "learns from it.", "Start with a single")
+
+
+def test_dropped_paragraph(tmp_path: Path) -> None:
+    body = [P[0], cue("mp", "one"), P[1], P[2], P[3], cue("vt", "two"), P[4], P[5]]
+    take = [P[0], P[1], P[3], P[4], P[5]]  # P2 never said
+    lesson = make_lesson(tmp_path, body, take)
+    one, two = align_cues(lesson, overrides=()).cues
+    track = Track(lesson.captions)
+    assert_between(one, track, "from the ground up.", "Today we look")
+    assert_between(two, track, "still convert.", "Keep a written log")
+    assert one.confidence > 0.8 and two.confidence > 0.8
+
+
+def test_ad_lib_before_a_cue(tmp_path: Path) -> None:
+    body = [P[0], P[1], cue("vt", "pricing"), P[2], P[3]]
+    adlib = "Okay so you know I really love this part honestly."
+    take = [P[0], P[1], adlib, P[2], P[3]]
+    lesson = make_lesson(tmp_path, body, take)
+    (vt,) = align_cues(lesson, overrides=()).cues
+    track = Track(lesson.captions)
+    assert_between(vt, track, "what buyers truly value.", "Start with a single offer")
+    assert vt.start <= track.window("truly value.", "Okay so")[1] + TOLERANCE
+    assert vt.confidence > 0.6
+
+
+def _damage(text: str, rng: random.Random) -> str:
+    """Lowercase, no punctuation, every fourth word misheard."""
+    words = re.sub(r"[^\w\s']", "", text.lower()).split()
+    out = []
+    for k, word in enumerate(words):
+        if k % 4 == 1:
+            word = rng.choice([word[:-1] + "e", word + "s", "uh", word[1:] or word, "the"])
+        out.append(word)
+    return " ".join(out)
+
+
+def test_heavy_asr_damage(tmp_path: Path) -> None:
+    rng = random.Random(3)
+    body = [P[0], cue("mp", "a"), P[1], P[2], cue("vt", "b"), P[3], P[4], cue("vt", "c"),
+            P[5], P[6], P[7]]
+    clean = captions_from(P)
+    damaged = [c.__class__(c.index, c.start, c.end, _damage(c.text, rng)) for c in clean]
+    lesson = make_lesson(tmp_path, body, captions=damaged)
+    result = align_cues(lesson, overrides=())
+    track = Track(clean)  # same timing as the damaged take, readable phrases
+    for aligned, (before, after) in zip(result.cues, [
+            ("from the ground up.", "Today we look"),
+            ("people ask about first.", "Then raise the price"),
+            ("team learns from it.", "Finally compare")]):
+        assert_between(aligned, track, before, after)
+        assert aligned.confidence > 0.5
+
+
+def test_lesson_that_repeats_its_own_sentences(tmp_path: Path) -> None:
+    refrain = "Remember that the customer is always where the story starts."
+    body = [P[0], refrain, cue("vt", "first"), P[1], P[2], P[3], refrain, cue("vt", "second"),
+            P[4], refrain, P[5]]
+    take = [P[0], refrain, P[1], P[2], P[3], refrain, P[4], refrain, P[5]]
+    lesson = make_lesson(tmp_path, body, take)
+    first, second = align_cues(lesson, overrides=()).cues
+    track = Track(lesson.captions)
+    assert_between(first, track, "ground up. " + refrain, "Today we look")
+    assert_between(second, track, "still convert. " + refrain, "Keep a written log")
+
+
+def test_cue_whose_narration_was_never_recorded(tmp_path: Path) -> None:
+    lost = ("This whole paragraph about warehouse logistics and shipping containers was cut"
+            " from the take because the presenter ran out of time that afternoon.")
+    body = [P[0], cue("mp", "a"), P[1], P[2], lost, cue("vt", "lost"), lost.replace(
+        "This whole", "Another"), P[3], cue("vt", "b"), P[4], P[5]]
+    take = [P[0], P[1], P[2], P[3], P[4], P[5]]
+    lesson = make_lesson(tmp_path, body, take)
+    result = align_cues(lesson, overrides=())
+    by = {c.cue.text: c for c in result.cues}
+    assert by["lost"].confidence < 0.5
+    assert all(by["lost"].confidence < c.confidence for t, c in by.items() if t != "lost")
+    assert by["lost"].reason
+    track = Track(lesson.captions)
+    assert_between(by["lost"], track, "ask about first.", "Then raise the price")
+
+
+def test_cue_at_the_very_start_and_the_very_end(tmp_path: Path) -> None:
+    body = [cue("mp", "opening"), P[0], P[1], P[2], cue("mp", "closing")]
+    take = ["Hi everyone.", P[0], P[1], P[2]]
+    lesson = make_lesson(tmp_path, body, take)
+    opening, closing = align_cues(lesson, overrides=()).cues
+    track = Track(lesson.captions)
+    assert_between(opening, track, "Hi everyone.", "Welcome back")
+    assert closing.start == pytest.approx(lesson.captions[-1].end, abs=TOLERANCE)
+    assert closing.end == lesson.captions[-1].end
+    assert opening.end == closing.start  # a panel lasts until the next panel
+
+
+def test_cue_between_two_captions(tmp_path: Path) -> None:
+    body = [P[0], cue("vt", "gap"), P[1]]
+    take = [P[0], "\n" + P[1]]  # a two-second pause between them
+    lesson = make_lesson(tmp_path, body, take)
+    (vt,) = align_cues(lesson, overrides=()).cues
+    before = next(c for c in lesson.captions if c.text.endswith("ground up."))
+    after = next(c for c in lesson.captions if c.text.startswith("Today"))
+    assert after.start - before.end >= 2000
+    assert before.end - TOLERANCE <= vt.start <= after.start
+    assert vt.caption_index in (before.index, after.index)
+
+
+def test_visual_text_end_rules(tmp_path: Path) -> None:
+    body = [P[0], cue("vt", "a | b"), "Quick.", cue("vt", "second"), P[1], P[2],
+            cue("vt", "a much longer list | of several items to read | slowly and carefully |"
+                      " before it disappears | from the screen again | for good this time |"
+                      " and then one more item | to be very sure"),
+            P[3], P[4], P[5], P[6], P[7]]
+    take = [P[0], "Quick.", P[1], P[2], P[3], P[4], P[5], P[6], P[7]]
+    lesson = make_lesson(tmp_path, body, take)
+    first, second, long = align_cues(lesson, overrides=()).cues
+    assert first.end == second.start  # never past the next VISUAL TEXT
+    assert long.end - long.start == READ_MAX_MS
+    assert READ_MIN_MS <= second.end - second.start <= READ_MAX_MS
+
+
+# --- overrides -------------------------------------------------------------------------
+
+def test_override_in_frontmatter(tmp_path: Path) -> None:
+    body = [P[0], cue("vt", "pinned | item"), P[1], cue("mp", "free"), P[2]]
+    front = 'cue_times:\n  - cue: "Pinned  | ITEM"\n    at: "0:01.500"\n    until: 4\n'
+    lesson = make_lesson(tmp_path, body, [P[0], P[1], P[2]], frontmatter=front)
+    pinned, free = align_cues(lesson).cues
+    assert (pinned.start, pinned.end, pinned.method) == (1500, 4000, "override")
+    assert pinned.confidence == 1.0
+    assert free.method == "text"
+
+
+def test_sidecar_override_survives_an_unrelated_script_edit(tmp_path: Path) -> None:
+    body = [P[0], cue("vt", "kept"), P[1], cue("vt", "other"), P[2]]
+    lesson = make_lesson(tmp_path, body, [P[0], P[1], P[2]])
+    kept = lesson.cues[0]
+    sidecar_path(lesson.path).write_text(
+        f"cue_times:\n  - id: {cue_id(kept)}\n    at: 12.25\n", encoding="utf-8")
+    assert align_cues(lesson).cues[0].start == 12_250
+    edited = make_lesson(tmp_path, ["A new opening paragraph was added later.", *body],
+                         [P[0], P[1], P[2]])
+    assert edited.cues[0].line != kept.line
+    result = align_cues(edited)
+    assert (result.cues[0].start, result.cues[0].method) == (12_250, "override")
+    assert result.cues[1].method == "text" and not result.warnings
+
+
+def test_override_for_an_edited_cue_is_reported_not_applied(tmp_path: Path) -> None:
+    front = 'cue_times:\n  - {cue: "old wording", at: 3}\n'
+    lesson = make_lesson(tmp_path, [P[0], cue("vt", "new wording"), P[1]], [P[0], P[1]],
+                         frontmatter=front)
+    result = align_cues(lesson)
+    assert result.cues[0].method == "text"
+    assert "names no cue" in result.warnings[0] and ":4:" in result.warnings[0]
+
+
+@pytest.mark.parametrize("sidecar, line, message", [
+    ("cue_times:\n  - cue: x\n    at: soon\n", 2, "bad cue time"),
+    ("cue_times:\n  - cue: x\n  at: [\n", 3, "not valid YAML"),
+    ("cue_times:\n  - at: 3\n", 2, "names its cue"),
+    ("cue_times:\n  - cue: x\n    at: 3\n    colour: red\n", 2, "unknown key"),
+    ("something: else\n", 1, "needs a 'cue_times:'"),
+])
+def test_malformed_sidecar_is_bad_input(tmp_path: Path, capsys, sidecar: str, line: int,
+                                        message: str) -> None:
+    lesson = make_lesson(tmp_path, [P[0], cue("vt", "x"), P[1]], [P[0], P[1]])
+    side = sidecar_path(lesson.path)
+    side.write_text(sidecar, encoding="utf-8")
+    with pytest.raises(ScriptError) as err:
+        align_cues(lesson)
+    assert err.value.line == line and message in err.value.message
+    assert main(["align", str(lesson.path), "--json"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.startswith(f"{side}:{line}: ")
+
+
+def test_cli_writes_markers(tmp_path: Path, capsys) -> None:
+    import opentimelineio as otio
+
+    script = SCRIPTS / "002-intro-customer-segments.md"
+    otio_path, csv_path = tmp_path / "cues.otio", tmp_path / "cues.csv"
+    assert main(["align", str(script), "--otio", str(otio_path), "--csv", str(csv_path),
+                 "--fps", "25"]) == 0
+    assert "7 cues" in capsys.readouterr().out
+    timeline = otio.adapters.read_from_file(str(otio_path))
+    markers = [m for clip in timeline.find_clips() for m in clip.markers]
+    assert len(markers) == 7 and markers[0].name.startswith("MAIN PANEL: Social Lean Canvas")
+    assert markers[0].marked_range.start_time.to_seconds() == pytest.approx(1.666, abs=0.04)
+    rows = csv_path.read_text(encoding="utf-8").splitlines()
+    assert rows[0].startswith("id,kind,text,line,start_tc,end_tc,start,end")
+    assert ",00:00:01:16,00:00:53:18,1.666,53.722," in rows[1]
+
+
+def test_captions_option_aligns_against_a_caption_file(tmp_path: Path, capsys) -> None:
+    from pipeline.captions.io import to_srt
+
+    lesson = make_lesson(tmp_path, [P[0], cue("vt", "x"), P[1]])
+    srt = tmp_path / "take.srt"
+    srt.write_text(to_srt(captions_from([P[0], P[1]], start_ms=10_000)), encoding="utf-8")
+    assert main(["align", str(lesson.path), "--captions", str(srt), "--json"]) == 0
+    (doc,) = json.loads(capsys.readouterr().out)["cues"]
+    assert doc["method"] == "text" and doc["start"] > 10 + 14 * MS_PER_WORD / 1000 - 0.1
