@@ -16,6 +16,7 @@ sequences that is fast on hour-long lessons and robust to what real takes do:
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -52,12 +53,18 @@ _TENS = {w: 10 * (i + 2) for i, w in enumerate(
 _SCALES = {"hundred": 100, "thousand": 1_000, "million": 1_000_000, "billion": 1_000_000_000}
 
 
+_THOUSANDS = re.compile(r"\d+(?:,\d{3})+")
+
+
+@functools.lru_cache(maxsize=65536)
 def _expand(word: str) -> tuple[str, ...]:
     """One lowercase raw word -> its normalized words (contractions expanded)."""
+    if word.isalnum() and word not in _CONTRACTIONS:
+        return (word,)
     word = word.replace("’", "'").strip("'") if not word.startswith("'em") else "'em"
     if word in _CONTRACTIONS:
         return _CONTRACTIONS[word]
-    if re.fullmatch(r"\d+(?:,\d{3})+", word):  # 10,000 -> 10000
+    if _THOUSANDS.fullmatch(word):  # 10,000 -> 10000
         return (word.replace(",", ""),)
     if word.endswith("n't"):
         return (word[:-3], "not")
@@ -99,6 +106,9 @@ def _raw_words(text: str) -> list[tuple[str, int, int]]:
     out: list[tuple[str, int, int]] = []
     for match in _RAW.finditer(text):
         word, start = match.group(0), match.start()
+        if word[1:].islower() or not _CAMEL.search(word):
+            out.append((word.lower(), start, match.end()))
+            continue
         cuts = [0] + [m.start() for m in _CAMEL.finditer(word)] + [len(word)]
         for c0, c1 in zip(cuts, cuts[1:]):
             out.append((word[c0:c1].lower(), start + c0, start + c1))
@@ -128,6 +138,7 @@ def tokenize(text: str) -> list[Token]:
     return tokens
 
 
+@functools.lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     """A light stem: plural and verb endings off, so "customers" ~ "customer"."""
     for suffix, repl in (("ies", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", ""), ("ly", "")):
@@ -139,6 +150,7 @@ def stem(word: str) -> str:
 _SOUND = str.maketrans("ckqzvpdgj", "kkksfbtkg")
 
 
+@functools.lru_cache(maxsize=65536)
 def sound_key(word: str) -> str:
     """A sound-alike key: first letter plus consonant skeleton ("beachead" ~ "beachhead")."""
     word = stem(word)
@@ -193,15 +205,10 @@ class _Seq:
 
 def _encode(a: Sequence[str], b: Sequence[str]) -> tuple[_Seq, _Seq]:
     ids, stems, sounds = _Ids(), _Ids(), _Ids()
-    stem_cache: dict[str, str] = {}
-    sound_cache: dict[str, str] = {}
 
     def seq(words: Sequence[str]) -> _Seq:
-        st = [stem_cache.setdefault(w, stem(w)) if w not in stem_cache else stem_cache[w]
-              for w in words]
-        so = [sound_cache[w] if w in sound_cache else sound_cache.setdefault(w, sound_key(w))
-              for w in words]
-        return _Seq(ids.of(words), stems.of(st), sounds.of(so))
+        return _Seq(ids.of(words), stems.of([stem(w) for w in words]),
+                    sounds.of([sound_key(w) for w in words]))
 
     return seq(a), seq(b)
 
