@@ -310,10 +310,10 @@ def _anchor(pos: int, ev: _Evidence, tl: _Timeline) -> tuple[int, int, float, st
         t0, t1 = tl.word_end(j_prev), tl.word_start(j_next)
         start = t0 + int((t1 - t0) * frac)
         cap, char = tl.caption_at(start), -1
-        reasons.append("the words next to the cue were not found in the captions; placed"
-                       " between the nearest words that were")
+        reasons.append("placed between the nearest script words found in the captions")
     if q < 0.5:
-        reasons.insert(0, "the narration around the cue was not found in the captions")
+        reasons.insert(0, "the narration around the cue was not found in the captions"
+                          " (not recorded, or reworded)")
     conf = 0.1 + 0.85 * q * factor
     return start, cap, conf, "text", char, "; ".join(reasons)
 

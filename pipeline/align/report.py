@@ -154,17 +154,32 @@ def render_report(lesson: Lesson, result: AlignResult, video: Video | None = Non
 def thumbnail_args(video: Path, at_ms: int, out: Path, width: int = THUMB_WIDTH) -> list[str]:
     """ffmpeg arguments for one small JPEG of the frame at ``at_ms``."""
     return ["-ss", f"{seconds(max(0, at_ms)):.3f}", "-i", ffmpeg.media_arg(video),
-            "-frames:v", "1", "-vf", f"scale={width}:-2", "-q:v", "5", str(out)]
+            "-frames:v", "1", "-vf", f"scale={width}:-2:out_range=full,format=yuvj420p",
+            "-q:v", "5", str(out)]
+
+
+class _NoFrame(Exception):
+    """ffmpeg found no frame at that time (it exits 0 and writes nothing)."""
 
 
 def make_thumbnails(result: AlignResult, video: Video, folder: Path) -> dict[str, str]:
-    """One thumbnail per cue into ``folder``; returns cue id -> file name."""
+    """One thumbnail per cue into ``folder``; returns cue id -> path relative to the report."""
+    info = ffmpeg.probe(video.path)
+    last = max(0, (info.duration or 0) - 100) if info.duration else None
     folder.mkdir(parents=True, exist_ok=True)
     made: dict[str, str] = {}
     for c in result.cues:
+        at = c.start + video.offset
+        if last is not None:
+            at = min(at, last)  # a cue after the video's end shows its last frame
         name = f"{c.id}.jpg"
-        with atomic_path(folder / name) as tmp:
-            ffmpeg.run(thumbnail_args(video.path, c.start + video.offset, tmp), what=video.path)
+        try:
+            with atomic_path(folder / name) as tmp:
+                ffmpeg.run(thumbnail_args(video.path, at, tmp), what=video.path)
+                if tmp.stat().st_size == 0:
+                    raise _NoFrame
+        except _NoFrame:
+            continue
         made[c.id] = f"{folder.name}/{name}"
     return made
 
