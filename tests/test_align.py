@@ -9,8 +9,8 @@ import time
 from pathlib import Path
 
 import pytest
-
 from align_fixtures import MS_PER_WORD, Track, captions_from, make_lesson
+
 from pipeline.align.cues import READ_MAX_MS, READ_MIN_MS, align_cues
 from pipeline.align.overrides import cue_id, sidecar_path
 from pipeline.align.words import align_words, tokenize

@@ -8,12 +8,16 @@ import re
 from pathlib import Path
 
 import pytest
-
 from align_fixtures import make_lesson
+
 from pipeline import ffmpeg
 from pipeline.align.cues import align_cues
 from pipeline.align.report import (
-    Video, confidence_colour, render_report, thumbnail_args, write_report,
+    Video,
+    confidence_colour,
+    render_report,
+    thumbnail_args,
+    write_report,
 )
 from pipeline.cli import main
 from pipeline.script.parse import parse_script

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from pipeline.align.overrides import Override, cue_ids, load_overrides, normalize_text
-from pipeline.align.words import EXACT, SUBSTITUTED, Alignment, align_words, tokenize
+from pipeline.align.words import EXACT, Alignment, align_words, tokenize
 from pipeline.models import Caption, Cue, Lesson
 from pipeline.timecode import seconds
 
@@ -104,7 +104,8 @@ class _Timeline:
 
     def at_char(self, pos: int, char: int) -> int:
         c = self.captions[pos]
-        return c.start + (max(c.end, c.start) - c.start) * min(char, self.lengths[pos]) // self.lengths[pos]
+        length = self.lengths[pos]
+        return c.start + (max(c.end, c.start) - c.start) * min(char, length) // length
 
     def word_start(self, j: int) -> int:
         return self.at_char(self.words.unit[j], self.words.start[j])
@@ -153,8 +154,7 @@ def align_cues(lesson: Lesson, captions: Sequence[Caption] | None = None, *,
         for cue in lesson.cues:
             pos = bisect.bisect_left(lines, cue.line)
             placed.append((cue, pos * ms_per_word, 0, 0.1, "estimated", -1,
-                           "no captions: time estimated from a speaking rate of"
-                           f" {WORDS_PER_MINUTE} words a minute"))
+                           f"no captions: time estimated from {WORDS_PER_MINUTE} words a minute"))
     last_ms = max((c.end for c in caps), default=len(script.norms) * 60_000 // WORDS_PER_MINUTE)
 
     warnings: list[str] = []
@@ -368,5 +368,3 @@ def _informative(norms: Sequence[str]) -> np.ndarray:
     limit = max(3.0, _COMMON_SHARE * len(norms))
     return np.array([0.3 if counts[w] > limit else 1.0 for w in norms])
 
-
-__all__ = ["AlignResult", "AlignedCue", "align_cues", "SUBSTITUTED"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from pathlib import Path
+from typing import Any
 
 from pipeline.align.cues import AlignResult
 from pipeline.atomic import atomic_path, write_text
@@ -37,7 +38,8 @@ def write_csv(result: AlignResult, path: str | Path, fps: int = 30) -> None:
     write_text(path, to_csv(result, fps))
 
 
-def to_otio(result: AlignResult, name: str, fps: int = 30, media: str | Path | None = None):  # type: ignore[no-untyped-def]
+def to_otio(result: AlignResult, name: str, fps: int = 30,
+            media: str | Path | None = None) -> Any:
     """A timeline with one video track; every cue a marker on it (colour by confidence)."""
     import opentimelineio as otio
 

@@ -118,13 +118,14 @@ def parse_overrides(text: str, path: str | Path, first_line: int,
         raise ScriptError(f"cue overrides are not valid YAML: {problem}", path, line) from None
     if root is None:
         return []
-    node: yaml.Node | None = root
+    node: yaml.Node = root
     if isinstance(root, yaml.MappingNode):
-        node = next((v for k, v in root.value if k.value == KEY), None)
-        if node is None:
+        found = next((v for k, v in root.value if k.value == KEY), None)
+        if found is None:
             if top_level:
                 raise ScriptError(f"cue overrides file needs a '{KEY}:' list", path, first_line)
             return []
+        node = found
     elif not top_level:
         return []
     where = first_line + node.start_mark.line

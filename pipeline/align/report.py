@@ -123,7 +123,8 @@ def report_context(lesson: Lesson, result: AlignResult, video: Video | None = No
         "coverage": round(100 * result.coverage), "total": total,
         "duration": format_clock(total), "warnings": list(result.warnings),
         "flagged": sum(1 for card in cards if card["flagged"]),
-        "captions": [{"index": c.index, "left": pct(c.start), "width": max(0.05, pct(c.end - c.start)),
+        "captions": [{"index": c.index, "left": pct(c.start),
+                      "width": max(0.05, pct(c.end - c.start)),
                       "text": c.text.replace("\n", " "), "start": c.start}
                      for c in result.captions],
         "markers": [{"n": order[id(c)], "id": c.id, "left": pct(c.start),

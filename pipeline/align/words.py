@@ -17,6 +17,7 @@ sequences that is fast on hour-long lessons and robust to what real takes do:
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -45,11 +46,11 @@ _CONTRACTIONS = {
 _SUFFIXES = {"'ll": "will", "'re": "are", "'ve": "have", "'m": "am", "'d": "would"}
 _IS_WORDS = {"it", "that", "there", "here", "what", "who", "he", "she", "where", "how", "this"}
 
-_UNITS = {w: i for i, w in enumerate(
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen"
-    " fifteen sixteen seventeen eighteen nineteen".split())}
+_UNITS = {w: i for i, w in enumerate((
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+    "fifteen sixteen seventeen eighteen nineteen").split())}  # noqa: SIM905
 _TENS = {w: 10 * (i + 2) for i, w in enumerate(
-    "twenty thirty forty fifty sixty seventy eighty ninety".split())}
+    ["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"])}
 _SCALES = {"hundred": 100, "thousand": 1_000, "million": 1_000_000, "billion": 1_000_000_000}
 
 
@@ -110,7 +111,7 @@ def _raw_words(text: str) -> list[tuple[str, int, int]]:
             out.append((word.lower(), start, match.end()))
             continue
         cuts = [0] + [m.start() for m in _CAMEL.finditer(word)] + [len(word)]
-        for c0, c1 in zip(cuts, cuts[1:]):
+        for c0, c1 in itertools.pairwise(cuts):
             out.append((word[c0:c1].lower(), start + c0, start + c1))
     return out
 
@@ -395,7 +396,7 @@ def _fill(a: _Seq, b: _Seq, placed: list[tuple[int, int]], target: np.ndarray,
     for _, j in placed:
         taken[j] = True
     bounds = [(-1, -1)] + placed + [(n, m)]
-    for (i0, j0), (i1, j1) in zip(bounds, bounds[1:]):
+    for (i0, j0), (i1, j1) in itertools.pairwise(bounds):
         if i1 - i0 <= 1:
             continue
         if j1 > j0:
@@ -440,7 +441,7 @@ def _fill_gap(a: _Seq, b: _Seq, ai: tuple[int, int], bj: tuple[int, int], free_s
         bounds = [(a0 - 1, b0 - 1)] + mids + [(a1, b1)]
         for i, j in mids:
             target[i], quality[i], taken[j] = j, EXACT, True
-        for k, ((i0, j0), (i1, j1)) in enumerate(zip(bounds, bounds[1:])):
+        for k, ((i0, j0), (i1, j1)) in enumerate(itertools.pairwise(bounds)):
             _fill_gap(a, b, (i0 + 1, i1), (j0 + 1, j1), free_start and k == 0,
                       free_end and k == len(bounds) - 2, target, quality, taken)
         return
