@@ -386,3 +386,14 @@ def test_captions_option_aligns_against_a_caption_file(tmp_path: Path, capsys) -
     assert main(["align", str(lesson.path), "--captions", str(srt), "--json"]) == 0
     (doc,) = json.loads(capsys.readouterr().out)["cues"]
     assert doc["method"] == "text" and doc["start"] > 10 + 14 * MS_PER_WORD / 1000 - 0.1
+
+
+def test_cue_written_inside_a_narration_line(tmp_path: Path) -> None:
+    body = [P[0] + " " + P[1] + " `[VISUAL TEXT: inline]` " + P[2] + " [MAIN PANEL: second] "
+            + P[3], P[4]]
+    lesson = make_lesson(tmp_path, body, [P[0], P[1], P[2], P[3], P[4]])
+    assert lesson.cues[0].line == lesson.cues[1].line == lesson.narration[0].line
+    inline, second = align_cues(lesson, overrides=()).cues
+    track = Track(lesson.captions)
+    assert_between(inline, track, "truly value.", "Start with a single")
+    assert_between(second, track, "ask about first.", "Then raise the price")

@@ -10,6 +10,7 @@ Inside a caption, a word's time is the caption's time split by characters.
 from __future__ import annotations
 
 import bisect
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +20,8 @@ import numpy as np
 from pipeline.align.overrides import Override, cue_ids, load_overrides, normalize_text
 from pipeline.align.words import EXACT, Alignment, align_words, tokenize
 from pipeline.models import Caption, Cue, Lesson
+from pipeline.script.cues import CUE_START
+from pipeline.script.parse import plain_text
 from pipeline.timecode import seconds
 
 WORDS_PER_MINUTE = 150  # speaking rate for scripts without captions
@@ -60,6 +63,7 @@ class AlignResult:
         return {"cues": [c.to_json() for c in self.cues], "coverage": round(self.coverage, 3)}
 
 
+_ANY_CUE = re.compile(r"`?\[\s*[A-Z][A-Z0-9 _-]{1,30}?\s*:[^\]]*\]`?")
 _TRAILING = frozenset(".,;:?!\"')”’…")
 
 
@@ -136,6 +140,7 @@ def align_cues(lesson: Lesson, captions: Sequence[Caption] | None = None, *,
     script = _words(narration)
     lines = [lesson.narration[u].line for u in script.unit]
     ids = cue_ids(lesson.cues)
+    positions = _positions(lesson, lines)
     text_offsets = np.cumsum([0] + [len(t) + 1 for t in narration]).tolist()
     full_text = " ".join(narration)
 
@@ -145,14 +150,12 @@ def align_cues(lesson: Lesson, captions: Sequence[Caption] | None = None, *,
         timeline = _Timeline(caps, capwords)
         evidence = _Evidence.of(align_words(script.norms, capwords.norms), script.norms)
         coverage = evidence.alignment.coverage
-        for cue in lesson.cues:
-            pos = bisect.bisect_left(lines, cue.line)
+        for cue, pos in zip(lesson.cues, positions, strict=True):
             placed.append((cue, *_anchor(pos, evidence, timeline)))
     else:
         coverage = 0.0
         ms_per_word = 60_000 // WORDS_PER_MINUTE
-        for cue in lesson.cues:
-            pos = bisect.bisect_left(lines, cue.line)
+        for cue, pos in zip(lesson.cues, positions, strict=True):
             placed.append((cue, pos * ms_per_word, 0, 0.1, "estimated", -1,
                            f"no captions: time estimated from {WORDS_PER_MINUTE} words a minute"))
     last_ms = max((c.end for c in caps), default=len(script.norms) * 60_000 // WORDS_PER_MINUTE)
@@ -174,7 +177,7 @@ def align_cues(lesson: Lesson, captions: Sequence[Caption] | None = None, *,
         end = pinned[k].end if k in pinned and pinned[k].end is not None else None
         if end is None:
             end = _end(k, lesson.cues, starts, last_ms, max_cps)
-        pos = bisect.bisect_left(lines, cue.line)
+        pos = positions[k]
         offset = text_offsets[script.unit[pos]] + script.start[pos] if pos < len(lines) \
             else len(full_text)
         out.append(AlignedCue(
@@ -185,6 +188,40 @@ def align_cues(lesson: Lesson, captions: Sequence[Caption] | None = None, *,
             anchor_char=char, reason=reason,
         ))
     return AlignResult(tuple(out), coverage, caps, tuple(warnings))
+
+
+def _positions(lesson: Lesson, lines: list[int]) -> list[int]:
+    """Each cue's place in the narration: the number of script words spoken before it.
+
+    A cue on a line of its own follows every narration line above it. A cue written inside
+    a narration line ("...first. `[VISUAL TEXT: x]` Then...") follows the words before it
+    on that line, counted from the script's own text."""
+    spoken_lines = {n.line for n in lesson.narration}
+    raw: list[str] = []
+    if any(c.line in spoken_lines for c in lesson.cues):
+        try:
+            raw = lesson.path.read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError:
+            raw = []
+    out = []
+    seen: dict[int, int] = {}
+    for cue in lesson.cues:
+        pos = bisect.bisect_left(lines, cue.line)
+        nth = seen.get(cue.line, 0)
+        seen[cue.line] = nth + 1
+        if cue.line in spoken_lines and cue.line <= len(raw):
+            pos += _words_before_cue(raw[cue.line - 1], nth)
+        out.append(pos)
+    return out
+
+
+def _words_before_cue(line: str, nth: int) -> int:
+    """Narration words on ``line`` before its ``nth`` cue (0-based)."""
+    starts = [m.start() for m in CUE_START.finditer(line)]
+    if nth >= len(starts):
+        return 0
+    before = _ANY_CUE.sub(" ", line[:starts[nth]])
+    return len(tokenize(plain_text(before)))
 
 
 def _context(text: str, before: bool) -> str:
