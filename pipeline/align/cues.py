@@ -144,48 +144,40 @@ def align_cues(lesson: Lesson, captions: Sequence[Caption] | None = None, *,
     text_offsets = np.cumsum([0] + [len(t) + 1 for t in narration]).tolist()
     full_text = " ".join(narration)
 
-    placed: list[tuple[Cue, int, int, float, str, int, str]] = []
     if caps:
         capwords = _words([_caption_text(c) for c in caps])
         timeline = _Timeline(caps, capwords)
         evidence = _Evidence.of(align_words(script.norms, capwords.norms), script.norms)
         coverage = evidence.alignment.coverage
-        for cue, pos in zip(lesson.cues, positions, strict=True):
-            placed.append((cue, *_anchor(pos, evidence, timeline)))
+        placed = [_anchor(pos, evidence, timeline) for pos in positions]
     else:
         coverage = 0.0
-        ms_per_word = 60_000 // WORDS_PER_MINUTE
-        for cue, pos in zip(lesson.cues, positions, strict=True):
-            placed.append((cue, pos * ms_per_word, 0, 0.1, "estimated", -1,
-                           f"no captions: time estimated from {WORDS_PER_MINUTE} words a minute"))
+        placed = [_Placement(pos * 60_000 // WORDS_PER_MINUTE, -1, 0.1, "estimated", -1,
+                             f"no captions: time estimated from {WORDS_PER_MINUTE} words"
+                             " a minute") for pos in positions]
     last_ms = max((c.end for c in caps), default=len(script.norms) * 60_000 // WORDS_PER_MINUTE)
 
     warnings: list[str] = []
     pinned = _match_pins(lesson.cues, ids, pins, warnings)
-    starts = []
-    for k, (cue, start, cap, conf, method, char, reason) in enumerate(placed):
-        if k in pinned:
-            pin = pinned[k]
-            start, conf, method, char = pin.start, 1.0, "override", -1
-            cap = timeline.caption_at(start) if caps else -1
-            reason = f"pinned by the editor at {pin.where}"
-            placed[k] = (cue, start, cap, conf, method, char, reason)
-        starts.append(start)
+    for k, pin in pinned.items():
+        placed[k] = _Placement(pin.start, timeline.caption_at(pin.start) if caps else -1, 1.0,
+                               "override", -1, f"pinned by the editor at {pin.where}")
+    starts = [p.start for p in placed]
 
     out: list[AlignedCue] = []
-    for k, (cue, start, cap, conf, method, char, reason) in enumerate(placed):
-        end = pinned[k].end if k in pinned and pinned[k].end is not None else None
+    for k, (cue, p) in enumerate(zip(lesson.cues, placed, strict=True)):
+        end = pinned[k].end if k in pinned else None
         if end is None:
             end = _end(k, lesson.cues, starts, last_ms, max_cps)
         pos = positions[k]
-        offset = text_offsets[script.unit[pos]] + script.start[pos] if pos < len(lines) \
-            else len(full_text)
+        offset = (text_offsets[script.unit[pos]] + script.start[pos] if pos < len(lines)
+                  else len(full_text))
         out.append(AlignedCue(
-            cue=cue, start=start, end=max(end, start), confidence=round(conf, 3), method=method,
-            caption_index=caps[cap].index if caps and cap >= 0 else 0, id=ids[k],
-            before=_context(full_text[:offset], before=True),
+            cue=cue, start=p.start, end=max(end, p.start), confidence=round(p.confidence, 3),
+            method=p.method, caption_index=caps[p.caption].index if caps and p.caption >= 0 else 0,
+            id=ids[k], before=_context(full_text[:offset], before=True),
             after=_context(full_text[offset:], before=False),
-            anchor_char=char, reason=reason,
+            anchor_char=p.char, reason=p.reason,
         ))
     return AlignResult(tuple(out), coverage, caps, tuple(warnings))
 
@@ -273,6 +265,18 @@ def _end(k: int, cues: tuple[Cue, ...], starts: list[int], last_ms: int, max_cps
 
 
 @dataclass(frozen=True, slots=True)
+class _Placement:
+    """Where one cue landed, before its end is known."""
+
+    start: int  # ms
+    caption: int  # position in the caption list (-1: none)
+    confidence: float
+    method: str
+    char: int  # offset of the anchor in the caption's text (-1: none)
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class _Evidence:
     """The alignment plus what confidence is judged from, computed once per lesson."""
 
@@ -291,9 +295,8 @@ class _Evidence:
 _ANCHOR_REACH = 30  # a cue with no unique-trigram match this many words away is doubtful
 
 
-def _anchor(pos: int, ev: _Evidence, tl: _Timeline) -> tuple[int, int, float, str, int, str]:
-    """(start ms, caption position, confidence, method, anchor char, reason) of a cue
-    standing before script word ``pos``."""
+def _anchor(pos: int, ev: _Evidence, tl: _Timeline) -> _Placement:
+    """Where a cue standing before script word ``pos`` lands, and how sure that is."""
     target = ev.alignment.target
     matched = ev.matched
     k = int(np.searchsorted(matched, pos))
@@ -301,7 +304,8 @@ def _anchor(pos: int, ev: _Evidence, tl: _Timeline) -> tuple[int, int, float, st
     next_i = int(matched[k]) if k < len(matched) else None
     if prev_i is None and next_i is None:
         first = tl.captions[0]
-        return first.start, 0, 0.05, "estimated", -1, "no narration word found in the captions"
+        return _Placement(first.start, 0, 0.05, "estimated", -1,
+                          "no narration word found in the captions")
 
     support, weight = ev.support, ev.weight
     lo, hi = max(0, pos - _WINDOW), pos + _WINDOW
@@ -352,7 +356,7 @@ def _anchor(pos: int, ev: _Evidence, tl: _Timeline) -> tuple[int, int, float, st
         reasons.insert(0, "the narration around the cue was not found in the captions"
                           " (not recorded, or reworded)")
     conf = 0.1 + 0.85 * q * factor
-    return start, cap, conf, "text", char, "; ".join(reasons)
+    return _Placement(start, cap, conf, "text", char, "; ".join(reasons))
 
 
 _MAX_TAIL = 3  # unscripted words that may finish the sentence before a cue
