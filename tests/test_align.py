@@ -397,3 +397,33 @@ def test_cue_written_inside_a_narration_line(tmp_path: Path) -> None:
     track = Track(lesson.captions)
     assert_between(inline, track, "truly value.", "Start with a single")
     assert_between(second, track, "ask about first.", "Then raise the price")
+
+
+@pytest.mark.parametrize("script, expected", [
+    ("002-intro-customer-segments.md", SEED_002),
+    ("001-improvement-levers.md", SEED_001),
+])
+def test_seed_take_with_heavy_asr_damage(script: str, expected) -> None:
+    """The real takes, lowercased, unpunctuated, a fifth of the words misheard or lost."""
+    lesson = parse_script(SCRIPTS / script)
+    rng = random.Random(11)
+
+    def damage(text: str) -> str:
+        out = []
+        for word in re.sub(r"[^\w\s']", "", text.lower()).split():
+            roll = rng.random()
+            if roll < 0.2:
+                out.append(rng.choice([word[:-1] + "e", word + "s", "uh", word[1:] or word]))
+            elif roll > 0.96:
+                continue
+            else:
+                out.append(word)
+        return " ".join(out)
+
+    damaged = [c.__class__(c.index, c.start, c.end, damage(c.text)) for c in lesson.captions]
+    result = align_cues(lesson, damaged, overrides=())
+    track = Track(lesson.captions)
+    for aligned, (_, before, after) in zip(result.cues, expected, strict=True):
+        lo, hi = track.window(before, after)
+        assert lo - 600 <= aligned.start <= hi + 600, aligned.cue.text  # a word either side
+    assert 0.6 < result.coverage < 0.9

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from pipeline.align.overrides import Override, cue_ids, load_overrides, normalize_text
-from pipeline.align.words import EXACT, Alignment, align_words, tokenize
+from pipeline.align.words import EXACT, SOUND, Alignment, align_words, tokenize
 from pipeline.models import Caption, Cue, Lesson
 from pipeline.script.cues import CUE_START
 from pipeline.script.parse import plain_text
@@ -379,6 +379,9 @@ def _ends_sentence(tl: _Timeline, k: int) -> bool:
     return words.end[k] >= len(text) or any(p in text[words.end[k] - 1] for p in ".?!;:")
 
 
+_MISHEARD = 0.7  # support of a substituted word held in place by matches on both sides
+
+
 def _support(al: Alignment) -> np.ndarray:
     """Match quality, halved for a word matched alone: a real stretch of speech matches in
     runs (neighbour to neighbour), while chance matches of common words stand alone."""
@@ -387,7 +390,12 @@ def _support(al: Alignment) -> np.ndarray:
     next_ok = np.zeros(len(t), dtype=bool)
     prev_ok[1:] = (t[1:] >= 0) & (t[:-1] >= 0) & (np.abs(t[1:] - t[:-1] - 1) <= 1)
     next_ok[:-1] = prev_ok[1:]
-    return np.where(prev_ok | next_ok, al.quality, al.quality * 0.5)
+    quality = al.quality.copy()
+    good = quality >= SOUND
+    held = np.zeros(len(t), dtype=bool)  # a substitution with matched words on both sides:
+    held[1:-1] = prev_ok[1:-1] & next_ok[1:-1] & good[:-2] & good[2:]  # a misheard word
+    quality[held & (quality < SOUND)] = _MISHEARD
+    return np.where(prev_ok | next_ok, quality, quality * 0.5)
 
 
 def _side_quality(q: np.ndarray, informative: np.ndarray) -> float:
