@@ -427,3 +427,14 @@ def test_seed_take_with_heavy_asr_damage(script: str, expected) -> None:
         lo, hi = track.window(before, after)
         assert lo - 600 <= aligned.start <= hi + 600, aligned.cue.text  # a word either side
     assert 0.6 < result.coverage < 0.9
+
+
+def test_retake_of_the_sentence_before_a_cue(tmp_path: Path) -> None:
+    body = [P[0], P[1], cue("vt", "after the retake"), P[2], P[3]]
+    stumble = "Today we look closely at how pricing, sorry, let me start that again."
+    take = [P[0], stumble, P[1], P[2], P[3]]
+    lesson = make_lesson(tmp_path, body, take)
+    (vt,) = align_cues(lesson, overrides=()).cues
+    track = Track(lesson.captions)
+    assert_between(vt, track, "start that again. " + P[1], "Start with a single")
+    assert vt.confidence > 0.8
