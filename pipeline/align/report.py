@@ -67,24 +67,30 @@ def confidence_colour(confidence: float) -> str:
 
 
 def _caption_parts(result: AlignResult, cue: AlignedCue) -> dict[str, str] | None:
-    """The caption text split around the anchor, with the word at the anchor picked out."""
-    caption = next((c for c in result.captions if c.index == cue.caption_index), None)
-    if caption is None:
+    """The caption text split around the anchor, the word at the anchor picked out, and the
+    neighbouring caption's text when the anchor sits at the caption's edge."""
+    captions = result.captions
+    k = next((k for k, c in enumerate(captions) if c.index == cue.caption_index), None)
+    if k is None:
         return None
-    text = caption.text.replace("\n", " ")
+    text = captions[k].text.replace("\n", " ")
+    parts = {"before": text, "word": "", "after": "", "placed": "", "prev": "", "next": ""}
     if cue.anchor_char < 0:
-        return {"before": text, "word": "", "after": "", "placed": ""}
+        return parts
     head, tail = text[:cue.anchor_char], text[cue.anchor_char:]
     if head.strip():
         match = re.search(r"(\S+)(\s*)$", head)
         assert match is not None
-        return {"before": head[:match.start()], "word": match.group(1),
-                "after": match.group(2) + tail, "placed": "after"}
-    match = re.match(r"(\s*)(\S+)", tail)
-    if match is None:
-        return {"before": text, "word": "", "after": "", "placed": ""}
-    return {"before": head + match.group(1), "word": match.group(2),
-            "after": tail[match.end():], "placed": "before"}
+        parts.update(before=head[:match.start()], word=match.group(1),
+                     after=match.group(2) + tail, placed="after")
+        if not tail.strip() and k + 1 < len(captions):
+            parts["next"] = captions[k + 1].text.replace("\n", " ")
+    elif match := re.match(r"(\s*)(\S+)", tail):
+        parts.update(before=head + match.group(1), word=match.group(2),
+                     after=tail[match.end():], placed="before")
+        if k > 0:
+            parts["prev"] = captions[k - 1].text.replace("\n", " ")
+    return parts
 
 
 def report_context(lesson: Lesson, result: AlignResult, video: Video | None = None,
@@ -128,6 +134,7 @@ def report_context(lesson: Lesson, result: AlignResult, video: Video | None = No
                       "text": c.text.replace("\n", " "), "start": c.start}
                      for c in result.captions],
         "markers": [{"n": order[id(c)], "id": c.id, "left": pct(c.start),
+                     "flip": pct(c.start) > 94,
                      "width": max(0.2, pct(c.end - c.start)), "kind": c.cue.kind,
                      "colour": confidence_colour(c.confidence), "text": c.cue.text,
                      "start": c.start,
