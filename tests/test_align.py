@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 from align_fixtures import MS_PER_WORD, Track, captions_from, make_lesson
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipeline.align.cues import READ_MAX_MS, READ_MIN_MS, align_cues
 from pipeline.align.overrides import cue_id, sidecar_path
@@ -438,3 +440,36 @@ def test_retake_of_the_sentence_before_a_cue(tmp_path: Path) -> None:
     track = Track(lesson.captions)
     assert_between(vt, track, "start that again. " + P[1], "Start with a single")
     assert vt.confidence > 0.8
+
+
+# --- properties of the word alignment ---------------------------------------------------
+
+_words_list = st.lists(st.sampled_from("a an the cat dog sat on mat ran far away home".split()),
+                       max_size=60)
+
+
+@settings(max_examples=60, deadline=None)
+@given(_words_list)
+def test_identical_sequences_align_one_to_one(words: list[str]) -> None:
+    al = align_words(words, words)
+    assert list(al.target) == list(range(len(words)))
+    assert al.coverage == (1.0 if words else 0.0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(_words_list, _words_list)
+def test_no_caption_word_is_used_twice(a: list[str], b: list[str]) -> None:
+    al = align_words(a, b)
+    used = [int(j) for j in al.target if j >= 0]
+    assert len(used) == len(set(used)) and all(0 <= j < len(b) for j in used)
+
+
+def test_big_gaps_are_split_on_inner_anchors(monkeypatch, tmp_path: Path) -> None:
+    from pipeline.align import words
+
+    body = [P[0], cue("mp", "one"), P[1], P[2], P[3], cue("vt", "two"), P[4], P[5]]
+    lesson = make_lesson(tmp_path, body, [P[0], P[1], P[3], P[4], P[5]])
+    expected = [c.start for c in align_cues(lesson, overrides=()).cues]
+    monkeypatch.setattr(words, "_MAX_CELLS", 40)
+    monkeypatch.setattr(words, "_ANCHOR_N", 50)  # no trigram anchors: one big gap
+    assert [c.start for c in align_cues(lesson, overrides=()).cues] == expected
