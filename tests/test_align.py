@@ -473,3 +473,22 @@ def test_big_gaps_are_split_on_inner_anchors(monkeypatch, tmp_path: Path) -> Non
     monkeypatch.setattr(words, "_MAX_CELLS", 40)
     monkeypatch.setattr(words, "_ANCHOR_N", 50)  # no trigram anchors: one big gap
     assert [c.start for c in align_cues(lesson, overrides=()).cues] == expected
+
+
+def test_anchor_word_names_the_caption_word_at_the_cue() -> None:
+    lesson = parse_script(SCRIPTS / "002-intro-customer-segments.md")
+    result = align_cues(lesson, overrides=())
+    by_line = {c.cue.line: c for c in result.cues}
+    words_55 = next(c for c in lesson.captions if c.index == 55).text.split()
+    assert words_55[by_line[74].anchor_word] == "it,"
+    assert by_line[21].anchor_word == 5  # "model." in "Let's start with your customer model."
+
+
+def test_captions_from_another_lesson_match_nothing(tmp_path: Path) -> None:
+    lesson = make_lesson(tmp_path, [P[0], cue("vt", "x"), P[1], cue("vt", "y"), P[2]],
+                         ["Completely different words about gardening tomatoes in spring."
+                          " Water them early and often when summer comes."])
+    result = align_cues(lesson, overrides=())
+    assert all(c.confidence < 0.5 for c in result.cues)
+    assert result.cues[0].start < result.cues[1].start
+    assert result.coverage < 0.2

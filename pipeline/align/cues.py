@@ -10,6 +10,7 @@ Inside a caption, a word's time is the caption's time split by characters.
 from __future__ import annotations
 
 import bisect
+import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -43,6 +44,7 @@ class AlignedCue:
     before: str = ""  # script words just before the cue
     after: str = ""  # script words just after it
     anchor_char: int = -1  # offset in the caption's text where the anchor falls
+    anchor_word: int = -1  # the caption's word (whitespace-split, 0-based) at the anchor
     reason: str = ""  # why the confidence is what it is, for the report
 
     def to_json(self) -> dict[str, Any]:
@@ -126,6 +128,9 @@ class _Timeline:
         return min(k + 1, len(self.captions) - 1)
 
 
+log = logging.getLogger(__name__)
+
+
 def align_cues(lesson: Lesson, captions: Sequence[Caption] | None = None, *,
                max_cps: float = 20.0,
                overrides: Sequence[Override] | None = None) -> AlignResult:
@@ -178,8 +183,21 @@ def align_cues(lesson: Lesson, captions: Sequence[Caption] | None = None, *,
             id=ids[k], before=_context(full_text[:offset], before=True),
             after=_context(full_text[offset:], before=False),
             anchor_char=p.char, reason=p.reason,
+            anchor_word=_word_at(caps[p.caption].text, p.char) if caps and p.caption >= 0 else -1,
         ))
+    log.info("%s: %d cues aligned to %d captions, coverage %.0f%%", lesson.path, len(out),
+             len(caps), 100 * coverage)
     return AlignResult(tuple(out), coverage, caps, tuple(warnings))
+
+
+def _word_at(text: str, char: int) -> int:
+    """Index of the whitespace-split word ending at or starting after ``char``."""
+    if char < 0:
+        return -1
+    head = text[:char].split()
+    if head and char <= len(text) and (char == len(text) or text[char].isspace()):
+        return len(head) - 1  # the anchor follows this word
+    return len(head)
 
 
 def _positions(lesson: Lesson, lines: list[int]) -> list[int]:
@@ -302,10 +320,12 @@ def _anchor(pos: int, ev: _Evidence, tl: _Timeline) -> _Placement:
     k = int(np.searchsorted(matched, pos))
     prev_i = int(matched[k - 1]) if k > 0 else None
     next_i = int(matched[k]) if k < len(matched) else None
-    if prev_i is None and next_i is None:
-        first = tl.captions[0]
-        return _Placement(first.start, 0, 0.05, "estimated", -1,
-                          "no narration word found in the captions")
+    if prev_i is None and next_i is None:  # nothing matched: spread over the captions
+        first, last = tl.captions[0].start, max(c.end for c in tl.captions)
+        start = first + (last - first) * pos // max(1, len(target))
+        return _Placement(start, tl.caption_at(start), 0.05, "estimated", -1,
+                          "no narration word found in the captions: time estimated from the"
+                          " cue's place in the script")
 
     support, weight = ev.support, ev.weight
     lo, hi = max(0, pos - _WINDOW), pos + _WINDOW
