@@ -486,8 +486,8 @@ def test_anchor_word_names_the_caption_word_at_the_cue() -> None:
 
 def test_captions_from_another_lesson_match_nothing(tmp_path: Path) -> None:
     lesson = make_lesson(tmp_path, [P[0], cue("vt", "x"), P[1], cue("vt", "y"), P[2]],
-                         ["Completely different words about gardening tomatoes in spring."
-                          " Water them early and often when summer comes."])
+                         [("Completely different words about gardening tomatoes in spring."
+                           " Water them early and often when summer comes.")])
     result = align_cues(lesson, overrides=())
     assert all(c.confidence < 0.5 for c in result.cues)
     assert result.cues[0].start < result.cues[1].start
