@@ -492,3 +492,17 @@ def test_captions_from_another_lesson_match_nothing(tmp_path: Path) -> None:
     assert all(c.confidence < 0.5 for c in result.cues)
     assert result.cues[0].start < result.cues[1].start
     assert result.coverage < 0.2
+
+
+def test_repeated_cue_text_is_pinned_by_id(tmp_path: Path) -> None:
+    from pipeline.align.report import render_report
+
+    body = [P[0], cue("mp", "Canvas"), P[1], cue("mp", "canvas"), P[2]]
+    lesson = make_lesson(tmp_path, body, [P[0], P[1], P[2]])
+    first, second = align_cues(lesson, overrides=()).cues
+    assert second.id == first.id + "-2"
+    sidecar_path(lesson.path).write_text(f"- {{id: {second.id}, at: 7}}\n", encoding="utf-8")
+    pinned = align_cues(lesson).cues
+    assert [c.method for c in pinned] == ["text", "override"] and pinned[1].start == 7000
+    html = render_report(lesson, align_cues(lesson, overrides=()))
+    assert f"- {{id: {second.id}, at: " in html and f"- {{id: {first.id}, at: " in html

@@ -18,6 +18,7 @@ The sidecar may hold the list alone. Sidecar pins win over frontmatter pins for 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +28,7 @@ import yaml
 
 from pipeline.errors import ScriptError
 from pipeline.models import Cue, Lesson
-from pipeline.timecode import parse_timestamp, to_ms
+from pipeline.timecode import format_clock, parse_timestamp, to_ms
 
 KEY = "cue_times"
 SIDECAR_SUFFIX = ".cues.yaml"
@@ -174,10 +175,8 @@ def _time(value: Any, path: str | Path, line: int) -> int:
     raise ScriptError(f"bad cue time {value!r}: use seconds (93.4) or m:ss.mmm", path, line)
 
 
-def override_line(cue: Cue, start: int) -> str:
-    """The line an editor copies into ``cue_times`` to pin ``cue`` at ``start``."""
-    import json
-
-    from pipeline.timecode import format_clock
-
-    return f'- {{cue: {json.dumps(cue.text, ensure_ascii=False)}, at: "{format_clock(start)}"}}'
+def override_line(cue: Cue, start: int, ident: str | None = None) -> str:
+    """The line an editor copies into ``cue_times`` to pin ``cue`` at ``start``: by its
+    text, or by ``ident`` when another cue has the same text."""
+    key = f"id: {ident}" if ident else f"cue: {json.dumps(cue.text, ensure_ascii=False)}"
+    return f'- {{{key}, at: "{format_clock(start)}"}}'

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ import jinja2
 from pipeline import ffmpeg
 from pipeline.align.cues import AlignedCue, AlignResult
 from pipeline.align.markers import LOW_CONFIDENCE
-from pipeline.align.overrides import SIDECAR_SUFFIX, override_line
+from pipeline.align.overrides import SIDECAR_SUFFIX, normalize_text, override_line
 from pipeline.atomic import atomic_path, write_text
 from pipeline.models import Lesson
 from pipeline.timecode import format_clock, seconds
@@ -104,6 +105,7 @@ def report_context(lesson: Lesson, result: AlignResult, video: Video | None = No
         return round(100 * ms / total, 3)
 
     order = {id(c): n for n, c in enumerate(result.cues, start=1)}
+    texts = Counter(normalize_text(c.cue.text) for c in result.cues)
     cards = []
     for c in sorted(result.cues, key=lambda c: (c.confidence, c.start)):
         cards.append({
@@ -116,7 +118,8 @@ def report_context(lesson: Lesson, result: AlignResult, video: Video | None = No
             "flagged": c.confidence < LOW_CONFIDENCE or c.method == "estimated",
             "method": c.method, "reason": c.reason, "before": c.before, "after": c.after,
             "caption_index": c.caption_index, "caption": _caption_parts(result, c),
-            "override": override_line(c.cue, c.start),
+            "override": override_line(c.cue, c.start,
+                                      c.id if texts[normalize_text(c.cue.text)] > 1 else None),
             "thumb": (thumbs or {}).get(c.id),
         })
     video_src = None

@@ -270,7 +270,8 @@ def _chain(runs: list[list[tuple[int, int]]]) -> list[list[tuple[int, int]]]:
     for r in moved:
         a0, a1 = runs[r][0][0], runs[r][-1][0] + _ANCHOR_N - 1
         b0, b1 = runs[r][0][1], runs[r][-1][1] + _ANCHOR_N - 1
-        if all(a1 < s[0] or a0 > s[1] for s in spans) and all(b1 < s[2] or b0 > s[3] for s in spans):
+        clear_a = all(a1 < s[0] or a0 > s[1] for s in spans)
+        if clear_a and all(b1 < s[2] or b0 > s[3] for s in spans):
             chosen.append(r)
             spans.append((a0, a1, b0, b1))
     return [runs[r] for r in chosen]
