@@ -187,6 +187,17 @@ def test_reordered_passage(tmp_path: Path) -> None:
     assert moved.start > track.end_of("learns from it.")  # where the passage really was
     assert moved.confidence > 0.7
     assert_between(after, track, "learns from it.", "Start with a single")
+    assert after.confidence < 0.5 and "another order" in after.reason  # a seam: editor decides
+
+
+def test_cue_at_the_seam_of_a_long_insertion_is_flagged(tmp_path: Path) -> None:
+    body = [P[0], P[1], cue("mp", "seam"), P[2], P[3]]
+    take = [P[0], P[1], P[6] + " " + P[7], P[2], P[3]]  # a passage not in this script
+    lesson = make_lesson(tmp_path, body, take)
+    (seam,) = align_cues(lesson, overrides=()).cues
+    track = Track(lesson.captions)
+    assert_between(seam, track, "truly value.", "Start with a single")
+    assert seam.confidence < 0.5 and "not in the script" in seam.reason
 
 
 def test_dropped_paragraph(tmp_path: Path) -> None:

@@ -303,13 +303,21 @@ class _Evidence:
     support: np.ndarray  # per script word: match quality, halved when matched alone
     anchors: np.ndarray  # script word indexes inside unique-trigram anchors
     weight: np.ndarray  # per script word: 1 for a distinctive word, less for a common one
+    used: np.ndarray  # caption word indexes matched to some script word, sorted
 
     @staticmethod
     def of(al: Alignment, norms: Sequence[str]) -> _Evidence:
-        return _Evidence(al, np.flatnonzero(al.target >= 0), _support(al),
-                         np.flatnonzero(al.anchored), _informative(norms))
+        matched = np.flatnonzero(al.target >= 0)
+        return _Evidence(al, matched, _support(al), np.flatnonzero(al.anchored),
+                         _informative(norms), np.sort(al.target[matched]))
+
+    def used_between(self, j0: int, j1: int) -> int:
+        """Caption words strictly between ``j0`` and ``j1`` matched to script words."""
+        return int(np.searchsorted(self.used, j1) - np.searchsorted(self.used, j0, "right"))
 
 
+_MAX_AD_LIB = 12  # more unscripted words than this between a cue's neighbours is a seam
+_SEAM_CONFIDENCE = 0.45  # a cue at a seam is flagged for the editor
 _ANCHOR_REACH = 30  # a cue with no unique-trigram match this many words away is doubtful
 
 
@@ -344,14 +352,20 @@ def _anchor(pos: int, ev: _Evidence, tl: _Timeline) -> _Placement:
     j_prev = int(target[prev_i]) if prev_i is not None else None
     j_next = int(target[next_i]) if next_i is not None else None
     side = "next" if j_prev is None else "prev" if j_next is None else ""
+    seam = False
     if j_prev is not None and j_next is not None and prev_i is not None and next_i is not None:
-        if j_next <= j_prev:
-            factor *= 0.75
-            reasons.append("the narration around the cue was recorded in a different order")
+        extra = j_next - j_prev - 1  # caption words spoken between the two neighbours
+        if j_next <= j_prev or (extra > _MAX_AD_LIB and prev_i == pos - 1 and next_i == pos):
+            # A seam: the words before and after the cue were not spoken one after the
+            # other. The cue may belong to either side; the editor decides.
+            seam = True
+            elsewhere = j_next <= j_prev or ev.used_between(j_prev, j_next) > extra // 2
+            reasons.append("the narration around the cue was recorded in another order"
+                           if elsewhere else
+                           f"{extra} words not in the script were spoken at the cue")
             side = "prev" if pos - 1 - prev_i <= next_i - pos else "next"
         elif prev_i == pos - 1:
             side = "prev"
-            extra = j_next - j_prev - 1
             if extra and next_i == pos:
                 factor *= 1 - min(0.3, 0.03 * extra)
                 reasons.append(f"{extra} unscripted word{'s' * (extra > 1)} spoken at the cue")
@@ -376,6 +390,10 @@ def _anchor(pos: int, ev: _Evidence, tl: _Timeline) -> _Placement:
         reasons.insert(0, "the narration around the cue was not found in the captions"
                           " (not recorded, or reworded)")
     conf = 0.1 + 0.85 * q * factor
+    if seam:
+        conf = min(conf, _SEAM_CONFIDENCE)
+        reasons.append("check whether it belongs after the words before it or before the"
+                       " words after it")
     return _Placement(start, cap, conf, "text", char, "; ".join(reasons))
 
 
