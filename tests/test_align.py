@@ -517,3 +517,13 @@ def test_repeated_cue_text_is_pinned_by_id(tmp_path: Path) -> None:
     assert [c.method for c in pinned] == ["text", "override"] and pinned[1].start == 7000
     html = render_report(lesson, align_cues(lesson, overrides=()))
     assert f"- {{id: {second.id}, at: " in html and f"- {{id: {first.id}, at: " in html
+
+
+@pytest.mark.parametrize("written, ms", [
+    ("93.4", 93_400), ("1:33.400", 93_400), ('"1:33.400"', 93_400), ("'0:01:33,400'", 93_400),
+    ("1:33", 93_000), ("0", 0),
+])
+def test_override_time_forms(tmp_path: Path, written: str, ms: int) -> None:
+    lesson = make_lesson(tmp_path, [P[0], cue("vt", "x"), P[1]], [P[0], P[1]])
+    sidecar_path(lesson.path).write_text(f"cue_times:\n  - cue: x\n    at: {written}\n")
+    assert align_cues(lesson).cues[0].start == ms

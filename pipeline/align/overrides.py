@@ -96,7 +96,7 @@ def _from_frontmatter(lesson: Lesson) -> list[Override]:
         lines = lesson.path.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
         lines = []
-    if lines and lines[0].strip() == "---":
+    if lines and lines[0].lstrip("\ufeff").strip() == "---":
         end = next((k for k in range(1, len(lines)) if lines[k].strip() in ("---", "...")),
                    len(lines))
         overrides = parse_overrides("\n".join(lines[1:end]), lesson.path, first_line=2,
