@@ -109,8 +109,8 @@ def cmd_clean(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise CaptionError(f"cannot write captions: {exc.strerror or exc}", out) from None
     human = "\n".join(
-        [f"{args.input}: {len(result.captions)} captions, {len(result.changes)} changes"
-         + (f" -> {args.output}" if args.output else "")]
+        [(f"{args.input}: {len(result.captions)} captions, {len(result.changes)} changes"
+          + (f" -> {args.output}" if args.output else ""))]
         + [f"  #{c.index} {c.rule}: {c.before!r} -> {c.after!r}" for c in result.changes]
     )
     emit(args, result.to_json(), human)
@@ -137,8 +137,8 @@ def cmd_qa(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise CaptionError(f"cannot write report: {exc.strerror or exc}", exc.filename) from None
     human = "\n".join(
-        [f"{args.input}: {result.captions} captions, {result.errors} errors,"
-         f" {result.warnings} warnings (profile {result.profile})"]
+        [(f"{args.input}: {result.captions} captions, {result.errors} errors,"
+          f" {result.warnings} warnings (profile {result.profile})")]
         + [f"  #{f.index} {f.severity} {f.rule}: {f.message}" for f in result.findings
            if f.severity != "info" or args.verbose]
     )

@@ -11,8 +11,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipeline.captions.io import (
-    decode_caption_bytes, parse_caption_text, parse_srt_text, plain_text, read_captions,
-    to_srt, to_vtt, write_captions,
+    decode_caption_bytes,
+    parse_caption_text,
+    parse_srt_text,
+    plain_text,
+    read_captions,
+    to_srt,
+    to_vtt,
+    write_captions,
 )
 from pipeline.errors import CaptionError
 from pipeline.models import Caption
@@ -87,7 +93,7 @@ def test_wpt_expectations_were_found(realdata: Path) -> None:
 
 
 def test_wpt_nulls_become_replacement_characters(realdata: Path) -> None:
-    captions, issues = read_captions(SUBS / "w3cvtt_nulls.vtt")
+    captions, _issues = read_captions(SUBS / "w3cvtt_nulls.vtt")
     assert "\ufffdtext\ufffd2" in [c.text.split("\n")[-1] for c in captions]
 
 
@@ -96,7 +102,7 @@ JUVO = sorted(name for name in MANIFEST if name.startswith("juvo_"))
 
 @pytest.mark.parametrize("name", JUVO)
 def test_juvo_decodes_nine_cues(name: str) -> None:
-    captions, issues = read_captions(SUBS / name)
+    captions, _issues = read_captions(SUBS / name)
     assert len(captions) == 9
     assert all("\ufffd" not in c.text for c in captions)
     what = MANIFEST[name]

@@ -68,9 +68,11 @@ class Rule:
 
 _TOKEN = re.compile(r"^(?P<lead>[^\w]*)(?P<core>.*?)(?P<trail>[^\w]*)$", re.DOTALL)
 _SENTENCE_END = ".?!"
-WEAK_LINE_ENDS = frozenset(
-    "a an the to of and or but in on at for with from by as your my our their his her its "
-    "that this these those into than if so".split())
+WEAK_LINE_ENDS = frozenset((  # a line should not end on these (articles, prepositions...)
+    "a", "an", "the", "to", "of", "and", "or", "but", "in", "on", "at", "for", "with", "from",
+    "by", "as", "your", "my", "our", "their", "his", "her", "its", "that", "this", "these",
+    "those", "into", "than", "if", "so",
+))
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ numbers; it never raises on bad content. Only a file that holds no captions at a
 from __future__ import annotations
 
 import html
+import itertools
 import logging
 import re
 import unicodedata
@@ -306,7 +307,7 @@ def _implausibility(text: str) -> int:
         scripts = {unicodedata.name(c, "?").split()[0] for c in word if c.isalpha()}
         if len(scripts) > 1:
             bad += 2
-        bad += sum(1 for a, b in zip(word, word[1:]) if a.islower() and b.isupper())  # "ўЬ"
+        bad += sum(1 for a, b in itertools.pairwise(word) if a.islower() and b.isupper())  # "ўЬ"
     return bad
 
 
@@ -352,7 +353,7 @@ def decode_caption_bytes(data: bytes, encoding: str | None = None) -> str:
     """Bytes of a caption file -> text (BOM removed). ``encoding`` overrides detection."""
     codec = encoding or detect_encoding(data)
     text = data.decode(codec, errors="replace")
-    return text[1:] if text.startswith("\ufeff") else text
+    return text.removeprefix("\ufeff")
 
 
 # --- entry points -----------------------------------------------------------------------

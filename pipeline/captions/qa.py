@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import difflib
 import io
+import itertools
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -83,7 +84,7 @@ def _secs(ms: int) -> str:
 
 
 def _pairs(captions: Sequence[Caption]) -> Iterator[tuple[Caption, Caption]]:
-    return zip(captions, captions[1:])
+    return itertools.pairwise(captions)
 
 
 def _key(word: str) -> str:
