@@ -9,6 +9,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 
+def _file_mode() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+_FILE_MODE = _file_mode()
+
+
 @contextlib.contextmanager
 def atomic_path(target: str | Path, suffix: str | None = None) -> Iterator[Path]:
     """Yield a temporary path beside ``target``; rename it over ``target`` on success.
@@ -25,6 +34,7 @@ def atomic_path(target: str | Path, suffix: str | None = None) -> Iterator[Path]
         dir=target.parent,
     )
     os.close(fd)
+    os.chmod(tmp, _FILE_MODE)  # mkstemp makes 0600; finished outputs get the usual mode
     tmp_path = Path(tmp)
     try:
         yield tmp_path

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 _TIMESTAMP = re.compile(
-    r"^\s*(?:(?P<h>\d+):)?(?P<m>\d{1,2}):(?P<s>\d{1,3})(?:[.,:](?P<f>\d{1,3}))?\s*$"
+    r"^\s*(?:(?P<h>\d+):)?(?P<m>\d{1,2}):(?P<s>\d{1,3})(?:[.,](?P<f>\d{1,3}))?\s*$"
 )
 
 

@@ -42,7 +42,7 @@ def find_cues(line: str, lineno: int) -> tuple[list[Cue], str, CueProblems]:
         label = re.sub(r"[\s_-]+", " ", match["label"]).strip()
         kind = KINDS.get(label)
         if kind is None:
-            problems.notes.append(match.group(0).strip("` "))
+            problems.notes.append(match.group(0).strip("` []"))
             problems.warnings.append(f"unknown cue kind [{label}: ...] kept as a note")
         elif not match["body"].strip():
             problems.warnings.append(f"empty [{label}] cue ignored")

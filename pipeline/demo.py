@@ -1,0 +1,215 @@
+"""Synthetic, clearly labelled demo recordings for the bundled scripts.
+
+For each script that names a recording or carries captions, make a small VP9 + Opus webm
+under media/demo/: a test pattern stamped "DEMO RECORDING", audio with a synthesized hand
+clap at a known time, then a speech-like signal whose loudness follows the captions shifted
+by a known offset. A JSON file beside each recording states the truth (clap, offset), so the
+sync and alignment stages can be checked on a fresh clone. Deterministic: the same script
+gives the same audio, timings and truth.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import tempfile
+import wave
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from pipeline import ffmpeg
+from pipeline.atomic import atomic_path, write_text
+from pipeline.errors import PipelineError
+from pipeline.models import Caption, Lesson
+from pipeline.script.parse import parse_script
+from pipeline.timecode import seconds
+
+RATE = 48_000
+SIZE = (480, 270)
+FPS = 24
+WORDS_PER_SECOND = 2.6  # estimated narration speed for scripts without captions
+SPEECH_AFTER_CLAP = 1500  # ms between the clap and the first word
+GENERATOR_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class DemoRecording:
+    path: Path
+    lesson: str
+    duration: int  # ms
+    clap: int  # ms into the recording
+    offset: int  # ms: caption time + offset = recording time
+    captions: str  # "script" (the script's own captions) or "estimated" (from the narration)
+    cached: bool = False
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "path": str(self.path), "lesson": self.lesson, "duration": seconds(self.duration),
+            "clap": seconds(self.clap), "offset": seconds(self.offset),
+            "captions": self.captions, "cached": self.cached,
+        }
+
+
+def estimated_captions(lesson: Lesson) -> list[Caption]:
+    """A caption-like timeline for narration never recorded: one cue per sentence."""
+    captions: list[Caption] = []
+    t = 0
+    for line in lesson.narration:
+        for sentence in re.split(r"(?<=[.!?])\s+", line.text):
+            words = len(sentence.split())
+            if not words:
+                continue
+            length = int(words / WORDS_PER_SECOND * 1000)
+            captions.append(Caption(len(captions) + 1, t, t + length, sentence, line.line))
+            t += length + 350
+    return captions
+
+
+def _seed(*parts: str) -> int:
+    return int.from_bytes(hashlib.sha256("\x00".join(parts).encode()).digest()[:8], "little")
+
+
+def clap_sound(rng: np.random.Generator) -> np.ndarray:
+    """A hand clap: a sub-millisecond broadband attack with a ~15 ms exponential decay."""
+    n = int(0.12 * RATE)
+    t = np.arange(n) / RATE
+    envelope = np.exp(-t / 0.015) * np.minimum(1.0, t / 0.0004)
+    noise = rng.standard_normal(n)
+    noise -= np.convolve(noise, np.ones(8) / 8, mode="same")  # tilt towards the highs
+    return 0.9 * envelope * noise / np.max(np.abs(noise))
+
+
+def speech_like(rng: np.random.Generator, length: int) -> np.ndarray:
+    """Voiced syllables at ~4/s: harmonics of a wandering pitch under a syllable envelope."""
+    n = int(length / 1000 * RATE)
+    t = np.arange(n) / RATE
+    pitch = 120 + 25 * np.sin(2 * np.pi * 0.7 * t + rng.uniform(0, 6))
+    phase = 2 * np.pi * np.cumsum(pitch) / RATE
+    voice = sum(np.sin(k * phase) / k for k in range(1, 8))
+    syllables = np.clip(np.sin(2 * np.pi * 4.2 * t + rng.uniform(0, 6)), 0, None) ** 0.6
+    ramp = np.minimum(1.0, np.minimum(t, t[-1] - t) / 0.03) if n else t
+    return 0.22 * voice / 3.0 * syllables * ramp
+
+
+def synthesize_audio(
+    captions: Sequence[Caption], clap: int, offset: int, duration: int, seed: int
+) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    audio = 0.002 * rng.standard_normal(int(duration / 1000 * RATE))  # room tone, about -54 dBFS
+    start = int(clap / 1000 * RATE)
+    sound = clap_sound(rng)
+    audio[start:start + len(sound)] += sound[: len(audio) - start]
+    for caption in captions:
+        at = int((caption.start + offset) / 1000 * RATE)
+        voice = speech_like(rng, caption.end - caption.start)
+        audio[at:at + len(voice)] += voice[: max(0, len(audio) - at)]
+    return np.clip(audio, -1.0, 1.0).astype(np.float32)
+
+
+def _write_wav(path: Path, audio: np.ndarray) -> None:
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(RATE)
+        out.writeframes((audio * 32767).astype("<i2").tobytes())
+
+
+def _label(path: Path, lesson: Lesson, name: str) -> None:
+    image = Image.new("RGBA", SIZE, (0, 0, 0, 0))
+    draw = ImageDraw.Draw(image)
+    big, small = ImageFont.load_default(size=30), ImageFont.load_default(size=14)
+    draw.rectangle((0, SIZE[1] - 78, SIZE[0], SIZE[1]), fill=(0, 0, 0, 190))
+    draw.text((12, SIZE[1] - 74), "DEMO RECORDING", font=big, fill=(255, 220, 0, 255))
+    draw.text((12, SIZE[1] - 38), lesson.title[:60], font=small, fill=(255, 255, 255, 255))
+    draw.text((12, SIZE[1] - 20), f"synthetic stand-in for: {name}"[:70], font=small,
+              fill=(200, 200, 200, 255))
+    image.save(path)
+
+
+def encode(audio: np.ndarray, label_png: Path, out: Path, duration: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        wav = Path(tmp) / "audio.wav"
+        _write_wav(wav, audio)
+        with atomic_path(out) as part:
+            ffmpeg.run([
+                "-f", "lavfi", "-i", f"testsrc=size={SIZE[0]}x{SIZE[1]}:rate={FPS}",
+                "-i", ffmpeg.media_arg(label_png), "-i", ffmpeg.media_arg(wav),
+                "-filter_complex", "[0:v][1:v]overlay=0:0,format=yuv420p[v]",
+                "-map", "[v]", "-map", "2:a", "-t", f"{duration / 1000:.3f}",
+                "-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8", "-row-mt", "1",
+                "-b:v", "250k", "-g", str(FPS * 5), "-c:a", "libopus", "-b:a", "64k",
+                "-f", "webm", ffmpeg.media_arg(part),
+            ], what=out)
+
+
+def plan(lesson: Lesson) -> list[tuple[str, list[Caption], str]]:
+    """(recording name, captions it holds, caption source) for each demo recording."""
+    captions = list(lesson.captions) or estimated_captions(lesson)
+    source = "script" if lesson.captions else "estimated"
+    names = [m.name for m in lesson.media] or [f"{lesson.name}.webm"]
+    if not captions:
+        return []
+    size = -(-len(captions) // len(names))  # contiguous groups, one per recording
+    return [(name, captions[i * size:(i + 1) * size], source) for i, name in enumerate(names)]
+
+
+def make_demos(
+    scripts: Path, media: Path, *, force: bool = False,
+    on_step: Callable[[str], None] | None = None,
+) -> list[DemoRecording]:
+    demo_dir = media / "demo"
+    made: list[DemoRecording] = []
+    for script in sorted(scripts.glob("*.md")):
+        lesson = parse_script(script)
+        if not (lesson.media or lesson.captions):
+            continue
+        for name, captions, source in plan(lesson):
+            if not captions:
+                continue
+            if Path(name).name != name or name.startswith("."):
+                raise PipelineError(f"recording name {name!r} is not a plain file name",
+                                    script, next(m.line for m in lesson.media if m.name == name))
+            made.append(_make_one(lesson, name, captions, source, demo_dir, force, on_step))
+    return made
+
+
+def _make_one(
+    lesson: Lesson, name: str, captions: list[Caption], source: str, demo_dir: Path,
+    force: bool, on_step: Callable[[str], None] | None,
+) -> DemoRecording:
+    seed = _seed(lesson.name, name)
+    clap = 800 + seed % 900  # 0.8 .. 1.7 s
+    offset = clap + SPEECH_AFTER_CLAP - captions[0].start
+    duration = captions[-1].end + offset + 1500
+    out = demo_dir / name
+    truth_path = demo_dir / f"{name}.truth.json"
+    fingerprint = hashlib.sha256(json.dumps(
+        [GENERATOR_VERSION, [(c.start, c.end) for c in captions], clap, offset]
+    ).encode()).hexdigest()[:16]
+    result = DemoRecording(out, lesson.name, duration, clap, offset, source)
+    if not force and out.is_file() and truth_path.is_file():
+        try:
+            if json.loads(truth_path.read_text())["fingerprint"] == fingerprint:
+                return DemoRecording(out, lesson.name, duration, clap, offset, source, cached=True)
+        except (ValueError, KeyError):
+            pass
+    if on_step:
+        on_step(f"making {out} ({duration / 1000:.0f} s)")
+    audio = synthesize_audio(captions, clap, offset, duration, seed)
+    with tempfile.TemporaryDirectory() as tmp:
+        label = Path(tmp) / "label.png"
+        _label(label, lesson, name)
+        encode(audio, label, out, duration)
+    truth = result.to_json() | {
+        "synthetic": True, "script": str(lesson.path), "fingerprint": fingerprint,
+        "first_caption": captions[0].index, "last_caption": captions[-1].index,
+        "note": "clap and offset are exact by construction (seconds); "
+                "caption time + offset = recording time",
+    }
+    write_text(truth_path, json.dumps(truth, indent=2) + "\n")
+    return result
