@@ -73,7 +73,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def _load_captions(args: argparse.Namespace) -> tuple[Any, Any, Any]:
     """(captions, read issues, lesson or None) for a script (.md) or a caption file."""
-    from pipeline.captions.io import read_captions
+    from pipeline.captions.io import ReadIssue, read_captions
     from pipeline.errors import CaptionError
     from pipeline.script.parse import parse_script
 
@@ -83,16 +83,17 @@ def _load_captions(args: argparse.Namespace) -> tuple[Any, Any, Any]:
         if not lesson.captions:
             raise CaptionError("script has no embedded captions (an SRT block after the last CLAP)",
                                source)
-        return lesson.captions, (), lesson
+        first = lesson.captions[0].line - 1  # the index line above the first timing line
+        issues = tuple(ReadIssue(w.line, w.message) for w in lesson.warnings if w.line >= first)
+        return lesson.captions, issues, lesson
     captions, issues = read_captions(source)
     lesson = parse_script(args.script) if getattr(args, "script", None) else None
     return tuple(captions), tuple(issues), lesson
 
 
 def cmd_clean(args: argparse.Namespace) -> int:
-    from pipeline.atomic import write_text
     from pipeline.captions.clean import clean_captions
-    from pipeline.captions.io import to_srt, to_vtt
+    from pipeline.captions.io import write_captions
     from pipeline.captions.profiles import get_profile
     from pipeline.errors import CaptionError
 
@@ -102,12 +103,10 @@ def cmd_clean(args: argparse.Namespace) -> int:
     captions, _, lesson = _load_captions(args)
     result = clean_captions(captions, lesson, profile)
     if args.output:
-        out = Path(args.output)
         try:
-            write_text(out, to_srt(result.captions) if out.suffix.lower() == ".srt"
-                       else to_vtt(result.captions))
+            write_captions(args.output, result.captions)
         except OSError as exc:
-            raise CaptionError(f"cannot write captions: {exc.strerror or exc}", out) from None
+            raise CaptionError(f"cannot write captions: {exc.strerror or exc}", args.output) from None
     human = "\n".join(
         [(f"{args.input}: {len(result.captions)} captions, {len(result.changes)} changes"
           + (f" -> {args.output}" if args.output else ""))]
