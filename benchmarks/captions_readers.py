@@ -57,8 +57,10 @@ def main() -> None:
         if len(items) < ours:
             passed["fewer"] += 1
             print(f"  default mode silently read {len(items)} of {ours} cues: {path.name}")
-    print(f"pysrt (default ERROR_PASS): raised on {passed['raised']} of {len(srt_files)} SRT files,"
-          f" fewer cues than ours (silently) on {passed['fewer']}")
+    print(
+        f"pysrt (default ERROR_PASS): raised on {passed['raised']} of {len(srt_files)} SRT files,"
+        f" fewer cues than ours (silently) on {passed['fewer']}"
+    )
     print(f"cue counts differ on {len(differ)} files:")
     print("".join(f"  {line}\n" for line in differ), end="")
 

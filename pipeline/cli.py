@@ -106,7 +106,8 @@ def cmd_clean(args: argparse.Namespace) -> int:
         try:
             write_captions(args.output, result.captions)
         except OSError as exc:
-            raise CaptionError(f"cannot write captions: {exc.strerror or exc}", args.output) from None
+            message = f"cannot write captions: {exc.strerror or exc}"
+            raise CaptionError(message, args.output) from None
     human = "\n".join(
         [(f"{args.input}: {len(result.captions)} captions, {len(result.changes)} changes"
           + (f" -> {args.output}" if args.output else ""))]

@@ -42,6 +42,7 @@ MANIFEST = _manifest()
 
 # --- every real file: read with issues, or refused with path:line -------------------------
 
+
 @pytest.mark.parametrize("path", SUB_FILES, ids=[p.name for p in SUB_FILES])
 def test_realdata_file_is_read_or_refused(path: Path) -> None:
     try:
@@ -78,8 +79,11 @@ def test_refusals_are_the_unreadable_files(realdata: Path) -> None:
 
 # --- upstream expectations from MANIFEST.tsv --------------------------------------------
 
-WPT = {name: int(m[1]) for name, what in MANIFEST.items()
-       if name.startswith("w3cvtt_") and (m := re.search(r"WPT expects (\d+) (?:valid )?cues?", what))}
+WPT = {
+    name: int(m[1])
+    for name, what in MANIFEST.items()
+    if name.startswith("w3cvtt_") and (m := re.search(r"WPT expects (\d+) (?:valid )?cues?", what))
+}
 
 
 @pytest.mark.parametrize("name", sorted(WPT))
@@ -112,11 +116,17 @@ def test_juvo_decodes_nine_cues(name: str) -> None:
         assert m[1] in [c.text for c in captions]
 
 
-@pytest.mark.parametrize("name,script", [
-    ("juvo_media_player_subs_big5.srt", "CJK"), ("juvo_media_player_subs_gb2312.srt", "CJK"),
-    ("juvo_media_player_subs_cp-949.srt", "HANGUL"), ("juvo_media_player_subs_windows-1253.srt", "GREEK"),
-    ("juvo_media_player_subs_windows-1256.srt", "ARABIC"), ("cdownsrt_gb2312.srt", "CJK"),
-])
+@pytest.mark.parametrize(
+    "name,script",
+    [
+        ("juvo_media_player_subs_big5.srt", "CJK"),
+        ("juvo_media_player_subs_gb2312.srt", "CJK"),
+        ("juvo_media_player_subs_cp-949.srt", "HANGUL"),
+        ("juvo_media_player_subs_windows-1253.srt", "GREEK"),
+        ("juvo_media_player_subs_windows-1256.srt", "ARABIC"),
+        ("cdownsrt_gb2312.srt", "CJK"),
+    ],
+)
 def test_legacy_encodings_give_the_right_script(name: str, script: str) -> None:
     captions, _ = read_captions(SUBS / name)
     letters = [ch for c in captions for ch in c.text if ord(ch) > 127 and ch.isalpha()]
@@ -132,10 +142,15 @@ def test_encoding_override(realdata: Path) -> None:
         read_captions(SUBS / "gosubs_sample.latin1.srt", encoding="no-such-codec")
 
 
-@pytest.mark.parametrize("name", [
-    "exo_subrip_typical_utf16le.srt", "exo_subrip_typical_utf16be.srt",
-    "exo_subrip_typical_with_byte_order_mark.srt", "astisub_example-in-carriage-return.srt",
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "exo_subrip_typical_utf16le.srt",
+        "exo_subrip_typical_utf16be.srt",
+        "exo_subrip_typical_with_byte_order_mark.srt",
+        "astisub_example-in-carriage-return.srt",
+    ],
+)
 def test_boms_and_line_endings(name: str) -> None:
     captions, _ = read_captions(SUBS / name)
     assert len(captions) == 3
@@ -155,7 +170,10 @@ def test_tags_and_entities_become_plain_text(realdata: Path) -> None:
 def test_srt_sloppy_timestamps(realdata: Path) -> None:
     captions, _ = read_captions(SUBS / "astisub_example-in.srt")
     assert [(c.start, c.end) for c in captions[:3]] == [
-        (99_000, 101_040), (124_080, 127_120), (132_160, 135_200)]
+        (99_000, 101_040),
+        (124_080, 127_120),
+        (132_160, 135_200),
+    ]
 
 
 def test_issue_lines_point_at_the_problem() -> None:
@@ -183,11 +201,16 @@ def test_decode_utf16_without_bom() -> None:
 
 # --- writing and round trips ------------------------------------------------------------
 
+
 def test_write_captions_picks_format_and_is_atomic(tmp_path: Path) -> None:
     caps = [Caption(1, 0, 1500, "a < b & c"), Caption(2, 2000, 3000, "two\nlines")]
     write_captions(tmp_path / "x.vtt", caps)
     write_captions(tmp_path / "x.srt", caps)
-    assert (tmp_path / "x.vtt").read_text().startswith("WEBVTT\n\n00:00:00.000 --> 00:00:01.500\na &lt; b")
+    assert (
+        (tmp_path / "x.vtt")
+        .read_text()
+        .startswith("WEBVTT\n\n00:00:00.000 --> 00:00:01.500\na &lt; b")
+    )
     assert (tmp_path / "x.srt").read_text().startswith("1\n00:00:00,000 --> 00:00:01,500\n")
     assert [c.text for c in read_captions(tmp_path / "x.vtt")[0]] == ["a < b & c", "two\nlines"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x.srt", "x.vtt"]
@@ -196,22 +219,28 @@ def test_write_captions_picks_format_and_is_atomic(tmp_path: Path) -> None:
 
 
 def _caption_lists(alphabet: st.SearchStrategy[str]) -> st.SearchStrategy[list[Caption]]:
-    line = st.text(alphabet, min_size=1, max_size=30).map(str.strip).filter(
-        lambda s: bool(s) and "-->" not in s)
+    line = (
+        st.text(alphabet, min_size=1, max_size=30)
+        .map(str.strip)
+        .filter(lambda s: bool(s) and "-->" not in s)
+    )
     text = st.lists(line, min_size=1, max_size=3).map("\n".join)
     cue = st.tuples(st.integers(0, 10 * 3_600_000), st.integers(0, 600_000), text)
     return st.lists(cue, min_size=1, max_size=8).map(
-        lambda cues: [Caption(i, s, s + d, t) for i, (s, d, t) in enumerate(cues, start=1)])
+        lambda cues: [Caption(i, s, s + d, t) for i, (s, d, t) in enumerate(cues, start=1)]
+    )
 
 
 _WORDS = st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp"), blacklist_characters="\ufeff")
-_SRT_SAFE = st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp"),
-                          blacklist_characters="\ufeff<>&{}\xa0")
+_SRT_SAFE = st.characters(
+    blacklist_categories=("Cc", "Cs", "Zl", "Zp"), blacklist_characters="\ufeff<>&{}\xa0"
+)
 
 
 def _same(read: list[Caption], written: list[Caption]) -> None:
-    assert [(c.index, c.start, c.end, c.text) for c in read] == \
-        [(c.index, c.start, c.end, c.text) for c in written]
+    assert [(c.index, c.start, c.end, c.text) for c in read] == [
+        (c.index, c.start, c.end, c.text) for c in written
+    ]
 
 
 @settings(max_examples=150, deadline=None)

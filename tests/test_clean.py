@@ -19,8 +19,18 @@ SEED_002 = SCRIPTS / "002-intro-customer-segments.md"
 
 
 def _lesson(*lines: str) -> Lesson:
-    return Lesson(path=Path("t.md"), title="t", tags=(), media=(), claps=(), cues=(), captions=(),
-                  notes=(), warnings=(), narration=tuple(NarrationLine(i + 1, t) for i, t in enumerate(lines)))
+    return Lesson(
+        path=Path("t.md"),
+        title="t",
+        tags=(),
+        media=(),
+        claps=(),
+        cues=(),
+        captions=(),
+        notes=(),
+        warnings=(),
+        narration=tuple(NarrationLine(i + 1, t) for i, t in enumerate(lines)),
+    )
 
 
 def _caps(*texts: str) -> list[Caption]:
@@ -49,6 +59,7 @@ def _words(result: CleanResult) -> str:
 
 # --- generic rules ----------------------------------------------------------------------
 
+
 def test_rules_are_a_table_of_named_entries() -> None:
     names = [r.name for r in RULES]
     assert len(names) == len(set(names)) >= 6
@@ -59,7 +70,10 @@ def test_spacing_and_sentence_case_without_script() -> None:
     result = clean_captions(_caps("Okay,  broaden. and then  go .", "next one", "it ended."))
     assert _texts(result) == ["Okay, broaden. And then go.", "Next one", "it ended."]
     assert {(c.index, c.rule) for c in result.changes} == {
-        (1, "spacing"), (1, "sentence_case"), (2, "sentence_case")}
+        (1, "spacing"),
+        (1, "sentence_case"),
+        (2, "sentence_case"),
+    }
 
 
 def test_capital_after_a_caption_that_ends_a_sentence() -> None:
@@ -86,24 +100,34 @@ def test_line_breaking_respects_the_profile() -> None:
 def test_timing_is_kept_and_changes_carry_before_after() -> None:
     caps = _caps("Hello  world")
     result = clean_captions(caps)
-    assert [(c.index, c.start, c.end) for c in result.captions] == [(c.index, c.start, c.end) for c in caps]
+    assert [(c.index, c.start, c.end) for c in result.captions] == [
+        (c.index, c.start, c.end) for c in caps
+    ]
     assert result.to_json()["changes"] == [
-        {"index": 1, "rule": "spacing", "before": "Hello  world", "after": "Hello world"}]
+        {"index": 1, "rule": "spacing", "before": "Hello  world", "after": "Hello world"}
+    ]
     assert set(result.to_json()["captions"][0]) == {"index", "start", "end", "text"}
 
 
 # --- script-aware rules -----------------------------------------------------------------
 
+
 def test_script_forms_acronyms_hyphens_splits() -> None:
     lesson = _lesson("Broaden your beachhead TAM to find product-market fit in your beachhead.")
-    result = clean_captions(_caps("broaden your beach shared tam to find", "product market fit in your beachhead."),
-                            lesson)
-    assert _texts(result) == ["Broaden your beachhead TAM to find", "product-market fit in your beachhead."]
+    result = clean_captions(
+        _caps("broaden your beach shared tam to find", "product market fit in your beachhead."),
+        lesson,
+    )
+    assert _texts(result) == [
+        "Broaden your beachhead TAM to find",
+        "product-market fit in your beachhead.",
+    ]
 
 
 def test_emphasis_capitals_are_not_copied() -> None:
-    lesson = _lesson("They don't want it. They NEED your product, WHO PAYS for it.",
-                     "Who pays? Do they need it?")
+    lesson = _lesson(
+        "They don't want it. They NEED your product, WHO PAYS for it.", "Who pays? Do they need it?"
+    )
     result = clean_captions(_caps("They need your product, who pays for it."), lesson)
     assert _texts(result) == ["They need your product, who pays for it."]
 
@@ -122,26 +146,34 @@ def test_inflections_are_not_mishearings() -> None:
 
 def test_sentence_break_restored() -> None:
     lesson = _lesson("Remember the three circles model? You're looking for the core segment.")
-    result = clean_captions(_caps("Remember the three circles model You're", "looking for the core segment."), lesson)
+    result = clean_captions(
+        _caps("Remember the three circles model You're", "looking for the core segment."), lesson
+    )
     assert _texts(result)[0] == "Remember the three circles model? You're"
     assert "script_sentence_breaks" in {c.rule for c in result.changes}
 
 
 # --- the seeds --------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("seed", ["seed1", "seed2"])
 def test_seed_damage_repaired(seed: str, request: pytest.FixtureRequest) -> None:
     lesson, result = request.getfixturevalue(seed)
     assert len(result.captions) == len(lesson.captions)
-    assert [(c.start, c.end) for c in result.captions] == [(c.start, c.end) for c in lesson.captions]
+    assert [(c.start, c.end) for c in result.captions] == [
+        (c.start, c.end) for c in lesson.captions
+    ]
     text = _words(result)
     assert "  " not in "".join(c.text for c in result.captions)
     assert not re.search(r"\btam\b", text)
     assert not re.search(r"product,? market fit", text, re.IGNORECASE)
     assert "beach shared" not in text
     profile = get_profile()
-    assert all(len(line) <= profile.max_chars_per_line
-               for c in result.captions for line in c.text.split("\n"))
+    assert all(
+        len(line) <= profile.max_chars_per_line
+        for c in result.captions
+        for line in c.text.split("\n")
+    )
 
 
 def test_seed1_specifics(seed1: tuple[Lesson, CleanResult]) -> None:
@@ -174,8 +206,11 @@ def _key(word: str) -> str:
 def _sentence_breaks(lesson: Lesson) -> set[tuple[str, ...]]:
     """(word before, last word, first word, word after) around each sentence end in the script."""
     words = " ".join(n.text for n in lesson.narration).split()
-    return {tuple(_key(w) for w in words[i - 1:i + 3]) for i in range(1, len(words) - 2)
-            if re.search(r"[.?!][\"')]*$", words[i]) and words[i + 1][:1].isupper()}
+    return {
+        tuple(_key(w) for w in words[i - 1 : i + 3])
+        for i in range(1, len(words) - 2)
+        if re.search(r"[.?!][\"')]*$", words[i]) and words[i + 1][:1].isupper()
+    }
 
 
 @pytest.mark.parametrize("seed", ["seed1", "seed2"])
@@ -185,7 +220,7 @@ def test_every_script_sentence_break_is_restored(seed: str, request: pytest.Fixt
     cleaned = " ".join(c.text for c in result.captions).split()
     checked = 0
     for i in range(1, len(cleaned) - 2):
-        if tuple(_key(w) for w in cleaned[i - 1:i + 3]) in breaks:
+        if tuple(_key(w) for w in cleaned[i - 1 : i + 3]) in breaks:
             checked += 1
             a, b = cleaned[i], cleaned[i + 1]
             assert re.search(r"[.?!]$", a), f"no sentence break in {a!r} {b!r}"
@@ -201,12 +236,15 @@ def test_only_form_changes_and_known_mishearings(seed: str, request: pytest.Fixt
     """The speaker's words survive: every script-driven change keeps the letters, except
     for the obvious mishearings listed above."""
     _, result = request.getfixturevalue(seed)
-    letters = lambda s: re.sub(r"[^a-z0-9]", "", s.lower())
+    def letters(text: str) -> str:
+        return re.sub(r"[^a-z0-9]", "", text.lower())
+
     seen = set()
     for change in result.changes:
         before, after = change.before.split(), change.after.split()
-        matcher = difflib.SequenceMatcher(None, [letters(w) for w in before],
-                                          [letters(w) for w in after])
+        matcher = difflib.SequenceMatcher(
+            None, [letters(w) for w in before], [letters(w) for w in after]
+        )
         for op, i1, i2, j1, j2 in matcher.get_opcodes():
             if op == "equal":
                 continue

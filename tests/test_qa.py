@@ -25,17 +25,34 @@ NETFLIX = get_profile("netflix")
 
 
 def _lesson(*lines: str) -> Lesson:
-    return Lesson(path=Path("t.md"), title="t", tags=(), media=(), claps=(), cues=(), captions=(),
-                  notes=(), warnings=(), narration=tuple(NarrationLine(i + 1, t) for i, t in enumerate(lines)))
+    return Lesson(
+        path=Path("t.md"),
+        title="t",
+        tags=(),
+        media=(),
+        claps=(),
+        cues=(),
+        captions=(),
+        notes=(),
+        warnings=(),
+        narration=tuple(NarrationLine(i + 1, t) for i, t in enumerate(lines)),
+    )
 
 
 # --- profiles ---------------------------------------------------------------------------
 
+
 def test_profiles() -> None:
     assert get_profile() == PROFILES["netflix"] == get_profile("Netflix")
     n = PROFILES["netflix"]
-    assert (n.max_chars_per_line, n.max_lines, n.max_cps, n.min_duration, n.max_duration, n.min_gap) == \
-        (42, 2, 20.0, 833, 7000, 83)
+    assert (
+        n.max_chars_per_line,
+        n.max_lines,
+        n.max_cps,
+        n.min_duration,
+        n.max_duration,
+        n.min_gap,
+    ) == (42, 2, 20.0, 833, 7000, 83)
     b = PROFILES["bbc"]
     assert (b.max_chars_per_line, b.max_lines, b.min_wpm, b.max_wpm) == (37, 2, 160.0, 180.0)
     with pytest.raises(CaptionError, match="known: bbc, netflix"):
@@ -53,7 +70,10 @@ CASES: list[tuple[str, list[Caption]]] = [
     ("too_short", [Caption(1, 0, 500, "Blink.")]),
     ("too_long", [Caption(1, 0, 9000, "Lingers far too long.")]),
     ("reading_speed", [Caption(1, 0, 1000, "Far too many characters for one second.")]),
-    ("line_length", [Caption(1, 0, 6000, "This single line is much longer than forty-two characters.")]),
+    (
+        "line_length",
+        [Caption(1, 0, 6000, "This single line is much longer than forty-two characters.")],
+    ),
     ("line_count", [Caption(1, 0, 6000, "One.\nTwo.\nThree.")]),
     ("unbalanced_lines", [Caption(1, 0, 6000, "A very long first line of the caption\nshort.")]),
     ("double_space", [Caption(1, 0, 2000, "Okay,  broaden.")]),
@@ -76,7 +96,9 @@ def test_rule_table_covers_the_cases() -> None:
 
 def test_bbc_checks_words_per_minute() -> None:
     fast = [Caption(1, 0, 2000, "Seven words in just two whole seconds.")]
-    assert any("words per minute" in f.message for f in check_captions(fast, get_profile("bbc")).findings)
+    assert any(
+        "words per minute" in f.message for f in check_captions(fast, get_profile("bbc")).findings
+    )
     assert not any("words per minute" in f.message for f in check_captions(fast, NETFLIX).findings)
 
 
@@ -91,12 +113,15 @@ def test_script_rules() -> None:
 
 def test_read_issues_become_findings() -> None:
     caps = [Caption(1, 0, 2000, "One.", line=2), Caption(2, 3000, 5000, "Two.", line=6)]
-    result = check_captions(caps, NETFLIX, issues=[ReadIssue(7, "bad timestamp"), ReadIssue(1, "x")])
+    result = check_captions(
+        caps, NETFLIX, issues=[ReadIssue(7, "bad timestamp"), ReadIssue(1, "x")]
+    )
     read = [(f.index, f.message) for f in result.findings if f.rule == "read"]
     assert read == [(0, "line 1: x"), (2, "line 7: bad timestamp")]
 
 
 # --- seeds ------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("seed", [SEED_001, SEED_002], ids=["001", "002"])
 def test_seed_qa_json_contract(seed: Path) -> None:
@@ -125,7 +150,13 @@ def test_seed_001_findings_and_clean_fixes_them() -> None:
     assert [f.index for f in ero] == [62]
     cleaned = clean_captions(lesson.captions, lesson, NETFLIX).captions
     after = {f.rule for f in check_captions(cleaned, NETFLIX, lesson).findings}
-    assert not after & {"double_space", "script_case", "lowercase_start", "line_length", "line_count"}
+    assert not after & {
+        "double_space",
+        "script_case",
+        "lowercase_start",
+        "line_length",
+        "line_count",
+    }
 
 
 # --- reports ----------------------------------------------------------------------------
@@ -136,7 +167,9 @@ HOSTILE = "<script>alert('x')</script> \"quoted\" & <b>bold</b>"
 def test_html_report_escapes_hostile_text() -> None:
     caps = [Caption(1, 0, 2000, HOSTILE), Caption(2, 2100, 2200, "Second  one")]
     result = check_captions(caps, NETFLIX)
-    html = report_html(result, caps, clean_captions(caps), title="<img src=x onerror=1>", source="s.srt")
+    html = report_html(
+        result, caps, clean_captions(caps), title="<img src=x onerror=1>", source="s.srt"
+    )
     assert "<script>" not in html and "<img src=x" not in html and "<b>bold" not in html
     assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in html
     assert "&#34;quoted&#34; &amp;" in html
@@ -147,19 +180,23 @@ def test_csv_export_round_trips() -> None:
     caps = [Caption(1, 0, 500, 'Short, "quoted"  text')]
     result = check_captions(caps, NETFLIX)
     rows = list(csv.DictReader(io.StringIO(findings_csv(result))))
-    assert [(r["index"], r["rule"], r["severity"]) for r in rows] == \
-        [(str(f.index), f.rule, f.severity) for f in result.findings]
+    assert [(r["index"], r["rule"], r["severity"]) for r in rows] == [
+        (str(f.index), f.rule, f.severity) for f in result.findings
+    ]
     assert rows[0]["fixable"] in ("yes", "no")
 
 
 # --- CLI --------------------------------------------------------------------------------
+
 
 def test_cli_qa_json_html_csv(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     html, table = tmp_path / "qa.html", tmp_path / "qa.csv"
     rc = main(["qa", str(SEED_002), "--json", "--html", str(html), "--csv", str(table)])
     doc = json.loads(capsys.readouterr().out)
     assert rc == 0 and doc["summary"]["captions"] == 78
-    assert html.read_text().startswith("<!doctype html>") and table.read_text().startswith("index,rule")
+    assert html.read_text().startswith("<!doctype html>") and table.read_text().startswith(
+        "index,rule"
+    )
 
 
 def test_cli_qa_strict(capsys: pytest.CaptureFixture[str]) -> None:

@@ -43,8 +43,10 @@ class CleanResult:
     changes: tuple[Change, ...]
 
     def to_json(self) -> dict[str, Any]:
-        return {"captions": [c.to_json() for c in self.captions],
-                "changes": [c.to_json() for c in self.changes]}
+        return {
+            "captions": [c.to_json() for c in self.captions],
+            "changes": [c.to_json() for c in self.changes],
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,11 +70,41 @@ class Rule:
 
 _TOKEN = re.compile(r"^(?P<lead>[^\w]*)(?P<core>.*?)(?P<trail>[^\w]*)$", re.DOTALL)
 _SENTENCE_END = ".?!"
-WEAK_LINE_ENDS = frozenset((  # a line should not end on these (articles, prepositions...)
-    "a", "an", "the", "to", "of", "and", "or", "but", "in", "on", "at", "for", "with", "from",
-    "by", "as", "your", "my", "our", "their", "his", "her", "its", "that", "this", "these",
-    "those", "into", "than", "if", "so",
-))
+WEAK_LINE_ENDS = frozenset(
+    (  # a line should not end on these (articles, prepositions...)
+        "a",
+        "an",
+        "the",
+        "to",
+        "of",
+        "and",
+        "or",
+        "but",
+        "in",
+        "on",
+        "at",
+        "for",
+        "with",
+        "from",
+        "by",
+        "as",
+        "your",
+        "my",
+        "our",
+        "their",
+        "his",
+        "her",
+        "its",
+        "that",
+        "this",
+        "these",
+        "those",
+        "into",
+        "than",
+        "if",
+        "so",
+    )
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,9 +150,11 @@ def _tokenize(text: str) -> list[Token]:
 
 # --- generic rules ----------------------------------------------------------------------
 
+
 def _per_caption(fn: Callable[[str, Context], str]) -> Callable[[Texts, Context], Texts]:
     def apply(texts: Texts, ctx: Context) -> Texts:
         return tuple(fn(t, ctx) for t in texts)
+
     return apply
 
 
@@ -140,7 +174,7 @@ def _capitalize_first(text: str) -> str:
     m = re.search(r"[A-Za-z]", text)
     if m is None or not m.group().islower():
         return text
-    return text[:m.start()] + m.group().upper() + text[m.end():]
+    return text[: m.start()] + m.group().upper() + text[m.end() :]
 
 
 def sentence_case(texts: Texts, ctx: Context) -> Texts:
@@ -149,7 +183,9 @@ def sentence_case(texts: Texts, ctx: Context) -> Texts:
     previous = "."
     for text in texts:
         fixed = re.sub(r"([.?!]\s+)([a-z])", lambda m: m[1] + m[2].upper(), text)
-        if _ends_sentence(previous.split()[-1] if previous.split() else ".") and not previous.endswith(".."):
+        if _ends_sentence(
+            previous.split()[-1] if previous.split() else "."
+        ) and not previous.endswith(".."):
             fixed = _capitalize_first(fixed)
         out.append(fixed)
         previous = fixed.strip() or previous
@@ -162,7 +198,7 @@ def _layout_cost(lines: list[str], profile: Profile) -> float:
     cost += 500.0 * max(0, len(lines) - profile.max_lines)
     for line in lines[:-1]:
         last = line.split()[-1]
-        if _key(last) in WEAK_LINE_ENDS and not last[-1] in ",.?!;:":
+        if _key(last) in WEAK_LINE_ENDS and last[-1] not in ",.?!;:":
             cost += 40
         if last[-1] in ",.?!;:":
             cost -= 15
@@ -171,7 +207,8 @@ def _layout_cost(lines: list[str], profile: Profile) -> float:
     return cost + 10 * (len(lines) - 1)
 
 
-def _best_layout(text: str, profile: Profile) -> list[str]:
+def layout(text: str, profile: Profile) -> list[str]:
+    """The best line layout of ``text`` for ``profile`` (one line when it fits)."""
     words = text.split()
     if len(text.replace("\n", " ")) <= profile.max_chars_per_line:
         return [" ".join(words)]
@@ -195,20 +232,25 @@ def _best_layout(text: str, profile: Profile) -> list[str]:
 
 
 def break_lines(text: str, ctx: Context) -> str:
-    """Re-break a caption whose lines are too long or too many, or end on a weak word."""
+    """Re-break a caption whose lines are too long, too many, unbalanced, or end on a weak word."""
     lines = text.split("\n")
     profile = ctx.profile
+    lengths = [len(line) for line in lines]
     acceptable = (
         len(lines) <= profile.max_lines
-        and all(len(line) <= profile.max_chars_per_line for line in lines)
-        and all(line.split() and _key(line.split()[-1]) not in WEAK_LINE_ENDS for line in lines[:-1])
+        and max(lengths) <= profile.max_chars_per_line
+        and all(
+            line.split() and _key(line.split()[-1]) not in WEAK_LINE_ENDS for line in lines[:-1]
+        )
+        and (len(lines) != 2 or min(lengths) / max(1, max(lengths)) >= profile.balance_ratio)
     )
     if acceptable or not text.strip():
         return text
-    return "\n".join(_best_layout(text, profile))
+    return "\n".join(layout(text, profile))
 
 
 # --- script-aware rules -----------------------------------------------------------------
+
 
 @dataclass(frozen=True, slots=True)
 class _Unit:
@@ -235,8 +277,11 @@ def _script(lesson: Lesson) -> _Script:
             starts.append(n == 0 or bool(tokens) and _ends_sentence(tokens[-1].trail))
             tokens.append(token)
     lower_seen = {_key(t.core) for t in tokens if not t.core.isupper()}
-    emphasis = frozenset(_key(t.core) for t in tokens
-                         if t.core.isupper() and len(t.core) > 1 and _key(t.core) in lower_seen)
+    emphasis = frozenset(
+        _key(t.core)
+        for t in tokens
+        if t.core.isupper() and len(t.core) > 1 and _key(t.core) in lower_seen
+    )
     mid_caps: dict[str, int] = {}
     for t, start in zip(tokens, starts):
         for part in t.parts:
@@ -278,7 +323,9 @@ def _align(cap_tokens: list[Token], script: _Script) -> list[_Group]:
     """Groups of caption tokens that correspond to script tokens word for word (or by a
     near-identical spelling), fully covered on both sides."""
     cu, su = _units(cap_tokens), _units(script.tokens)
-    matcher = difflib.SequenceMatcher(None, [u.key for u in cu], [u.key for u in su], autojunk=False)
+    matcher = difflib.SequenceMatcher(
+        None, [u.key for u in cu], [u.key for u in su], autojunk=False
+    )
     links: list[tuple[int, int, bool]] = []
     for op, i1, i2, j1, j2 in matcher.get_opcodes():
         if op == "equal":
@@ -287,7 +334,9 @@ def _align(cap_tokens: list[Token], script: _Script) -> list[_Group]:
             said = "".join(u.key for u in cu[i1:i2])
             written = "".join(u.key for u in su[j1:j2])
             if _misheard(said, written, multi=(i2 - i1 > 1 or j2 - j1 > 1)):
-                links += [(cu[i].token, su[j].token, True) for i in range(i1, i2) for j in range(j1, j2)]
+                links += [
+                    (cu[i].token, su[j].token, True) for i in range(i1, i2) for j in range(j1, j2)
+                ]
     # Connected components of the link graph.
     parent: dict[tuple[str, int], tuple[str, int]] = {}
 
@@ -304,10 +353,18 @@ def _align(cap_tokens: list[Token], script: _Script) -> list[_Group]:
         caps.add(c)
         scr.add(s)
         members[find(("c", c))] = (caps, scr, mis or misheard)
-    linked_units_c = {(cu[i].token, cu[i].part) for op, i1, i2, j1, j2 in matcher.get_opcodes()
-                      if op == "equal" for i in range(i1, i2)}
-    linked_units_s = {(su[j].token, su[j].part) for op, i1, i2, j1, j2 in matcher.get_opcodes()
-                      if op == "equal" for j in range(j1, j2)}
+    linked_units_c = {
+        (cu[i].token, cu[i].part)
+        for op, i1, i2, j1, j2 in matcher.get_opcodes()
+        if op == "equal"
+        for i in range(i1, i2)
+    }
+    linked_units_s = {
+        (su[j].token, su[j].part)
+        for op, i1, i2, j1, j2 in matcher.get_opcodes()
+        if op == "equal"
+        for j in range(j1, j2)
+    }
     groups = []
     for caps, scr, misheard in members.values():
         c_sorted, s_sorted = sorted(caps), sorted(scr)
@@ -316,8 +373,12 @@ def _align(cap_tokens: list[Token], script: _Script) -> list[_Group]:
         if s_sorted != list(range(s_sorted[0], s_sorted[-1] + 1)):
             continue
         if not misheard:
-            full_c = all((c, p) in linked_units_c for c in caps for p in range(len(cap_tokens[c].keys)))
-            full_s = all((s, p) in linked_units_s for s in scr for p in range(len(script.tokens[s].keys)))
+            full_c = all(
+                (c, p) in linked_units_c for c in caps for p in range(len(cap_tokens[c].keys))
+            )
+            full_s = all(
+                (s, p) in linked_units_s for s in scr for p in range(len(script.tokens[s].keys))
+            )
             if not (full_c and full_s):
                 continue
         groups.append(_Group(tuple(c_sorted), tuple(s_sorted), misheard))
@@ -395,8 +456,10 @@ def script_words(texts: Texts, ctx: Context) -> Texts:
         start = _starts_sentence(new, group.caps[0])
         said = " ".join(tokens[c].core for c in group.caps)
         written = [script.tokens[s].core for s in group.script]
-        joined = " ".join(_cased(said if len(written) == 1 else w, w, script, start and n == 0)
-                          for n, w in enumerate(written))
+        joined = " ".join(
+            _cased(said if len(written) == 1 else w, w, script, start and n == 0)
+            for n, w in enumerate(written)
+        )
         if joined == said:
             continue
         for c in group.caps:
@@ -435,8 +498,11 @@ def script_sentence_breaks(texts: Texts, ctx: Context) -> Texts:
             continue  # the next caption word is not (nearly) the script's next word
         if not script.tokens[following.script[0]].core[:1].isupper():
             continue
-        ends = [script.tokens[s].trail for s in range(group.script[-1], following.script[0])
-                if _ends_sentence(script.tokens[s].trail)]
+        ends = [
+            script.tokens[s].trail
+            for s in range(group.script[-1], following.script[0])
+            if _ends_sentence(script.tokens[s].trail)
+        ]
         if not ends:
             continue
         mark = ends[-1].rstrip("\"')\u201d\u2019")[-1]
@@ -448,20 +514,35 @@ def script_sentence_breaks(texts: Texts, ctx: Context) -> Texts:
 
 RULES: tuple[Rule, ...] = (
     Rule("encoding", "repair mojibake and escaped text (ftfy)", _per_caption(fix_encoding)),
-    Rule("spacing", "collapse double spaces, trim lines, no space before punctuation",
-         _per_caption(fix_spacing)),
-    Rule("script_sentence_breaks", "restore sentence ends the script shows",
-         script_sentence_breaks, needs_script=True),
-    Rule("script_words", "take the script's case, hyphenation, word splits and spelling of"
-         " near-identical words", script_words, needs_script=True),
+    Rule(
+        "spacing",
+        "collapse double spaces, trim lines, no space before punctuation",
+        _per_caption(fix_spacing),
+    ),
+    Rule(
+        "script_sentence_breaks",
+        "restore sentence ends the script shows",
+        script_sentence_breaks,
+        needs_script=True,
+    ),
+    Rule(
+        "script_words",
+        "take the script's case, hyphenation, word splits and spelling of near-identical words",
+        script_words,
+        needs_script=True,
+    ),
     Rule("sentence_case", "capital letter at the start of every sentence", sentence_case),
-    Rule("line_break", "re-break lines within the profile's characters per line at natural"
-         " points", _per_caption(break_lines)),
+    Rule(
+        "line_break",
+        "re-break lines within the profile's characters per line at natural points",
+        _per_caption(break_lines),
+    ),
 )
 
 
-def clean_captions(captions: Sequence[Caption], lesson: Lesson | None = None,
-                   profile: Profile | None = None) -> CleanResult:
+def clean_captions(
+    captions: Sequence[Caption], lesson: Lesson | None = None, profile: Profile | None = None
+) -> CleanResult:
     """Run every rule in order; each caption's text before and after a rule is a Change."""
     ctx = Context(profile or get_profile(), lesson)
     texts: Texts = tuple(c.text for c in captions)
@@ -471,8 +552,9 @@ def clean_captions(captions: Sequence[Caption], lesson: Lesson | None = None,
         if rule.needs_script and not has_script:
             continue
         after = rule.apply(texts, ctx)
-        changes += [Change(c.index, rule.name, b, a)
-                    for c, b, a in zip(captions, texts, after) if a != b]
+        changes += [
+            Change(c.index, rule.name, b, a) for c, b, a in zip(captions, texts, after) if a != b
+        ]
         texts = after
     cleaned = tuple(replace(c, text=t) for c, t in zip(captions, texts))
     log.info("cleaned %d captions: %d changes", len(cleaned), len(changes))

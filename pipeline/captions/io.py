@@ -40,7 +40,9 @@ class ReadIssue:
 # --- text -------------------------------------------------------------------------------
 
 _TAG = re.compile(r"</?[A-Za-z][^<>\n]*>|<\d[\d:.]*>")  # <b>, </i>, <c.red>, <v Bob>, <00:01.000>
-_ASS = re.compile(r" ?\{\\[^{}\n]*\} ?")  # {\an8}, {\ an 2}; "{ \an2}" is not a tag (ExoPlayer agrees)
+_ASS = re.compile(
+    r" ?\{\\[^{}\n]*\} ?"
+)  # {\an8}, {\ an 2}; "{ \an2}" is not a tag (ExoPlayer agrees)
 _RUBY_TEXT = re.compile(r"<rt>.*?</rt>", re.DOTALL)
 
 
@@ -80,8 +82,11 @@ def parse_srt_text(text: str, first_line: int = 1) -> tuple[list[Caption], list[
     issues: list[ReadIssue] = []
 
     def is_index(i: int) -> bool:
-        return (_INDEX.match(lines[i]) is not None and i + 1 < len(lines)
-                and _srt_timing(lines[i + 1]) is not None)
+        return (
+            _INDEX.match(lines[i]) is not None
+            and i + 1 < len(lines)
+            and _srt_timing(lines[i + 1]) is not None
+        )
 
     i = 0
     pending_index: int | None = None
@@ -93,7 +98,9 @@ def parse_srt_text(text: str, first_line: int = 1) -> tuple[list[Caption], list[
             if is_index(i):
                 pending_index = int(raw)
             elif raw.strip():
-                issues.append(ReadIssue(lineno, f"text outside any caption ignored: {raw.strip()[:60]!r}"))
+                issues.append(
+                    ReadIssue(lineno, f"text outside any caption ignored: {raw.strip()[:60]!r}")
+                )
             i += 1
             continue
         start, end = timing
@@ -117,8 +124,9 @@ def parse_srt_text(text: str, first_line: int = 1) -> tuple[list[Caption], list[
     return captions, issues
 
 
-def _make_caption(index: int, start: int, end: int, body: list[str], lineno: int,
-                  issues: list[ReadIssue]) -> Caption:
+def _make_caption(
+    index: int, start: int, end: int, body: list[str], lineno: int, issues: list[ReadIssue]
+) -> Caption:
     raw = _body(body)
     text = _body(plain_text(raw).split("\n"))
     if text != raw:
@@ -137,6 +145,7 @@ _VTT_WS = " \t\f"  # ASCII whitespace left after line splitting (no vertical tab
 
 def _vtt_timestamp(s: str, pos: int) -> tuple[int, int] | None:
     """Collect a WebVTT timestamp at ``pos``: (ms, new position) or None."""
+
     def digits(p: int) -> tuple[str, int]:
         q = p
         while q < len(s) and "0" <= s[q] <= "9":
@@ -177,7 +186,7 @@ def _vtt_timing(line: str) -> tuple[int, int] | None:
     start, pos = got
     while pos < len(line) and line[pos] in _VTT_WS:
         pos += 1
-    if line[pos:pos + 3] != "-->":
+    if line[pos : pos + 3] != "-->":
         return None
     pos += 3
     while pos < len(line) and line[pos] in _VTT_WS:
@@ -225,8 +234,12 @@ def parse_vtt_text(text: str, first_line: int = 1) -> tuple[list[Caption], list[
                     timing_line = pos
                     timing = _vtt_timing(line)
                     if timing is None:
-                        issues.append(ReadIssue(first_line + pos,
-                                                f"bad timing line, cue skipped: {line.strip()[:60]!r}"))
+                        issues.append(
+                            ReadIssue(
+                                first_line + pos,
+                                f"bad timing line, cue skipped: {line.strip()[:60]!r}",
+                            )
+                        )
                     buffer = []
                     pos += 1
                     continue
@@ -237,17 +250,25 @@ def parse_vtt_text(text: str, first_line: int = 1) -> tuple[list[Caption], list[
             pos += 1
         if timing is not None:
             start, end = timing
-            captions.append(_make_caption(len(captions) + 1, start, end, buffer,
-                                          first_line + timing_line, issues))
+            captions.append(
+                _make_caption(
+                    len(captions) + 1, start, end, buffer, first_line + timing_line, issues
+                )
+            )
         elif not seen_arrow and buffer:
             head = buffer[0]
             if not re.match(r"(NOTE|STYLE|REGION)([ \t]|$)", head):
-                issues.append(ReadIssue(first_line + block_start,
-                                        f"text outside any cue ignored: {head.strip()[:60]!r}"))
+                issues.append(
+                    ReadIssue(
+                        first_line + block_start,
+                        f"text outside any cue ignored: {head.strip()[:60]!r}",
+                    )
+                )
     return captions, issues
 
 
 # --- writing ----------------------------------------------------------------------------
+
 
 def _lines(text: str) -> list[str]:
     return [line.strip() for line in text.split("\n") if line.strip()]
@@ -256,7 +277,8 @@ def _lines(text: str) -> list[str]:
 def to_srt(captions: Sequence[Caption]) -> str:
     """SRT text, numbered from 1. Blank lines inside a caption are dropped (they end a cue)."""
     blocks = [
-        f"{n}\n{format_srt(c.start)} --> {format_srt(c.end)}\n" + "".join(f"{x}\n" for x in _lines(c.text))
+        f"{n}\n{format_srt(c.start)} --> {format_srt(c.end)}\n"
+        + "".join(f"{x}\n" for x in _lines(c.text))
         for n, c in enumerate(captions, start=1)
     ]
     return "\n".join(blocks)
@@ -316,6 +338,7 @@ def _detect_legacy(data: bytes) -> str:
     one (its language models tell CJK codecs apart), else the most plausible code page."""
     try:
         from charset_normalizer import from_bytes
+
         best = from_bytes(data).best()
         guess = best.encoding if best is not None else None
     except Exception:  # detection is only a hint; never let it break reading
@@ -358,8 +381,9 @@ def decode_caption_bytes(data: bytes, encoding: str | None = None) -> str:
 
 # --- entry points -----------------------------------------------------------------------
 
+
 def parse_caption_text(text: str, fmt: str | None = None) -> tuple[list[Caption], list[ReadIssue]]:
-    """SRT or WebVTT text -> captions. ``fmt`` ("srt"/"vtt") is a hint; the WEBVTT signature wins."""
+    """SRT or WebVTT text -> captions. ``fmt`` ("srt"/"vtt") is a hint; a signature wins."""
     if text.startswith("WEBVTT") or (fmt == "vtt" and not _looks_like_srt(text)):
         return parse_vtt_text(text)
     return parse_srt_text(text)
@@ -370,8 +394,9 @@ def _looks_like_srt(text: str) -> bool:
     return re.search(r"\d,\d{1,3}\s*-->", text) is not None
 
 
-def read_captions(path: str | Path, encoding: str | None = None
-                  ) -> tuple[list[Caption], list[ReadIssue]]:
+def read_captions(
+    path: str | Path, encoding: str | None = None
+) -> tuple[list[Caption], list[ReadIssue]]:
     """Read an SRT or WebVTT file. CaptionError when the file cannot be read at all."""
     path = Path(path)
     try:

@@ -26,16 +26,32 @@ PROFILES: dict[str, Profile] = {
     # Netflix Timed Text Style Guide (English): 42 chars x 2 lines, 20 cps for adult
     # programmes, 5/6 s minimum, 7 s maximum, 2 frames minimum gap (2 frames at 25 fps).
     "netflix": Profile(
-        name="netflix", max_chars_per_line=42, max_lines=2, max_cps=20.0,
-        min_wpm=None, max_wpm=None, min_duration=833, max_duration=7000, min_gap=83,
-        balance_ratio=0.5, description="Netflix English: 42 chars/line, 2 lines, 20 cps",
+        name="netflix",
+        max_chars_per_line=42,
+        max_lines=2,
+        max_cps=20.0,
+        min_wpm=None,
+        max_wpm=None,
+        min_duration=833,
+        max_duration=7000,
+        min_gap=83,
+        balance_ratio=0.5,
+        description="Netflix English: 42 chars/line, 2 lines, 20 cps",
     ),
     # BBC Subtitle Guidelines: about 37 characters per line (68% of a 16:9 frame), two
     # lines, 160-180 words per minute; break lines at natural linguistic points.
     "bbc": Profile(
-        name="bbc", max_chars_per_line=37, max_lines=2, max_cps=None,
-        min_wpm=160.0, max_wpm=180.0, min_duration=833, max_duration=7000, min_gap=83,
-        balance_ratio=0.5, description="BBC: 37 chars/line, 2 lines, 160-180 wpm",
+        name="bbc",
+        max_chars_per_line=37,
+        max_lines=2,
+        max_cps=None,
+        min_wpm=160.0,
+        max_wpm=180.0,
+        min_duration=833,
+        max_duration=7000,
+        min_gap=83,
+        balance_ratio=0.5,
+        description="BBC: 37 chars/line, 2 lines, 160-180 wpm",
     ),
 }
 

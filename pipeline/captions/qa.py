@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pipeline.captions.clean import CleanResult
+from pipeline.captions.clean import CleanResult, layout
 from pipeline.captions.io import ReadIssue
 from pipeline.captions.profiles import Profile
 from pipeline.models import Caption, Lesson
@@ -34,8 +34,13 @@ class Finding:
     fixable: bool
 
     def to_json(self) -> dict[str, Any]:
-        return {"index": self.index, "rule": self.rule, "severity": self.severity,
-                "message": self.message, "fixable": self.fixable}
+        return {
+            "index": self.index,
+            "rule": self.rule,
+            "severity": self.severity,
+            "message": self.message,
+            "fixable": self.fixable,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,10 +58,15 @@ class QaResult:
         return sum(f.severity == "warning" for f in self.findings)
 
     def to_json(self) -> dict[str, Any]:
-        return {"profile": self.profile,
-                "findings": [f.to_json() for f in self.findings],
-                "summary": {"captions": self.captions, "errors": self.errors,
-                            "warnings": self.warnings}}
+        return {
+            "profile": self.profile,
+            "findings": [f.to_json() for f in self.findings],
+            "summary": {
+                "captions": self.captions,
+                "errors": self.errors,
+                "warnings": self.warnings,
+            },
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +76,16 @@ class Context:
     acronyms: frozenset[str]  # script words written in capitals that are not emphasis
 
 
-Hit = tuple[int, str]  # (caption index, message)
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """What a check found: the caption, the message, and (when the rule's default does not
+    hold for this case) whether ``clean`` repairs it."""
+
+    index: int
+    message: str
+    fixable: bool | None = None
+
+
 Check = Callable[[Sequence[Caption], Context], Iterator[Hit]]
 
 
@@ -97,42 +116,55 @@ def _words(text: str) -> list[str]:
 
 # --- checks -----------------------------------------------------------------------------
 
+
 def empty(captions: Sequence[Caption], ctx: Context) -> Iterator[Hit]:
     for c in captions:
         if not c.text.strip():
-            yield c.index, "caption has no text"
+            yield Hit(c.index, "caption has no text")
 
 
 def bad_timing(captions: Sequence[Caption], ctx: Context) -> Iterator[Hit]:
     for c in captions:
         if c.end <= c.start:
-            yield c.index, f"ends at {format_clock(c.end)}, not after its start {format_clock(c.start)}"
+            yield Hit(
+                c.index,
+                f"ends at {format_clock(c.end)}, not after its start {format_clock(c.start)}",
+            )
 
 
 def overlap(captions: Sequence[Caption], ctx: Context) -> Iterator[Hit]:
     for a, b in _pairs(captions):
         if b.start < a.end:
-            yield b.index, f"starts {_secs(a.end - b.start)} before caption {a.index} ends"
+            yield Hit(b.index, f"starts {_secs(a.end - b.start)} before caption {a.index} ends")
 
 
 def min_gap(captions: Sequence[Caption], ctx: Context) -> Iterator[Hit]:
     for a, b in _pairs(captions):
         gap = b.start - a.end
         if 0 <= gap < ctx.profile.min_gap:
-            yield b.index, (f"gap after caption {a.index} is {gap} ms;"
-                            f" {ctx.profile.name} wants at least {ctx.profile.min_gap} ms")
+            yield Hit(
+                b.index,
+                f"gap after caption {a.index} is {gap} ms;"
+                f" {ctx.profile.name} wants at least {ctx.profile.min_gap} ms",
+            )
 
 
 def too_short(captions: Sequence[Caption], ctx: Context) -> Iterator[Hit]:
     for c in captions:
         if 0 < c.end - c.start < ctx.profile.min_duration:
-            yield c.index, f"on screen {_secs(c.end - c.start)}; minimum {_secs(ctx.profile.min_duration)}"
+            yield Hit(
+                c.index,
+                f"on screen {_secs(c.end - c.start)}; minimum {_secs(ctx.profile.min_duration)}",
+            )
 
 
 def too_long(captions: Sequence[Caption], ctx: Context) -> Iterator[Hit]:
     for c in captions:
         if c.end - c.start > ctx.profile.max_duration:
-            yield c.index, f"on screen {_secs(c.end - c.start)}; maximum {_secs(ctx.profile.max_duration)}"
+            yield Hit(
+                c.index,
+                f"on screen {_secs(c.end - c.start)}; maximum {_secs(ctx.profile.max_duration)}",
+            )
 
 
 def reading_speed(captions: Sequence[Caption], ctx: Context) -> Iterator[Hit]:
@@ -143,10 +175,20 @@ def reading_speed(captions: Sequence[Caption], ctx: Context) -> Iterator[Hit]:
             continue
         chars = len(c.text.replace("\n", " "))
         if p.max_cps is not None and chars / duration > p.max_cps:
-            yield c.index, f"{chars / duration:.1f} characters per second; maximum {p.max_cps:g}"
+            yield Hit(
+                c.index, f"{chars / duration:.1f} characters per second; maximum {p.max_cps:g}"
+            )
         wpm = len(_words(c.text)) / duration * 60
         if p.max_wpm is not None and wpm > p.max_wpm:
-            yield c.index, f"{wpm:.0f} words per minute; maximum {p.max_wpm:g}"
+            yield Hit(c.index, f"{wpm:.0f} words per minute; maximum {p.max_wpm:g}")
+
+
+def _fits(text: str, profile: Profile) -> bool:
+    """Whether re-breaking the lines can bring the caption within the profile."""
+    lines = layout(text, profile)
+    return len(lines) <= profile.max_lines and all(
+        len(x) <= profile.max_chars_per_line for x in lines
+    )
 
 
 def line_length(captions: Sequence[Caption], ctx: Context) -> Iterator[Hit]:
@@ -154,27 +196,35 @@ def line_length(captions: Sequence[Caption], ctx: Context) -> Iterator[Hit]:
     for c in captions:
         for n, line in enumerate(c.text.split("\n"), start=1):
             if len(line) > limit:
-                yield c.index, f"line {n} has {len(line)} characters; maximum {limit}"
+                yield Hit(
+                    c.index,
+                    f"line {n} has {len(line)} characters; maximum {limit}",
+                    _fits(c.text, ctx.profile),
+                )
 
 
 def line_count(captions: Sequence[Caption], ctx: Context) -> Iterator[Hit]:
     for c in captions:
         lines = [line for line in c.text.split("\n") if line.strip()]
         if len(lines) > ctx.profile.max_lines:
-            yield c.index, f"{len(lines)} lines; maximum {ctx.profile.max_lines}"
+            yield Hit(
+                c.index,
+                f"{len(lines)} lines; maximum {ctx.profile.max_lines}",
+                _fits(c.text, ctx.profile),
+            )
 
 
 def unbalanced(captions: Sequence[Caption], ctx: Context) -> Iterator[Hit]:
     for c in captions:
         lengths = [len(line) for line in c.text.split("\n") if line.strip()]
         if len(lengths) == 2 and min(lengths) / max(lengths) < ctx.profile.balance_ratio:
-            yield c.index, f"lines of {lengths[0]} and {lengths[1]} characters are unbalanced"
+            yield Hit(c.index, f"lines of {lengths[0]} and {lengths[1]} characters are unbalanced")
 
 
 def double_space(captions: Sequence[Caption], ctx: Context) -> Iterator[Hit]:
     for c in captions:
         if re.search(r"\S {2,}\S", c.text) or re.search(r"^ | $", c.text, re.MULTILINE):
-            yield c.index, "double or stray spaces"
+            yield Hit(c.index, "double or stray spaces")
 
 
 def lowercase_start(captions: Sequence[Caption], ctx: Context) -> Iterator[Hit]:
@@ -182,9 +232,9 @@ def lowercase_start(captions: Sequence[Caption], ctx: Context) -> Iterator[Hit]:
     for c in captions:
         text = c.text.strip()
         if re.search(r"[.?!]\s+[a-z]", text):
-            yield c.index, "sentence starts with a lowercase letter"
+            yield Hit(c.index, "sentence starts with a lowercase letter")
         elif text[:1].islower() and re.search(r"[.?!][\"')]*$", previous):
-            yield c.index, "caption starts a sentence with a lowercase letter"
+            yield Hit(c.index, "caption starts a sentence with a lowercase letter")
         previous = text or previous
 
 
@@ -192,14 +242,23 @@ def capital_after_comma(captions: Sequence[Caption], ctx: Context) -> Iterator[H
     for c in captions:
         for m in re.finditer(r",\s+([A-Z][a-z']+)", c.text):
             if _key(m[1]) not in ctx.acronyms and m[1] not in ("I", "I'm", "I've", "I'll", "I'd"):
-                yield c.index, f"capital {m[1]!r} after a comma: a sentence break may be missing"
+                yield Hit(
+                    c.index,
+                    f"capital {m[1]!r} after a comma: a sentence break may be missing",
+                    bool(ctx.vocabulary),
+                )  # only a script tells which it is
 
 
 def script_case(captions: Sequence[Caption], ctx: Context) -> Iterator[Hit]:
     for c in captions:
-        low = [w for w in _words(c.text) if _key(w) in ctx.acronyms and not w.strip(".,?!;:").isupper()]
+        low = [
+            w for w in _words(c.text) if _key(w) in ctx.acronyms and not w.strip(".,?!;:").isupper()
+        ]
         if low:
-            yield c.index, "acronym not in capitals as in the script: " + ", ".join(repr(w) for w in low)
+            yield Hit(
+                c.index,
+                "acronym not in capitals as in the script: " + ", ".join(repr(w) for w in low),
+            )
 
 
 def script_mismatch(captions: Sequence[Caption], ctx: Context) -> Iterator[Hit]:
@@ -210,7 +269,7 @@ def script_mismatch(captions: Sequence[Caption], ctx: Context) -> Iterator[Hit]:
             if _key(word) not in ctx.vocabulary and not all(p in ctx.vocabulary for p in parts):
                 missing.append(word.strip(".,?!;:\"'"))
         if missing:
-            yield c.index, "words not in the script: " + ", ".join(repr(w) for w in missing)
+            yield Hit(c.index, "words not in the script: " + ", ".join(repr(w) for w in missing))
 
 
 RULES: tuple[QaRule, ...] = (
@@ -236,10 +295,15 @@ def _script_context(profile: Profile, lesson: Lesson | None) -> Context:
     if lesson is None:
         return Context(profile, frozenset(), frozenset())
     words = [w for line in lesson.narration for w in line.text.split()]
-    vocabulary = {_key(w) for w in words} | {_key(p) for w in words for p in re.split(r"[-/\u2013]", w)}
+    vocabulary = {_key(w) for w in words} | {
+        _key(p) for w in words for p in re.split(r"[-/\u2013]", w)
+    }
     lower = {_key(w) for w in words if not w.isupper()}
-    acronyms = {_key(w) for w in words
-                if w.strip(".,?!;:\"'()").isupper() and len(_key(w)) > 1 and _key(w) not in lower}
+    acronyms = {
+        _key(w)
+        for w in words
+        if w.strip(".,?!;:\"'()").isupper() and len(_key(w)) > 1 and _key(w) not in lower
+    }
     return Context(profile, frozenset(vocabulary - {""}), frozenset(acronyms))
 
 
@@ -253,8 +317,12 @@ def read_findings(issues: Sequence[ReadIssue], captions: Sequence[Caption]) -> t
     return tuple(out)
 
 
-def check_captions(captions: Sequence[Caption], profile: Profile, lesson: Lesson | None = None,
-                   issues: Sequence[ReadIssue] = ()) -> QaResult:
+def check_captions(
+    captions: Sequence[Caption],
+    profile: Profile,
+    lesson: Lesson | None = None,
+    issues: Sequence[ReadIssue] = (),
+) -> QaResult:
     """Run every QA rule; findings are ordered by caption, then by the rule table."""
     ctx = _script_context(profile, lesson)
     has_script = lesson is not None and bool(lesson.narration)
@@ -262,13 +330,22 @@ def check_captions(captions: Sequence[Caption], profile: Profile, lesson: Lesson
     for rule in RULES:
         if rule.needs_script and not has_script:
             continue
-        findings += [Finding(index, rule.name, rule.severity, message, rule.fixable)
-                     for index, message in rule.check(captions, ctx)]
+        findings += [
+            Finding(
+                hit.index,
+                rule.name,
+                rule.severity,
+                hit.message,
+                rule.fixable if hit.fixable is None else hit.fixable,
+            )
+            for hit in rule.check(captions, ctx)
+        ]
     findings.sort(key=lambda f: f.index)  # stable: rule-table order within a caption
     return QaResult(profile.name, len(captions), tuple(findings))
 
 
 # --- exports ----------------------------------------------------------------------------
+
 
 def findings_csv(result: QaResult) -> str:
     out = io.StringIO()
@@ -294,7 +371,9 @@ def word_diff(before: str, after: str) -> tuple[list[Segment], list[Segment]]:
 
     left: list[Segment] = []
     right: list[Segment] = []
-    matcher = difflib.SequenceMatcher(None, [key(t) for t in a], [key(t) for t in b], autojunk=False)
+    matcher = difflib.SequenceMatcher(
+        None, [key(t) for t in a], [key(t) for t in b], autojunk=False
+    )
     for op, i1, i2, j1, j2 in matcher.get_opcodes():
         if op == "equal":
             left.append(("same", "".join(a[i1:i2])))
@@ -310,14 +389,19 @@ def word_diff(before: str, after: str) -> tuple[list[Segment], list[Segment]]:
 def _marked(kind: str, text: str) -> list[Segment]:
     """A changed run, with its trailing line break or single space left unmarked."""
     body = text.rstrip()
-    tail = text[len(body):]
+    tail = text[len(body) :]
     if "  " in tail and "\n" not in tail:
         return [(kind, text)]
     return [(kind, body), ("same", tail)] if tail else [(kind, body)]
 
 
-def report_html(result: QaResult, captions: Sequence[Caption], cleaned: CleanResult | None,
-                title: str, source: str) -> str:
+def report_html(
+    result: QaResult,
+    captions: Sequence[Caption],
+    cleaned: CleanResult | None,
+    title: str,
+    source: str,
+) -> str:
     """The HTML report: summary, then one row per caption with original, cleaned, findings."""
     from pipeline.reports.render import render_template
 
@@ -332,22 +416,40 @@ def report_html(result: QaResult, captions: Sequence[Caption], cleaned: CleanRes
     for c in captions:
         after = cleaned_by_index.get(c.index)
         found = by_index.get(c.index, [])
-        rows.append({
-            "index": c.index, "start": format_clock(c.start), "end": format_clock(c.end),
-            "duration": f"{(c.end - c.start) / 1000:.2f}",
-            "original": word_diff(c.text, after.text)[0] if after else [("same", c.text)],
-            "cleaned": word_diff(c.text, after.text)[1] if after and after.text != c.text else None,
-            "rules": sorted(set(changes.get(c.index, []))),
-            "findings": found,
-            "worst": next((s for s in ("error", "warning", "info") if any(f.severity == s for f in found)), ""),
-        })
+        rows.append(
+            {
+                "index": c.index,
+                "start": format_clock(c.start),
+                "end": format_clock(c.end),
+                "duration": f"{(c.end - c.start) / 1000:.2f}",
+                "original": word_diff(c.text, after.text)[0] if after else [("same", c.text)],
+                "cleaned": word_diff(c.text, after.text)[1]
+                if after and after.text != c.text
+                else None,
+                "rules": sorted(set(changes.get(c.index, []))),
+                "findings": found,
+                "worst": next(
+                    (
+                        s
+                        for s in ("error", "warning", "info")
+                        if any(f.severity == s for f in found)
+                    ),
+                    "",
+                ),
+            }
+        )
     by_rule: dict[str, dict[str, Any]] = {}
     for f in result.findings:
         entry = by_rule.setdefault(f.rule, {"rule": f.rule, "severity": f.severity, "count": 0})
         entry["count"] += 1
     return render_template(
-        "qa.html.j2", title=title, source=source, summary=result.to_json()["summary"],
-        profile=result.profile, rows=rows, file_findings=by_index.get(0, []),
+        "qa.html.j2",
+        title=title,
+        source=source,
+        summary=result.to_json()["summary"],
+        profile=result.profile,
+        rows=rows,
+        file_findings=by_index.get(0, []),
         by_rule=sorted(by_rule.values(), key=lambda e: (-e["count"], e["rule"])),
         changes=len(cleaned.changes) if cleaned else None,
         infos=sum(f.severity == "info" for f in result.findings),
