@@ -7,6 +7,8 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipeline.captions.clean import RULES, CleanResult, clean_captions
 from pipeline.captions.profiles import get_profile
@@ -236,6 +238,7 @@ def test_only_form_changes_and_known_mishearings(seed: str, request: pytest.Fixt
     """The speaker's words survive: every script-driven change keeps the letters, except
     for the obvious mishearings listed above."""
     _, result = request.getfixturevalue(seed)
+
     def letters(text: str) -> str:
         return re.sub(r"[^a-z0-9]", "", text.lower())
 
@@ -255,3 +258,25 @@ def test_only_form_changes_and_known_mishearings(seed: str, request: pytest.Fixt
                 seen.add(pair)
     if seed == "seed2":
         assert ("beach shared", "beachhead") in seen
+
+
+_TEXT = st.lists(
+    st.sampled_from(["the", "a", "Okay,", "tam", "model", "you're", "  ", "broaden.", "why?", "é"]),
+    min_size=1,
+    max_size=30,
+).map(" ".join)
+
+
+@settings(max_examples=120, deadline=None)
+@given(st.lists(_TEXT, min_size=1, max_size=5), st.sampled_from(["netflix", "bbc"]))
+def test_clean_keeps_timing_and_is_idempotent(texts: list[str], profile_name: str) -> None:
+    profile = get_profile(profile_name)
+    lesson = _lesson("Okay, the TAM model? You're a broaden. Why?")
+    caps = _caps(*texts)
+    first = clean_captions(caps, lesson, profile)
+    assert [(c.index, c.start, c.end) for c in first.captions] == [
+        (c.index, c.start, c.end) for c in caps
+    ]
+    assert all("  " not in c.text for c in first.captions)
+    again = clean_captions(first.captions, lesson, profile)
+    assert again.changes == ()

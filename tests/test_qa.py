@@ -229,3 +229,14 @@ def test_cli_bad_input_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert "missing.srt: cannot read captions" in capsys.readouterr().err
     assert main(["qa", str(SEED_001), "--profile", "nope"]) == 2
     assert main(["clean", str(SEED_001), "-o", str(tmp_path / "x.txt")]) == 2
+
+
+def test_fixable_tells_whether_clean_can_fix_it() -> None:
+    bbc = get_profile("bbc")
+    fits = Caption(1, 0, 6000, "A line that is rather longer than thirty-seven chars.")
+    too_much = Caption(2, 7000, 13000, " ".join(["wordy"] * 20))
+    result = check_captions([fits, too_much], bbc)
+    fixable = {f.index: f.fixable for f in result.findings if f.rule == "line_length"}
+    assert fixable == {1: True, 2: False}
+    cleaned = clean_captions([fits], profile=bbc).captions
+    assert "line_length" not in {f.rule for f in check_captions(cleaned, bbc).findings}

@@ -171,10 +171,10 @@ def fix_spacing(text: str, ctx: Context) -> str:
 
 
 def _capitalize_first(text: str) -> str:
-    m = re.search(r"[A-Za-z]", text)
-    if m is None or not m.group().islower():
-        return text
-    return text[: m.start()] + m.group().upper() + text[m.end() :]
+    for i, ch in enumerate(text):
+        if ch.isalpha():
+            return text[:i] + ch.upper() + text[i + 1 :] if ch.islower() else text
+    return text
 
 
 def sentence_case(texts: Texts, ctx: Context) -> Texts:
@@ -505,7 +505,7 @@ def script_sentence_breaks(texts: Texts, ctx: Context) -> Texts:
         ]
         if not ends:
             continue
-        mark = ends[-1].rstrip("\"')\u201d\u2019")[-1]
+        mark = ends[0].rstrip("\"')\u201d\u2019")[-1]
         new[i] = replace(token, trail=re.sub(r"[,;:]$", "", token.trail) + mark)
     return _rebuild(texts, new, where)
 
