@@ -240,3 +240,23 @@ def test_fixable_tells_whether_clean_can_fix_it() -> None:
     assert fixable == {1: True, 2: False}
     cleaned = clean_captions([fits], profile=bbc).captions
     assert "line_length" not in {f.rule for f in check_captions(cleaned, bbc).findings}
+
+
+REALSUBS = Path(__file__).resolve().parent.parent.parent / "shared" / "realdata" / "subs"
+
+
+def test_clean_and_qa_survive_every_real_file(realdata: Path) -> None:
+    checked = 0
+    for path in sorted(REALSUBS.iterdir()):
+        try:
+            caps, issues = read_captions(path)
+        except CaptionError:
+            continue
+        for profile in PROFILES.values():
+            cleaned = clean_captions(caps, profile=profile)
+            assert [(c.start, c.end) for c in cleaned.captions] == [(c.start, c.end) for c in caps]
+            result = check_captions(caps, profile, issues=issues)
+            assert len([f for f in result.findings if f.rule == "read"]) == len(issues)
+            assert "<script" not in report_html(result, caps, cleaned, path.name, str(path)).lower()
+        checked += 1
+    assert checked >= 130
