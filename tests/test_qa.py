@@ -216,6 +216,8 @@ def test_cli_clean_writes_and_reports(tmp_path: Path, capsys: pytest.CaptureFixt
     assert any("beach shared" in c["before"] and "beachhead" in c["after"] for c in doc["changes"])
     written, _issues = read_captions(out)
     assert [c.text for c in written] == [c["text"] for c in doc["captions"]]
+    assert main(["qa", str(srt), "--script", str(SEED_002), "--json"]) == 0
+    assert "script_mismatch" in capsys.readouterr().out
     assert main(["clean", str(srt), "--json"]) == 0  # without a script: generic rules only
     assert "script_words" not in capsys.readouterr().out
 

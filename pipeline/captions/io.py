@@ -386,7 +386,10 @@ def parse_caption_text(text: str, fmt: str | None = None) -> tuple[list[Caption]
     """SRT or WebVTT text -> captions. ``fmt`` ("srt"/"vtt") is a hint; a signature wins."""
     if text.startswith("WEBVTT") or (fmt == "vtt" and not _looks_like_srt(text)):
         return parse_vtt_text(text)
-    return parse_srt_text(text)
+    captions, issues = parse_srt_text(text)
+    if fmt == "vtt":
+        issues.insert(0, ReadIssue(1, "no 'WEBVTT' signature and SRT timings: read as SRT"))
+    return captions, issues
 
 
 def _looks_like_srt(text: str) -> bool:
