@@ -79,6 +79,7 @@ CASES: list[tuple[str, list[Caption]]] = [
     ("double_space", [Caption(1, 0, 2000, "Okay,  broaden.")]),
     ("lowercase_start", [GOOD, Caption(2, 2100, 4000, "then lowercase.")]),
     ("capital_after_comma", [Caption(1, 0, 2000, "Too small, Can you?")]),
+    ("line_break_point", [Caption(1, 0, 3000, "Sell it to the\nright people.")]),
 ]
 
 

@@ -70,41 +70,6 @@ class Rule:
 
 _TOKEN = re.compile(r"^(?P<lead>[^\w]*)(?P<core>.*?)(?P<trail>[^\w]*)$", re.DOTALL)
 _SENTENCE_END = ".?!"
-WEAK_LINE_ENDS = frozenset(
-    (  # a line should not end on these (articles, prepositions...)
-        "a",
-        "an",
-        "the",
-        "to",
-        "of",
-        "and",
-        "or",
-        "but",
-        "in",
-        "on",
-        "at",
-        "for",
-        "with",
-        "from",
-        "by",
-        "as",
-        "your",
-        "my",
-        "our",
-        "their",
-        "his",
-        "her",
-        "its",
-        "that",
-        "this",
-        "these",
-        "those",
-        "into",
-        "than",
-        "if",
-        "so",
-    )
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,7 +163,7 @@ def _layout_cost(lines: list[str], profile: Profile) -> float:
     cost += 500.0 * max(0, len(lines) - profile.max_lines)
     for line in lines[:-1]:
         last = line.split()[-1]
-        if _key(last) in WEAK_LINE_ENDS and last[-1] not in ",.?!;:":
+        if _key(last) in profile.weak_line_ends and last[-1] not in ",.?!;:":
             cost += 40
         if last[-1] in ",.?!;:":
             cost -= 15
@@ -240,7 +205,8 @@ def break_lines(text: str, ctx: Context) -> str:
         len(lines) <= profile.max_lines
         and max(lengths) <= profile.max_chars_per_line
         and all(
-            line.split() and _key(line.split()[-1]) not in WEAK_LINE_ENDS for line in lines[:-1]
+            line.split() and _key(line.split()[-1]) not in profile.weak_line_ends
+            for line in lines[:-1]
         )
         and (len(lines) != 2 or min(lengths) / max(1, max(lengths)) >= profile.balance_ratio)
     )

@@ -19,8 +19,24 @@ class Profile:
     max_duration: int  # ms
     min_gap: int  # ms between consecutive captions
     balance_ratio: float  # shorter line / longer line below this is "unbalanced"
+    weak_line_ends: frozenset[str]  # line-break rule: a line should not end on these words
     description: str = ""
 
+
+# Both guides: do not separate an article, preposition, conjunction or possessive from
+# the word it belongs to (Netflix "line treatment"; BBC "break at natural points").
+# fmt: off
+_ARTICLES_PREPOSITIONS = frozenset([
+    "a", "an", "the", "to", "of", "and", "or", "but", "in", "on", "at", "for", "with", "from",
+    "by", "as", "your", "my", "our", "their", "his", "her", "its", "that", "this", "these",
+    "those", "into", "than", "if", "so",
+])
+# BBC adds: keep auxiliaries with their verbs and pronouns with what follows them.
+_BBC_WEAK = _ARTICLES_PREPOSITIONS | frozenset([
+    "is", "are", "was", "were", "be", "been", "has", "have", "had", "will", "would", "can",
+    "could", "should", "might", "must", "do", "does", "did", "not", "who", "which", "very",
+])
+# fmt: on
 
 PROFILES: dict[str, Profile] = {
     # Netflix Timed Text Style Guide (English): 42 chars x 2 lines, 20 cps for adult
@@ -36,6 +52,7 @@ PROFILES: dict[str, Profile] = {
         max_duration=7000,
         min_gap=83,
         balance_ratio=0.5,
+        weak_line_ends=_ARTICLES_PREPOSITIONS,
         description="Netflix English: 42 chars/line, 2 lines, 20 cps",
     ),
     # BBC Subtitle Guidelines: about 37 characters per line (68% of a 16:9 frame), two
@@ -51,6 +68,7 @@ PROFILES: dict[str, Profile] = {
         max_duration=7000,
         min_gap=83,
         balance_ratio=0.5,
+        weak_line_ends=_BBC_WEAK,
         description="BBC: 37 chars/line, 2 lines, 160-180 wpm",
     ),
 }

@@ -221,6 +221,14 @@ def unbalanced(captions: Sequence[Caption], ctx: Context) -> Iterator[Hit]:
             yield Hit(c.index, f"lines of {lengths[0]} and {lengths[1]} characters are unbalanced")
 
 
+def break_point(captions: Sequence[Caption], ctx: Context) -> Iterator[Hit]:
+    for c in captions:
+        for line in c.text.split("\n")[:-1]:
+            words = line.split()
+            if words and _key(words[-1]) in ctx.profile.weak_line_ends:
+                yield Hit(c.index, f"line ends on {words[-1]!r}: break before it instead")
+
+
 def double_space(captions: Sequence[Caption], ctx: Context) -> Iterator[Hit]:
     for c in captions:
         if re.search(r"\S {2,}\S", c.text) or re.search(r"^ | $", c.text, re.MULTILINE):
@@ -283,6 +291,7 @@ RULES: tuple[QaRule, ...] = (
     QaRule("line_length", "error", True, line_length),
     QaRule("line_count", "error", True, line_count),
     QaRule("unbalanced_lines", "info", True, unbalanced),
+    QaRule("line_break_point", "info", True, break_point),
     QaRule("double_space", "warning", True, double_space),
     QaRule("lowercase_start", "warning", True, lowercase_start),
     QaRule("capital_after_comma", "info", True, capital_after_comma),
