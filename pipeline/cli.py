@@ -12,10 +12,14 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipeline import __version__
 from pipeline.errors import PipelineError
+
+if TYPE_CHECKING:  # the command modules load lazily, only when their command runs
+    from pipeline.captions.io import ReadIssue
+    from pipeline.models import Caption, Lesson
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +75,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 # --- clean / qa ------------------------------------------------------------------------
 
-def _load_captions(args: argparse.Namespace) -> tuple[Any, Any, Any]:
+def _load_captions(
+    args: argparse.Namespace,
+) -> tuple[tuple[Caption, ...], tuple[ReadIssue, ...], Lesson | None]:
     """(captions, read issues, lesson or None) for a script (.md) or a caption file."""
     from pipeline.captions.io import ReadIssue, read_captions
     from pipeline.errors import CaptionError
@@ -84,11 +90,11 @@ def _load_captions(args: argparse.Namespace) -> tuple[Any, Any, Any]:
             raise CaptionError("script has no embedded captions (an SRT block after the last CLAP)",
                                source)
         first = lesson.captions[0].line - 1  # the index line above the first timing line
-        issues = tuple(ReadIssue(w.line, w.message) for w in lesson.warnings if w.line >= first)
-        return lesson.captions, issues, lesson
+        found = tuple(ReadIssue(w.line, w.message) for w in lesson.warnings if w.line >= first)
+        return lesson.captions, found, lesson
     captions, issues = read_captions(source)
-    lesson = parse_script(args.script) if getattr(args, "script", None) else None
-    return tuple(captions), tuple(issues), lesson
+    reference = parse_script(args.script) if getattr(args, "script", None) else None
+    return tuple(captions), tuple(issues), reference
 
 
 def cmd_clean(args: argparse.Namespace) -> int:
