@@ -12,10 +12,14 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipeline import __version__
 from pipeline.errors import PipelineError
+
+if TYPE_CHECKING:  # the command modules load lazily, only when their command runs
+    from pipeline.captions.io import ReadIssue
+    from pipeline.models import Caption, Lesson
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +71,85 @@ def cmd_demo(args: argparse.Namespace) -> int:
     )
     emit(args, doc, human)
     return 0
+
+
+# --- clean / qa ------------------------------------------------------------------------
+
+def _load_captions(
+    args: argparse.Namespace,
+) -> tuple[tuple[Caption, ...], tuple[ReadIssue, ...], Lesson | None]:
+    """(captions, read issues, lesson or None) for a script (.md) or a caption file."""
+    from pipeline.captions.io import ReadIssue, read_captions
+    from pipeline.errors import CaptionError
+    from pipeline.script.parse import parse_script
+
+    source = Path(args.input)
+    if source.suffix.lower() in (".md", ".markdown"):
+        lesson = parse_script(source)
+        if not lesson.captions:
+            raise CaptionError("script has no embedded captions (an SRT block after the last CLAP)",
+                               source)
+        first = lesson.captions[0].line - 1  # the index line above the first timing line
+        found = tuple(ReadIssue(w.line, w.message) for w in lesson.warnings if w.line >= first)
+        return lesson.captions, found, lesson
+    captions, issues = read_captions(source)
+    reference = parse_script(args.script) if getattr(args, "script", None) else None
+    return tuple(captions), tuple(issues), reference
+
+
+def cmd_clean(args: argparse.Namespace) -> int:
+    from pipeline.captions.clean import clean_captions
+    from pipeline.captions.io import write_captions
+    from pipeline.captions.profiles import get_profile
+    from pipeline.errors import CaptionError
+
+    profile = get_profile(args.profile)
+    if args.output and Path(args.output).suffix.lower() not in (".srt", ".vtt"):
+        raise UsageError("-o must name a .srt or .vtt file", args.output)
+    captions, _, lesson = _load_captions(args)
+    result = clean_captions(captions, lesson, profile)
+    if args.output:
+        try:
+            write_captions(args.output, result.captions)
+        except OSError as exc:
+            message = f"cannot write captions: {exc.strerror or exc}"
+            raise CaptionError(message, args.output) from None
+    human = "\n".join(
+        [(f"{args.input}: {len(result.captions)} captions, {len(result.changes)} changes"
+          + (f" -> {args.output}" if args.output else ""))]
+        + [f"  #{c.index} {c.rule}: {c.before!r} -> {c.after!r}" for c in result.changes]
+    )
+    emit(args, result.to_json(), human)
+    return 0
+
+
+def cmd_qa(args: argparse.Namespace) -> int:
+    from pipeline.atomic import write_text
+    from pipeline.captions.clean import clean_captions
+    from pipeline.captions.profiles import get_profile
+    from pipeline.captions.qa import check_captions, findings_csv, report_html
+    from pipeline.errors import CaptionError
+
+    profile = get_profile(args.profile)
+    captions, issues, lesson = _load_captions(args)
+    result = check_captions(captions, profile, lesson, issues)
+    try:
+        if args.html:
+            cleaned = clean_captions(captions, lesson, profile)
+            title = lesson.title if lesson is not None else Path(args.input).name
+            write_text(args.html, report_html(result, captions, cleaned, title, str(args.input)))
+        if args.csv:
+            write_text(args.csv, findings_csv(result))
+    except OSError as exc:
+        raise CaptionError(f"cannot write report: {exc.strerror or exc}", exc.filename) from None
+    human = "\n".join(
+        [(f"{args.input}: {result.captions} captions, {result.errors} errors,"
+          f" {result.warnings} warnings (profile {result.profile})")]
+        + [f"  #{f.index} {f.severity} {f.rule}: {f.message}" for f in result.findings
+           if f.severity != "info" or args.verbose]
+    )
+    emit(args, result.to_json(), human)
+    return 1 if args.strict and result.errors else 0
 
 
 # --- align -----------------------------------------------------------------------------
@@ -130,6 +213,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--media", default="media", help="media folder (demo files go to MEDIA/demo)")
     p.add_argument("--force", action="store_true", help="regenerate existing demo recordings")
 
+    p = command("clean", cmd_clean, "clean a lesson's captions (script-aware with a script)")
+    p.add_argument("input", metavar="SCRIPT|SRT", help="lesson script (.md) or caption file")
+    p.add_argument("--script", help="lesson script to use as reference for a caption file")
+    p.add_argument("-o", "--output", metavar="OUT.srt|OUT.vtt", help="write the cleaned captions")
+    p.add_argument("--profile", default=None, help="caption profile: netflix (default), bbc")
+
+    p = command("qa", cmd_qa, "check captions against a caption profile")
+    p.add_argument("input", metavar="SCRIPT|SRT", help="lesson script (.md) or caption file")
+    p.add_argument("--script", help="lesson script to compare a caption file with")
+    p.add_argument("--profile", default=None, help="caption profile: netflix (default), bbc")
+    p.add_argument("--strict", action="store_true", help="exit 1 when errors remain")
+    p.add_argument("--html", metavar="OUT.html", help="write a readable HTML report")
+    p.add_argument("--csv", metavar="OUT.csv", help="write the findings as CSV")
+
     p = command("align", cmd_align, "align cues to the captions")
     p.add_argument("script", help="lesson script (markdown)")
     p.add_argument("--captions", help="SRT/VTT to align against (default: the script's own)")
@@ -142,8 +239,6 @@ def build_parser() -> argparse.ArgumentParser:
                    help="reading speed for VISUAL TEXT, characters a second (default 20)")
 
     for name, help in [
-        ("clean", "clean a lesson's captions"),
-        ("qa", "check captions against a caption profile"),
         ("clap", "find hand claps in a recording"),
         ("sync", "measure the caption-to-recording offset"),
         ("render", "render a finished lesson"),
