@@ -155,8 +155,9 @@ def cmd_qa(args: argparse.Namespace) -> int:
 # --- align -----------------------------------------------------------------------------
 
 def cmd_align(args: argparse.Namespace) -> int:
-    from pipeline.align.cues import align_cues
+    from pipeline.align.cues import align_cues, reading_cps
     from pipeline.align.markers import write_csv, write_otio
+    from pipeline.captions.profiles import get_profile
     from pipeline.align.report import write_report
     from pipeline.captions.io import read_captions
     from pipeline.script.parse import parse_script
@@ -164,7 +165,8 @@ def cmd_align(args: argparse.Namespace) -> int:
 
     lesson = parse_script(args.script)
     captions = read_captions(args.captions)[0] if args.captions else None
-    result = align_cues(lesson, captions, max_cps=args.max_cps)
+    max_cps = args.max_cps or reading_cps(get_profile(args.profile))
+    result = align_cues(lesson, captions, max_cps=max_cps)
     if args.html:
         write_report(lesson, result, args.html, video=args.video)
     if args.otio:
@@ -235,8 +237,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--otio", help="write the cues as OpenTimelineIO markers here")
     p.add_argument("--csv", help="write the cues with timecodes as CSV here")
     p.add_argument("--fps", type=int, default=30, help="frame rate for timecodes (default 30)")
-    p.add_argument("--max-cps", type=float, default=20.0,
-                   help="reading speed for VISUAL TEXT, characters a second (default 20)")
+    p.add_argument("--profile", default=None,
+                   help="caption profile whose reading speed times VISUAL TEXT (default netflix)")
+    p.add_argument("--max-cps", type=float, default=None,
+                   help="reading speed for VISUAL TEXT in characters a second (overrides --profile)")
 
     for name, help in [
         ("clap", "find hand claps in a recording"),

@@ -527,3 +527,20 @@ def test_override_time_forms(tmp_path: Path, written: str, ms: int) -> None:
     lesson = make_lesson(tmp_path, [P[0], cue("vt", "x"), P[1]], [P[0], P[1]])
     sidecar_path(lesson.path).write_text(f"cue_times:\n  - cue: x\n    at: {written}\n")
     assert align_cues(lesson).cues[0].start == ms
+
+
+def test_reading_speed_comes_from_the_caption_profile(tmp_path: Path, capsys) -> None:
+    from pipeline.align.cues import reading_cps
+    from pipeline.captions.profiles import get_profile
+
+    assert reading_cps(get_profile("netflix")) == 20.0
+    assert reading_cps(get_profile("bbc")) == pytest.approx(18.0)
+    items = "a fairly long first item | and a second one to read | and a third"
+    lesson = make_lesson(tmp_path, [P[0], cue("vt", items), P[1]], [P[0], P[1]])
+    spans = {}
+    for args in (["--profile", "netflix"], ["--profile", "bbc"], ["--max-cps", "10"]):
+        assert main(["align", str(lesson.path), "--json", *args]) == 0
+        (doc,) = json.loads(capsys.readouterr().out)["cues"]
+        spans[args[1]] = round(doc["end"] - doc["start"], 3)
+    assert spans["netflix"] < spans["bbc"] < spans["10"]
+    assert main(["align", str(lesson.path), "--profile", "nope"]) == 2

@@ -20,6 +20,7 @@ import numpy as np
 
 from pipeline.align.overrides import Override, cue_ids, load_overrides, normalize_text
 from pipeline.align.words import EXACT, SOUND, Alignment, align_words, tokenize
+from pipeline.captions.profiles import Profile
 from pipeline.models import Caption, Cue, Lesson
 from pipeline.script.cues import CUE_START
 from pipeline.script.parse import plain_text
@@ -27,6 +28,7 @@ from pipeline.timecode import seconds
 
 WORDS_PER_MINUTE = 150  # speaking rate for scripts without captions
 READ_MIN_MS, READ_MAX_MS = 2_500, 8_000  # how long a VISUAL TEXT may stay up for reading
+_CHARS_PER_WORD = 6.0  # average English word plus its space, to turn wpm into cps
 _NOTICE_MS = 1_000  # time to notice an overlay before reading it
 _WINDOW = 6  # narration words each side of a cue that judge its confidence
 _CONTEXT_CHARS = 90  # script context shown in the report, each side
@@ -129,6 +131,15 @@ class _Timeline:
 
 
 log = logging.getLogger(__name__)
+
+
+def reading_cps(profile: Profile) -> float:
+    """A caption profile's reading speed in characters a second (from its wpm if need be)."""
+    if profile.max_cps:
+        return profile.max_cps
+    if profile.max_wpm:
+        return profile.max_wpm * _CHARS_PER_WORD / 60
+    return 20.0
 
 
 def align_cues(lesson: Lesson, captions: Sequence[Caption] | None = None, *,
