@@ -157,9 +157,9 @@ def cmd_qa(args: argparse.Namespace) -> int:
 def cmd_align(args: argparse.Namespace) -> int:
     from pipeline.align.cues import align_cues, reading_cps
     from pipeline.align.markers import write_csv, write_otio
-    from pipeline.captions.profiles import get_profile
     from pipeline.align.report import write_report
     from pipeline.captions.io import read_captions
+    from pipeline.captions.profiles import get_profile
     from pipeline.script.parse import parse_script
     from pipeline.timecode import format_clock
 
@@ -240,7 +240,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--profile", default=None,
                    help="caption profile whose reading speed times VISUAL TEXT (default netflix)")
     p.add_argument("--max-cps", type=float, default=None,
-                   help="reading speed for VISUAL TEXT in characters a second (overrides --profile)")
+                   help="VISUAL TEXT reading speed, characters a second (overrides --profile)")
 
     for name, help in [
         ("clap", "find hand claps in a recording"),
