@@ -16,26 +16,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import jinja2
-
 from pipeline import ffmpeg
 from pipeline.align.cues import AlignedCue, AlignResult
 from pipeline.align.markers import LOW_CONFIDENCE
 from pipeline.align.overrides import SIDECAR_SUFFIX, normalize_text, override_line
 from pipeline.atomic import atomic_path, write_text
 from pipeline.models import Lesson
+from pipeline.reports.render import render_template
 from pipeline.timecode import format_clock, seconds
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "reports" / "templates"
 THUMB_WIDTH = 240
-
-
-def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True,
-                             undefined=jinja2.StrictUndefined, trim_blocks=True,
-                             lstrip_blocks=True)
-    env.filters["clock"] = format_clock
-    return env
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +103,7 @@ def report_context(lesson: Lesson, result: AlignResult, video: Video | None = No
             "label": "VISUAL TEXT" if c.cue.kind == "visual_text" else "MAIN PANEL",
             "text": c.cue.text, "items": c.cue.items, "line": c.cue.line,
             "start": c.start, "end": c.end, "start_s": seconds(c.start),
+            "clock": format_clock(c.start), "end_clock": format_clock(c.end),
             "video_s": seconds(max(0, c.start + (video.offset if video else 0))),
             "confidence": c.confidence, "colour": confidence_colour(c.confidence),
             "flagged": c.confidence < LOW_CONFIDENCE or c.method == "estimated",
@@ -127,20 +118,20 @@ def report_context(lesson: Lesson, result: AlignResult, video: Video | None = No
         base = out_dir or Path.cwd()
         video_src = Path(os.path.relpath(video.path.absolute(), base.absolute())).as_posix()
     return {
-        "title": lesson.title, "script": str(lesson.path), "name": lesson.name,
+        "title": lesson.title, "script": str(lesson.path), "lesson": lesson.name,
         "sidecar": lesson.path.stem + SIDECAR_SUFFIX,
         "coverage": round(100 * result.coverage), "total": total,
         "duration": format_clock(total), "warnings": list(result.warnings),
         "flagged": sum(1 for card in cards if card["flagged"]),
         "captions": [{"index": c.index, "left": pct(c.start),
                       "width": max(0.05, pct(c.end - c.start)),
-                      "text": c.text.replace("\n", " "), "start": c.start}
+                      "text": c.text.replace("\n", " "), "clock": format_clock(c.start)}
                      for c in result.captions],
         "markers": [{"n": order[id(c)], "id": c.id, "left": pct(c.start),
                      "flip": pct(c.start) > 94,
                      "width": max(0.2, pct(c.end - c.start)), "kind": c.cue.kind,
                      "colour": confidence_colour(c.confidence), "text": c.cue.text,
-                     "start": c.start,
+                     "clock": format_clock(c.start),
                      "video_s": seconds(max(0, c.start + (video.offset if video else 0)))}
                     for c in result.cues],
         "ticks": [{"left": pct(t), "label": format_clock(t)[:-4]}
@@ -158,8 +149,8 @@ def _tick_step(total: int) -> int:
 
 def render_report(lesson: Lesson, result: AlignResult, video: Video | None = None,
                   thumbs: dict[str, str] | None = None, out_dir: Path | None = None) -> str:
-    template = _environment().get_template("align.html.j2")
-    return template.render(**report_context(lesson, result, video, thumbs, out_dir))
+    return render_template("align.html.j2",
+                           **report_context(lesson, result, video, thumbs, out_dir))
 
 
 def thumbnail_args(video: Path, at_ms: int, out: Path, width: int = THUMB_WIDTH) -> list[str]:
