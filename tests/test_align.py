@@ -544,3 +544,15 @@ def test_reading_speed_comes_from_the_caption_profile(tmp_path: Path, capsys) ->
         spans[args[1]] = round(doc["end"] - doc["start"], 3)
     assert spans["netflix"] < spans["bbc"] < spans["10"]
     assert main(["align", str(lesson.path), "--profile", "nope"]) == 2
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(min_size=1, max_size=40).filter(lambda t: t.strip()),
+       st.integers(min_value=0, max_value=10 * 3_600_000))
+def test_the_override_line_from_the_report_reads_back(text: str, ms: int) -> None:
+    from pipeline.align.overrides import normalize_text, override_line, parse_overrides
+    from pipeline.models import Cue
+
+    cue = Cue("visual_text", text, (text,), 1)
+    (pin,) = parse_overrides("cue_times:\n  " + override_line(cue, ms), "x.cues.yaml", 1, True)
+    assert pin.start == ms and pin.text == normalize_text(text)

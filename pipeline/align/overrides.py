@@ -178,5 +178,19 @@ def _time(value: Any, path: str | Path, line: int) -> int:
 def override_line(cue: Cue, start: int, ident: str | None = None) -> str:
     """The line an editor copies into ``cue_times`` to pin ``cue`` at ``start``: by its
     text, or by ``ident`` when another cue has the same text."""
-    key = f"id: {ident}" if ident else f"cue: {json.dumps(cue.text, ensure_ascii=False)}"
+    key = f"id: {ident}" if ident else f"cue: {yaml_quote(cue.text)}"
     return f'- {{{key}, at: "{format_clock(start)}"}}'
+
+
+def _yaml_printable(char: str) -> bool:
+    code = ord(char)
+    return (0x20 <= code <= 0x7E or 0xA0 <= code <= 0xD7FF or 0xE000 <= code <= 0xFFFD
+            or code >= 0x10000) and char not in "\u2028\u2029"
+
+
+def yaml_quote(text: str) -> str:
+    """``text`` as a YAML double-quoted scalar that reads back exactly."""
+    body = json.dumps(text, ensure_ascii=False)[1:-1]
+    return '"' + "".join(c if _yaml_printable(c) else
+                         (f"\\u{ord(c):04x}" if ord(c) <= 0xFFFF else f"\\U{ord(c):08x}")
+                         for c in body) + '"'
