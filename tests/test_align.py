@@ -114,7 +114,9 @@ SEED_002 = [  # (cue line, last words spoken before it, first words spoken after
     (95, "That's product, market fit.", None),
 ]
 SEED_001 = [
-    (22, "once you're already succeeding.", "If your early adopters represent"),
+    # "narrow focus | absolute buyers | big enough to win" sums up the paragraph's first
+    # sentence; the second ("You can expand out...") is about something else.
+    (22, "big enough to get you to success.", "You can expand out"),
     (45, "Sell an amazing thing to a well-defined market that's product market fit.",
      "Rethink your customer types"),
     (69, "with an urgent new must have need.", "You could try workflow repositioning"),
@@ -556,3 +558,23 @@ def test_the_override_line_from_the_report_reads_back(text: str, ms: int) -> Non
     cue = Cue("visual_text", text, (text,), 1)
     (pin,) = parse_overrides("cue_times:\n  " + override_line(cue, ms), "x.cues.yaml", 1, True)
     assert pin.start == ms and pin.text == normalize_text(text)
+
+
+def test_visual_text_appears_when_the_sentence_it_sums_up_ends(tmp_path: Path) -> None:
+    paragraph = ("Raise the price for a small cohort and measure how many still convert."
+                 " Meanwhile keep the support team in the loop about every change you make.")
+    body = [P[0], paragraph, cue("vt", "raise price | small cohort | measure conversion"),
+            P[2], paragraph.replace("Raise", "Lower"), cue("vt", "support team | every change"),
+            P[3], P[4], cue("vt", "pricing page | next lesson"), P[7]]
+    take = [P[0], paragraph, P[2], paragraph.replace("Raise", "Lower"), P[3], P[4], P[7]]
+    lesson = make_lesson(tmp_path, body, take)
+    summed, last, whole = align_cues(lesson, overrides=()).cues
+    track = Track(lesson.captions)
+    assert_between(summed, track, "Raise the price for a small cohort and measure how many"
+                   " still convert.", "Meanwhile keep")
+    assert "sum up" in summed.reason and summed.confidence > 0.8
+    assert_between(last, track, "Lower the price for a small cohort and measure how many still"
+                   " convert. Meanwhile keep the support team in the loop about every change"
+                   " you make.", "Then raise the price")  # it sums up the last sentence
+    assert_between(whole, track, "team learns from it.", "In the next lesson")
+    assert not whole.reason

@@ -13,13 +13,13 @@ import bisect
 import logging
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from pipeline.align.overrides import Override, cue_ids, load_overrides, normalize_text
-from pipeline.align.words import EXACT, SOUND, Alignment, align_words, tokenize
+from pipeline.align.words import EXACT, SOUND, Alignment, align_words, stem, tokenize
 from pipeline.captions.profiles import Profile
 from pipeline.models import Caption, Cue, Lesson
 from pipeline.script.cues import CUE_START
@@ -157,6 +157,11 @@ def align_cues(lesson: Lesson, captions: Sequence[Caption] | None = None, *,
     lines = [lesson.narration[u].line for u in script.unit]
     ids = cue_ids(lesson.cues)
     positions = _positions(lesson, lines)
+    summed = {k: _summed_sentence(cue, positions[k], lesson, script)
+              for k, cue in enumerate(lesson.cues) if cue.kind == "visual_text"}
+    for k, found in summed.items():
+        if found is not None:
+            positions[k] = found[0]
     text_offsets = np.cumsum([0] + [len(t) + 1 for t in narration]).tolist()
     full_text = " ".join(narration)
 
@@ -180,6 +185,10 @@ def align_cues(lesson: Lesson, captions: Sequence[Caption] | None = None, *,
                                "override", -1, f"pinned by the editor at {pin.where}")
     starts = [p.start for p in placed]
 
+    for k, found in summed.items():
+        if found is not None and placed[k].method != "override":
+            note = f"placed after the sentence its items sum up: “{found[1]}”"
+            placed[k] = replace(placed[k], reason="; ".join(filter(None, [note, placed[k].reason])))
     out: list[AlignedCue] = []
     for k, (cue, p) in enumerate(zip(lesson.cues, placed, strict=True)):
         end = pinned[k].end if k in pinned else None
@@ -234,6 +243,53 @@ def _positions(lesson: Lesson, lines: list[int]) -> list[int]:
             pos += _words_before_cue(raw[cue.line - 1], nth)
         out.append(pos)
     return out
+
+
+_SENTENCE_END = re.compile(r"[.?!][\"')”’]*(?=\s|$)")
+_FILLER = frozenset([
+    "the", "and", "for", "with", "your", "you", "our", "are", "was", "were", "that", "this",
+    "these", "those", "from", "into", "not", "but", "can", "will", "its", "than", "then",
+    "have", "has",
+])
+_SUMMED = 0.5  # share of a VISUAL TEXT's words a sentence must hold to be the one it sums up
+
+
+def _content(text: str) -> set[str]:
+    return {stem(t.norm) for t in tokenize(text)
+            if len(t.norm) >= 3 and not t.norm.isdigit() and t.norm not in _FILLER}
+
+
+def _summed_sentence(cue: Cue, pos: int, lesson: Lesson, script: _Words,
+                     ) -> tuple[int, str] | None:
+    """A VISUAL TEXT that sums up one sentence of the paragraph above it, followed there by
+    sentences that say nothing of its items, appears when that sentence ends (a careful
+    editor does not leave it waiting through the unrelated rest of the paragraph).
+    Returns (new place in the narration, the sentence) or None to keep the cue's place."""
+    if pos == 0:
+        return None
+    unit = script.unit[pos - 1]
+    line = lesson.narration[unit]
+    if line.line >= cue.line:  # written inside the line: its place is exact already
+        return None
+    wanted = _content(" ".join(cue.items) or cue.text)
+    if len(wanted) < 2:
+        return None
+    ends = [m.end() for m in _SENTENCE_END.finditer(line.text)]
+    first = bisect.bisect_left(script.unit, unit)
+    sentences: dict[int, list[int]] = {}  # sentence number -> its token indexes
+    for t in range(first, pos):
+        sentences.setdefault(bisect.bisect_right(ends, script.start[t]), []).append(t)
+    if len(sentences) < 2:
+        return None
+    order = sorted(sentences)
+    texts = {n: line.text[script.start[sentences[n][0]]:script.end[sentences[n][-1]]]
+             for n in order}
+    share = {n: len(wanted & _content(texts[n])) / len(wanted) for n in order}
+    best = max(order, key=lambda n: share[n])
+    later = order[order.index(best) + 1:]
+    if best == order[-1] or share[best] < _SUMMED or any(share[n] > 0 for n in later):
+        return None
+    return sentences[best][-1] + 1, texts[best]
 
 
 def _words_before_cue(line: str, nth: int) -> int:
