@@ -152,23 +152,17 @@ def align_cues(lesson: Lesson, captions: Sequence[Caption] | None = None, *,
     """
     caps = tuple(lesson.captions if captions is None else captions)
     pins = load_overrides(lesson) if overrides is None else tuple(overrides)
-    narration = [n.text for n in lesson.narration]
-    script = _words(narration)
-    lines = [lesson.narration[u].line for u in script.unit]
-    ids = cue_ids(lesson.cues)
-    positions = _positions(lesson, lines)
+    script = _words([n.text for n in lesson.narration])
+    positions = _positions(lesson, [lesson.narration[u].line for u in script.unit])
     summed = {k: _summed_sentence(cue, positions[k], lesson, script)
               for k, cue in enumerate(lesson.cues) if cue.kind == "visual_text"}
     for k, found in summed.items():
         if found is not None:
             positions[k] = found[0]
-    text_offsets = np.cumsum([0] + [len(t) + 1 for t in narration]).tolist()
-    full_text = " ".join(narration)
 
     if caps:
-        capwords = _words([_caption_text(c) for c in caps])
-        timeline = _Timeline(caps, capwords)
-        evidence = _Evidence.of(align_words(script.norms, capwords.norms), script.norms)
+        timeline = _Timeline(caps, _words([_caption_text(c) for c in caps]))
+        evidence = _Evidence.of(align_words(script.norms, timeline.words.norms), script.norms)
         coverage = evidence.alignment.coverage
         placed = [_anchor(pos, evidence, timeline) for pos in positions]
     else:
@@ -176,38 +170,56 @@ def align_cues(lesson: Lesson, captions: Sequence[Caption] | None = None, *,
         placed = [_Placement(pos * 60_000 // WORDS_PER_MINUTE, -1, 0.1, "estimated", -1,
                              f"no captions: time estimated from {WORDS_PER_MINUTE} words"
                              " a minute") for pos in positions]
-    last_ms = max((c.end for c in caps), default=len(script.norms) * 60_000 // WORDS_PER_MINUTE)
+    for k, found in summed.items():
+        if found is not None:
+            note = f"placed after the sentence its items sum up: “{found[1]}”"
+            placed[k] = replace(placed[k], reason="; ".join(filter(None, [note, placed[k].reason])))
 
+    ids = cue_ids(lesson.cues)
     warnings: list[str] = []
     pinned = _match_pins(lesson.cues, ids, pins, warnings)
     for k, pin in pinned.items():
         placed[k] = _Placement(pin.start, timeline.caption_at(pin.start) if caps else -1, 1.0,
                                "override", -1, f"pinned by the editor at {pin.where}")
-    starts = [p.start for p in placed]
 
-    for k, found in summed.items():
-        if found is not None and placed[k].method != "override":
-            note = f"placed after the sentence its items sum up: “{found[1]}”"
-            placed[k] = replace(placed[k], reason="; ".join(filter(None, [note, placed[k].reason])))
+    starts = [p.start for p in placed]
+    last_ms = max((c.end for c in caps), default=len(script.norms) * 60_000 // WORDS_PER_MINUTE)
+    context = _Context(lesson, script)
     out: list[AlignedCue] = []
     for k, (cue, p) in enumerate(zip(lesson.cues, placed, strict=True)):
         end = pinned[k].end if k in pinned else None
         if end is None:
             end = _end(k, lesson.cues, starts, last_ms, max_cps)
-        pos = positions[k]
-        offset = (text_offsets[script.unit[pos]] + script.start[pos] if pos < len(lines)
-                  else len(full_text))
+        caption = caps[p.caption] if caps and p.caption >= 0 else None
         out.append(AlignedCue(
             cue=cue, start=p.start, end=max(end, p.start), confidence=round(p.confidence, 3),
-            method=p.method, caption_index=caps[p.caption].index if caps and p.caption >= 0 else 0,
-            id=ids[k], before=_context(full_text[:offset], before=True),
-            after=_context(full_text[offset:], before=False),
-            anchor_char=p.char, reason=p.reason,
-            anchor_word=_word_at(caps[p.caption].text, p.char) if caps and p.caption >= 0 else -1,
+            method=p.method, caption_index=caption.index if caption else 0, id=ids[k],
+            before=context.before(positions[k]), after=context.after(positions[k]),
+            anchor_char=p.char, anchor_word=_word_at(caption.text, p.char) if caption else -1,
+            reason=p.reason,
         ))
     log.info("%s: %d cues aligned to %d captions, coverage %.0f%%", lesson.path, len(out),
              len(caps), 100 * coverage)
     return AlignResult(tuple(out), coverage, caps, tuple(warnings))
+
+
+class _Context:
+    """The script's narration as one text, to quote the words around a place in it."""
+
+    def __init__(self, lesson: Lesson, script: _Words):
+        narration = [n.text for n in lesson.narration]
+        self.text = " ".join(narration)
+        line_at = np.cumsum([0] + [len(t) + 1 for t in narration]).tolist()
+        self.offsets = [line_at[u] + c for u, c in zip(script.unit, script.start, strict=True)]
+
+    def _offset(self, pos: int) -> int:
+        return self.offsets[pos] if pos < len(self.offsets) else len(self.text)
+
+    def before(self, pos: int) -> str:
+        return _context(self.text[:self._offset(pos)], before=True)
+
+    def after(self, pos: int) -> str:
+        return _context(self.text[self._offset(pos):], before=False)
 
 
 def _word_at(text: str, char: int) -> int:
