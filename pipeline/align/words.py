@@ -435,9 +435,10 @@ def _fill_gap(a: _Seq, b: _Seq, ai: tuple[int, int], bj: tuple[int, int], free_s
         # Too big for one table: split on shorter unique anchors found inside the gap.
         inner = _anchors(a.norm[a0:a1], b.norm[b0:b1], 2)
         runs = _chain(_runs(inner))
-        mids = sorted((a0 + i, b0 + j) for run in runs for i, j in run)
-        mids = [p for k, p in enumerate(mids) if k == 0 or (p[0] > mids[k - 1][0]
-                                                           and p[1] > mids[k - 1][1])]
+        mids: list[tuple[int, int]] = []
+        for i, j in sorted((a0 + i, b0 + j) for run in runs for i, j in run):
+            if not mids or (i > mids[-1][0] and j > mids[-1][1]):  # in order only
+                mids.append((i, j))
         if not mids:  # nothing in common: leave the gap unmatched
             return
         bounds = [(a0 - 1, b0 - 1)] + mids + [(a1, b1)]
