@@ -184,6 +184,71 @@ def cmd_align(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- build -----------------------------------------------------------------------------
+
+def _work_function(spec: str | None) -> Any:
+    """The per-lesson work: pipeline.build.work.run_lesson, or MODULE:FUNCTION (tests)."""
+    import importlib
+
+    if not spec:
+        from pipeline.build.work import run_lesson
+        return run_lesson
+    module, _, name = spec.partition(":")
+    try:
+        return getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError) as exc:
+        raise UsageError(f"--work {spec!r}: {exc}") from None
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from pipeline.build.index import write_index
+    from pipeline.build.orchestrate import BuildReport, build_course
+    from pipeline.build.progress import LogProgress, RichProgress
+
+    root = Path(args.root)
+    if not (root / "scripts").is_dir():
+        raise UsageError("no scripts/ folder here (use --root)", root)
+    if args.jobs is not None and args.jobs < 1:
+        raise UsageError("--jobs must be at least 1")
+    work = _work_function(args.work)
+    logging.getLogger("pipeline.build.progress").setLevel(logging.INFO)
+    logging.getLogger("pipeline.build.watch").setLevel(logging.INFO)
+    status = 0
+
+    def once() -> BuildReport:
+        nonlocal status
+        progress = RichProgress(sys.stderr) if sys.stderr.isatty() else LogProgress()
+        report = build_course(
+            root, work, jobs=args.jobs, force=args.force, only=args.only or None,
+            scheduler=args.scheduler, progress=progress, index=write_index,
+        )
+        counts = ", ".join(f"{report.count(s)} {s}" for s in ("built", "cached", "skipped", "failed")
+                           if report.count(s))
+        human = "\n".join(
+            [f"{len(report.lessons)} lessons: {counts or 'none'}  ->  {root / 'output' / 'index.html'}"]
+            + [f"  {o.name}: {o.status}" + (f" ({o.reason})" if o.reason else "")
+               for o in report.lessons if o.status in ("failed", "skipped")]
+        )
+        if args.watch and args.json:  # one JSON document per line, per build
+            print(json.dumps(report.to_json(), ensure_ascii=False), flush=True)
+        else:
+            emit(args, report.to_json(), human)
+        sys.stdout.flush()
+        status = 1 if report.failed else 0
+        return report
+
+    if not args.watch:
+        once()
+        return status
+    from pipeline.build.watch import watch
+
+    try:
+        watch(root, once, interval=args.interval)
+    except KeyboardInterrupt:
+        pass
+    return status
+
+
 # --- argument parser -------------------------------------------------------------------
 
 def _not_yet(name: str) -> Handler:
@@ -246,9 +311,22 @@ def build_parser() -> argparse.ArgumentParser:
         ("clap", "find hand claps in a recording"),
         ("sync", "measure the caption-to-recording offset"),
         ("render", "render a finished lesson"),
-        ("build", "build every lesson of the course"),
     ]:
         command(name, _not_yet(name), help).add_argument("rest", nargs="*")
+
+    p = command("build", cmd_build, "build every lesson of the course into output/")
+    p.add_argument("--jobs", "-j", type=int, default=None, metavar="N",
+                   help="lessons built in parallel (default: number of cores)")
+    p.add_argument("--force", action="store_true", help="rebuild lessons that are up to date")
+    p.add_argument("--only", action="append", metavar="NAME",
+                   help="build only this lesson (repeatable)")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="run lessons on a Dask distributed cluster (tcp://host:8786)")
+    p.add_argument("--watch", action="store_true",
+                   help="rebuild when a script or recording changes (Ctrl-C stops)")
+    p.add_argument("--root", default=".", help="course folder holding scripts/ and media/")
+    p.add_argument("--interval", type=float, default=1.0, help=argparse.SUPPRESS)
+    p.add_argument("--work", default=None, help=argparse.SUPPRESS)  # MODULE:FUNCTION, tests
     return parser
 
 

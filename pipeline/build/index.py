@@ -1,0 +1,117 @@
+"""``output/index.html``: the course at a glance, from each lesson's ``summary.json``.
+
+Rendered with jinja2 (autoescape on) from pipeline/reports/templates/index.html.j2. The page
+records a key over its data; a no-op build finds the same key and does not re-render it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from pipeline import __version__
+from pipeline.atomic import write_text
+from pipeline.build.cache import sha256_hex
+from pipeline.build.orchestrate import BuildReport
+
+log = logging.getLogger(__name__)
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "reports" / "templates"
+_KEY = re.compile(rb'<meta name="build-key" content="([0-9a-f]{64})">')
+
+
+def _href(*parts: str) -> str:
+    return "./" + "/".join(quote(part, safe="") for part in parts)
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _clock(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    total = round(seconds)
+    return f"{total // 3600}:{total // 60 % 60:02d}:{total % 60:02d}" if total >= 3600 \
+        else f"{total // 60}:{total % 60:02d}"
+
+
+def lesson_row(output: Path, name: str, status: str, reason: str | None) -> dict[str, Any]:
+    """What the index shows for one lesson (the summary's paths checked and turned into links)."""
+    folder = output / name
+    summary: dict[str, Any] = {}
+    try:
+        loaded = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+        summary = loaded if isinstance(loaded, dict) else {}
+    except (OSError, ValueError):
+        pass
+
+    def link(key: str) -> str | None:
+        rel = summary.get(key)
+        if not isinstance(rel, str) or not rel or ".." in Path(rel).parts or Path(rel).is_absolute():
+            return None
+        return _href(name, *Path(rel).parts) if (folder / rel).is_file() else None
+
+    qa = summary.get("qa") if isinstance(summary.get("qa"), dict) else None
+    duration = _number(summary.get("duration"))
+    confidence = _number(summary.get("min_confidence"))
+    return {
+        "name": name,
+        "title": str(summary.get("title") or name),
+        "status": "built" if status == "cached" else status,
+        "up_to_date": status == "cached",
+        "reason": reason,
+        "has_output": bool(summary),
+        "duration": _clock(duration),
+        "thumbnail": link("thumbnail"),
+        "video": link("video"),
+        "qa_html": link("qa_html"),
+        "align_html": link("align_html"),
+        "qa_errors": _number(qa.get("errors")) if qa else None,
+        "qa_warnings": _number(qa.get("warnings")) if qa else None,
+        "min_confidence": confidence,
+        "confidence_level": None if confidence is None
+        else "low" if confidence < 0.5 else "fair" if confidence < 0.8 else "good",
+        "captions": summary.get("captions"),
+        "cues": summary.get("cues"),
+    }
+
+
+def write_index(output: Path, report: BuildReport) -> Path:
+    target = output / "index.html"
+    rows = [lesson_row(output, o.name, o.status, o.reason) for o in report.lessons]
+    key = sha256_hex(__version__, _template_text(), json.dumps(
+        [{k: v for k, v in row.items() if k != "up_to_date"} for row in rows], sort_keys=True))
+    try:
+        with target.open("rb") as f:
+            found = _KEY.search(f.read(4096))
+        if found and found[1].decode() == key:
+            return target
+    except OSError:
+        pass
+    counts = {s: sum(r["status"] == s for r in rows) for s in ("built", "skipped", "failed")}
+    html = _environment().get_template("index.html.j2").render(
+        key=key, lessons=rows, counts=counts, version=__version__,
+        generated=time.strftime("%Y-%m-%d %H:%M", time.localtime()),
+    )
+    write_text(target, html)
+    log.info("wrote %s", target)
+    return target
+
+
+def _template_text() -> str:
+    return (TEMPLATES / "index.html.j2").read_text(encoding="utf-8")
+
+
+def _environment() -> Any:
+    import jinja2
+
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
+        undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+    )

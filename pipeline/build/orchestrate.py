@@ -1,0 +1,376 @@
+"""The course build: discover, decide what is up to date, run the rest in parallel.
+
+Each lesson is one task. A task writes into ``output/.<lesson>.tmp-XXXX/`` and the folder is
+renamed to ``output/<lesson>/`` only when the whole lesson succeeded, so output/ never holds
+a half-written lesson; leftovers of a killed build are swept at the start of the next one.
+A lesson is up to date when ``output/<lesson>/build.json`` records the same lesson key:
+sha256 over the script bytes, the recordings' identities, the settings, the pipeline version
+and the work function; deciding that costs a few reads and stats, no parsing, no processes.
+
+The executor is the one swappable piece: a ProcessPoolExecutor, or a dask.distributed
+Client's concurrent.futures executor when a scheduler address is given.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import contextlib
+import fcntl
+import json
+import logging
+import multiprocessing
+import os
+import re
+import secrets
+import shutil
+import tempfile
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+from pipeline import __version__
+from pipeline.atomic import is_partial, write_text
+from pipeline.build.cache import StepCache, file_digest
+from pipeline.build.discover import LessonJob, ScriptRefs, discover, read_refs
+from pipeline.errors import BuildError, PipelineError
+
+log = logging.getLogger(__name__)
+
+Status = Literal["built", "cached", "skipped", "failed"]
+STAMP = "build.json"  # written last into each lesson folder: the key it was built from
+_TMP = re.compile(r"^\.(.+)\.tmp-[a-z0-9_]+$", re.DOTALL)  # tempfile.mkdtemp's suffix
+_OLD = re.compile(r"^\.(.+)\.old-[0-9a-f]{8}$", re.DOTALL)
+
+
+@dataclass(frozen=True, slots=True)
+class LessonOutcome:
+    name: str
+    status: Status
+    reason: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {"name": self.name, "status": self.status}
+        if self.reason is not None:
+            doc["reason"] = self.reason
+        return doc
+
+
+@dataclass(frozen=True, slots=True)
+class BuildReport:
+    lessons: tuple[LessonOutcome, ...]
+
+    @property
+    def failed(self) -> bool:
+        return any(o.status == "failed" for o in self.lessons)
+
+    def count(self, status: Status) -> int:
+        return sum(o.status == status for o in self.lessons)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"lessons": [o.to_json() for o in self.lessons]}
+
+
+class StepReporter:
+    """Handed to the work function: ``report("render", 0.4)``. Picklable, never raises."""
+
+    def __init__(self, lesson: str):
+        self.lesson = lesson
+        self._last: tuple[str, float] = ("", -1.0)
+
+    def __call__(self, step: str, fraction: float | None = None) -> None:
+        frac = -1.0 if fraction is None else fraction
+        last_step, last_frac = self._last
+        if step == last_step and abs(frac - last_frac) < 0.01 and frac < 1.0:
+            return  # throttle ffmpeg's many progress lines
+        self._last = (step, frac)
+        _send(("step", self.lesson, step, fraction))
+
+
+Work = Callable[[LessonJob, Path, StepReporter], "LessonOutcome | None"]
+
+
+class BuildProgress(Protocol):
+    def start(self, total: int, to_run: int) -> None: ...
+    def lesson_started(self, name: str) -> None: ...
+    def step(self, name: str, step: str, fraction: float | None) -> None: ...
+    def lesson_done(self, outcome: LessonOutcome) -> None: ...
+    def close(self) -> None: ...
+
+
+class NullProgress:
+    def start(self, total: int, to_run: int) -> None: ...
+    def lesson_started(self, name: str) -> None: ...
+    def step(self, name: str, step: str, fraction: float | None) -> None: ...
+    def lesson_done(self, outcome: LessonOutcome) -> None: ...
+    def close(self) -> None: ...
+
+
+# --- progress events from workers ------------------------------------------------------
+
+_EVENTS: Any = None  # a multiprocessing queue in pool workers; None elsewhere (e.g. Dask)
+
+
+def _init_worker(events: Any) -> None:
+    global _EVENTS
+    _EVENTS = events
+
+
+def _send(event: tuple[Any, ...]) -> None:
+    if _EVENTS is not None:
+        with contextlib.suppress(Exception):  # a display problem must never fail a lesson
+            _EVENTS.put_nowait(event)
+
+
+def _pump(events: Any, progress: BuildProgress) -> None:
+    while True:
+        try:
+            event = events.get()
+        except (EOFError, OSError):
+            return
+        if event is None:
+            return
+        kind, name, step, fraction = event
+        with contextlib.suppress(Exception):
+            if kind == "start":
+                progress.lesson_started(name)
+            else:
+                progress.step(name, step, fraction)
+
+
+# --- one lesson, in a worker -----------------------------------------------------------
+
+def run_job(work: Work, job: LessonJob, output: Path, key: str) -> LessonOutcome:
+    """Run ``work`` for one lesson into a temporary folder and swap it in on success."""
+    _send(("start", job.name, None, None))
+    tmp = Path(tempfile.mkdtemp(prefix=f".{job.name}.tmp-", dir=output))
+    tmp.chmod(0o755)  # mkdtemp makes it private; the lesson folder is meant to be served
+    try:
+        try:
+            result = work(job, tmp, StepReporter(job.name))
+        except PipelineError as exc:
+            return LessonOutcome(job.name, "failed", str(exc))
+        except Exception as exc:  # a bug in one lesson must not stop the others
+            log.debug("lesson %s crashed", job.name, exc_info=True)
+            return LessonOutcome(job.name, "failed", f"{type(exc).__name__}: {exc}")
+        if result is not None and result.status != "built":
+            return result
+        write_text(tmp / STAMP, json.dumps({"key": key, "version": __version__}))
+        _install(tmp, output / job.name)
+        return LessonOutcome(job.name, "built")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _install(tmp: Path, final: Path) -> None:
+    """Rename ``tmp`` to ``final``; a previous ``final`` is moved aside, then deleted."""
+    old = final.with_name(f".{final.name}.old-{secrets.token_hex(4)}")
+    had_old = os.path.lexists(final)
+    if had_old:
+        os.rename(final, old)
+    os.rename(tmp, final)
+    if had_old:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+# --- executors: the one swappable piece ------------------------------------------------
+
+@contextlib.contextmanager
+def executor(jobs: int, scheduler: str | None, events: Any) -> Iterator[cf.Executor]:
+    if scheduler:
+        try:
+            from distributed import Client
+        except ImportError:
+            raise BuildError(
+                "--scheduler needs dask.distributed: pip install 'course-pipeline[dask]'"
+            ) from None
+        try:
+            client = Client(scheduler, timeout="10s")
+        except (OSError, TimeoutError) as exc:
+            raise BuildError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
+        with client:
+            yield client.get_executor(pure=False)
+        return
+    pool = cf.ProcessPoolExecutor(
+        max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
+        initializer=_init_worker, initargs=(events,),
+    )
+    try:
+        yield pool
+    except BaseException:
+        # Interrupted: stop the workers now (not after their lessons); the caller sweeps
+        # their temp folders. There is no public API for this before Python 3.14.
+        workers = list((getattr(pool, "_processes", None) or {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        for proc in workers:
+            proc.terminate()
+        for proc in workers:
+            proc.join(timeout=5)
+        raise
+    pool.shutdown(wait=True)
+
+
+# --- the build -------------------------------------------------------------------------
+
+@dataclass(slots=True)
+class _Plan:
+    to_run: list[tuple[LessonJob, str]] = field(default_factory=list)
+    outcomes: dict[str, LessonOutcome] = field(default_factory=dict)
+
+
+def lesson_key(
+    cache: StepCache, job: LessonJob, work: Work, settings: Mapping[str, Any],
+) -> str:
+    inputs = [file_digest(job.script), *(cache.media_identity(m) for m in job.media),
+              f"{work.__module__}.{work.__qualname__}"]
+    return cache.key("lesson", inputs, settings)
+
+
+def built_key(folder: Path) -> str | None:
+    try:
+        return str(json.loads((folder / STAMP).read_text(encoding="utf-8"))["key"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def build_course(
+    root: Path,
+    work: Work,
+    *,
+    jobs: int | None = None,
+    force: bool = False,
+    only: Sequence[str] | None = None,
+    scheduler: str | None = None,
+    settings: Mapping[str, Any] | None = None,
+    progress: BuildProgress | None = None,
+    index: Callable[[Path, BuildReport], None] | None = None,
+) -> BuildReport:
+    """Build every lesson under ``root`` into ``root/output``; never raises for one lesson."""
+    progress = progress or NullProgress()
+    settings = dict(settings or {})
+    jobs = max(1, jobs or os.cpu_count() or 1)
+    output = root / "output"
+    output.mkdir(parents=True, exist_ok=True)
+    cache = StepCache(root / ".cache")
+    with _lock(output):
+        sweep(output)
+        cache.sweep()
+        found = discover(root, only=only, refs=_cached_refs(cache))
+        if only:
+            missing = sorted(set(only) - {job.name for job in found})
+            if missing:
+                raise BuildError(f"no lesson named {', '.join(map(repr, missing))} in scripts/")
+        plan = _plan(found, cache, work, settings, output, force)
+        cache.save()
+        progress.start(len(found), len(plan.to_run))
+        try:
+            for outcome in plan.outcomes.values():
+                progress.lesson_done(outcome)
+            if plan.to_run:
+                _run(plan, work, output, jobs, scheduler, progress)
+        except BaseException:
+            sweep(output)  # interrupted: no temp folder outlives this build
+            raise
+        finally:
+            progress.close()
+        report = BuildReport(tuple(plan.outcomes[job.name] for job in found))
+        if index is not None:
+            index(output, report)
+        return report
+
+
+def _plan(
+    found: list[LessonJob], cache: StepCache, work: Work, settings: Mapping[str, Any],
+    output: Path, force: bool,
+) -> _Plan:
+    plan = _Plan()
+    for job in found:
+        if job.problem is not None:
+            plan.outcomes[job.name] = LessonOutcome(job.name, "skipped", job.problem)
+            continue
+        try:
+            key = lesson_key(cache, job, work, settings)
+        except OSError as exc:
+            plan.outcomes[job.name] = LessonOutcome(
+                job.name, "failed", f"cannot read inputs: {exc.strerror or exc}")
+            continue
+        if not force and built_key(output / job.name) == key:
+            plan.outcomes[job.name] = LessonOutcome(job.name, "cached")
+        else:
+            plan.to_run.append((job, key))
+    return plan
+
+
+def _run(
+    plan: _Plan, work: Work, output: Path, jobs: int, scheduler: str | None,
+    progress: BuildProgress,
+) -> None:
+    events = None if scheduler else multiprocessing.get_context("spawn").Queue()
+    pump = None
+    if events is not None:
+        pump = threading.Thread(target=_pump, args=(events, progress), daemon=True)
+        pump.start()
+    try:
+        with executor(min(jobs, len(plan.to_run)), scheduler, events) as pool:
+            futures = {pool.submit(run_job, work, job, output, key): job
+                       for job, key in plan.to_run}
+            for future in cf.as_completed(futures):
+                job = futures[future]
+                try:
+                    outcome = future.result()
+                except Exception as exc:  # the worker itself died (killed, out of memory)
+                    outcome = LessonOutcome(job.name, "failed", f"{type(exc).__name__}: {exc}")
+                plan.outcomes[job.name] = outcome
+                progress.lesson_done(outcome)
+    finally:
+        if events is not None and pump is not None:
+            events.put(None)
+            pump.join(timeout=5)
+            events.close()
+
+
+def _cached_refs(cache: StepCache) -> Callable[[Path], ScriptRefs]:
+    """Media references of a script, memoized by the script's bytes: no parsing when unchanged."""
+    def refs(script: Path) -> ScriptRefs:
+        key = cache.key("refs", [file_digest(script)])
+        hit = cache.get(key)
+        if isinstance(hit, list):
+            return ScriptRefs(tuple(str(name) for name in hit))
+        found = read_refs(script)
+        if found.error is None:
+            cache.put(key, "refs", list(found.media))
+        return found
+    return refs
+
+
+def sweep(output: Path) -> None:
+    """Remove what a killed build left: temp lesson folders, moved-aside ones, ``.part`` files."""
+    for entry in list(os.scandir(output)):
+        if match := _TMP.match(entry.name):
+            log.info("removing leftover %s", entry.path)
+            shutil.rmtree(entry.path, ignore_errors=True)
+        elif match := _OLD.match(entry.name):
+            lesson = output / match[1]
+            if not os.path.lexists(lesson):  # killed between the two renames: put it back
+                os.rename(entry.path, lesson)
+            else:
+                shutil.rmtree(entry.path, ignore_errors=True)
+    for dirpath, _dirs, files in os.walk(output):
+        for name in files:
+            if is_partial(Path(name)):
+                with contextlib.suppress(OSError):
+                    os.unlink(os.path.join(dirpath, name))
+
+
+@contextlib.contextmanager
+def _lock(output: Path) -> Iterator[None]:
+    with open(output / ".build.lock", "a+b") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise BuildError("another build is running on this output folder", output) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

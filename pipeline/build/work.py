@@ -1,0 +1,54 @@
+"""The per-lesson work the build runs: ``run_lesson(job, out_dir, report)``.
+
+For now it parses the script and writes ``lesson.json`` (the parse result) and
+``summary.json`` (what the course index shows). The real stages (clean, qa, sync, align,
+render, reports) are added here; each writes into ``out_dir``, which becomes
+``output/<lesson>/`` only when the whole lesson succeeded. Raise a PipelineError to fail
+the lesson with a message; call ``report(step, fraction)`` to show progress.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from pipeline.atomic import write_text
+from pipeline.build.discover import LessonJob
+from pipeline.script.parse import parse_script
+
+Report = Callable[..., None]  # report(step: str, fraction: float | None = None)
+
+
+def summary(
+    job: LessonJob, title: str, **fields: Any,
+) -> dict[str, Any]:
+    """The ``summary.json`` document; paths are relative to the lesson folder.
+
+    Keys: name, title, status, duration (s | null), thumbnail, video, qa_html, align_html
+    (relative paths | null), qa ({errors, warnings} | null), min_confidence (0..1 | null),
+    captions, cues, warnings (counts), media (recording file names).
+    """
+    doc: dict[str, Any] = {
+        "name": job.name, "title": title, "status": "built", "duration": None,
+        "thumbnail": None, "video": None, "qa_html": None, "align_html": None,
+        "qa": None, "min_confidence": None, "captions": 0, "cues": 0, "warnings": 0,
+        "media": [path.name for path in job.media],
+    }
+    doc.update(fields)
+    return doc
+
+
+def write_json(path: Path, doc: Any) -> None:
+    write_text(path, json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
+
+
+def run_lesson(job: LessonJob, out_dir: Path, report: Report) -> None:
+    report("parse")
+    lesson = parse_script(job.script)
+    write_json(out_dir / "lesson.json", lesson.to_json())
+    write_json(out_dir / "summary.json", summary(
+        job, lesson.title, captions=len(lesson.captions), cues=len(lesson.cues),
+        warnings=len(lesson.warnings),
+    ))

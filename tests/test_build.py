@@ -1,0 +1,329 @@
+"""The course build end to end: caching, isolation, atomic output, interruption, Dask, index."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from pipeline.build import orchestrate
+from pipeline.build.discover import LessonJob
+from pipeline.build.index import write_index
+from pipeline.build.orchestrate import BuildReport, build_course
+from pipeline.build.watch import watch
+from pipeline.build.work import run_lesson, summary, write_json
+from pipeline.cli import main
+from pipeline.errors import BuildError
+
+ROOT = Path(__file__).resolve().parent.parent
+TESTS = Path(__file__).resolve().parent
+
+
+# --- work functions the build runs in its worker processes (importable by name) ----------
+
+def slow_work(job: LessonJob, out: Path, report: object) -> None:
+    """Writes half a video, says so, then takes far longer than the test waits."""
+    (out / f"{job.name}.webm").write_bytes(b"\x1aE\xdf\xa3" + b"half" * 1000)
+    (out.parent.parent / "started" / job.name).touch()
+    time.sleep(60)
+
+
+def flaky_work(job: LessonJob, out: Path, report: object) -> None:
+    """The real stub, except lessons named *boom* hit a bug."""
+    if "boom" in job.name:
+        (out / "partial.webm").write_bytes(b"half")
+        raise ZeroDivisionError("division by zero in lesson code")
+    run_lesson(job, out, report)  # type: ignore[arg-type]
+
+
+# --- a small course on disk ----------------------------------------------------------------
+
+def write_script(root: Path, name: str, narration: str = "Welcome to the lesson.",
+                 cue: str = "Key idea") -> Path:
+    path = root / "scripts" / f"{name}.md"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        f"---\ntitle: Lesson {name}\ntags: [test]\n---\n\n`{name} take.webm`\n\n# {name}\n\n"
+        f"{narration}\n\n`[VISUAL TEXT: {cue}]`\n\nMore narration here.\n", encoding="utf-8")
+    return path
+
+
+def make_course(root: Path, names: list[str]) -> Path:
+    for name in names:
+        write_script(root, name)
+        rec = root / "media" / f"{name} take.webm"
+        rec.parent.mkdir(parents=True, exist_ok=True)
+        rec.write_bytes(b"\x1aE\xdf\xa3" + name.encode() * 100)
+    return root
+
+
+def statuses(report: BuildReport) -> dict[str, str]:
+    return {o.name: o.status for o in report.lessons}
+
+
+def leftovers(output: Path) -> list[str]:
+    """Temp folders, moved-aside folders and .part files anywhere under output/."""
+    found = []
+    for dirpath, dirs, files in os.walk(output):
+        for name in dirs + files:
+            if ".tmp-" in name or ".old-" in name or ".part" in name:
+                found.append(os.path.join(dirpath, name))
+    return found
+
+
+def tree(output: Path) -> dict[str, bytes]:
+    """Every lesson file's bytes, the course folder's own path replaced by ROOT."""
+    root = str(output.parent).encode()
+    return {str(p.relative_to(output)): p.read_bytes().replace(root, b"ROOT")
+            for p in sorted(output.rglob("*"))
+            if p.is_file() and p.name not in ("index.html", ".build.lock")}
+
+
+# --- incremental --------------------------------------------------------------------------
+
+def test_second_build_is_all_cached_and_one_edit_rebuilds_one_lesson(tmp_path: Path) -> None:
+    make_course(tmp_path, ["a", "b", "c"])
+    first = build_course(tmp_path, run_lesson, jobs=2, index=write_index)
+    assert statuses(first) == {"a": "built", "b": "built", "c": "built"}
+    lesson = json.loads((tmp_path / "output" / "b" / "lesson.json").read_text())
+    assert lesson["cues"][0]["text"] == "Key idea"
+    assert json.loads((tmp_path / "output" / "b" / "summary.json").read_text())["cues"] == 1
+    assert (tmp_path / "output" / "index.html").is_file()
+
+    assert statuses(build_course(tmp_path, run_lesson, jobs=2)) == dict.fromkeys("abc", "cached")
+
+    write_script(tmp_path, "b", cue="A better key idea")  # edit one cue
+    os.utime(tmp_path / "media" / "a take.webm")  # touching a recording changes nothing
+    again = build_course(tmp_path, run_lesson, jobs=2)
+    assert statuses(again) == {"a": "cached", "b": "built", "c": "cached"}
+    lesson = json.loads((tmp_path / "output" / "b" / "lesson.json").read_text())
+    assert lesson["cues"][0]["text"] == "A better key idea"
+
+    (tmp_path / "media" / "c take.webm").write_bytes(b"a different recording")
+    assert statuses(build_course(tmp_path, run_lesson, jobs=1))["c"] == "built"
+    assert set(statuses(build_course(tmp_path, run_lesson, force=True)).values()) == {"built"}
+    assert leftovers(tmp_path / "output") == []
+
+
+def test_noop_build_of_50_lessons_parses_nothing_and_starts_no_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    names = [f"{i:03d}-lesson" for i in range(50)]
+    make_course(tmp_path, names)
+    assert set(statuses(build_course(tmp_path, run_lesson, jobs=2)).values()) == {"built"}
+    write_index(tmp_path / "output", build_course(tmp_path, run_lesson))
+
+    def forbidden(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the no-op path must not parse or start workers")
+
+    monkeypatch.setattr(orchestrate, "executor", forbidden)
+    monkeypatch.setattr("pipeline.build.discover.read_refs", forbidden)
+    monkeypatch.setattr("pipeline.build.orchestrate.read_refs", forbidden)
+    start = time.perf_counter()
+    report = build_course(tmp_path, run_lesson, index=write_index)
+    elapsed = time.perf_counter() - start
+    assert set(statuses(report).values()) == {"cached"}
+    assert elapsed < 1.0, f"no-op build took {elapsed:.3f} s"
+
+
+# --- failure isolation -----------------------------------------------------------------------
+
+def test_broken_script_and_crashing_lesson_leave_the_others_built(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    make_course(tmp_path, ["a", "boom", "c", "yaml"])
+    (tmp_path / "scripts" / "yaml.md").write_text("---\ntitle: [oops\n---\n\n`yaml take.webm`\n")
+    code = main(["build", "--root", str(tmp_path), "--jobs", "2", "--json",
+                 "--work", "test_build:flaky_work"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 1
+    by_name = {lesson["name"]: lesson for lesson in out["lessons"]}
+    assert by_name["a"]["status"] == by_name["c"]["status"] == "built"
+    assert by_name["boom"] == {"name": "boom", "status": "failed",
+                               "reason": "ZeroDivisionError: division by zero in lesson code"}
+    assert by_name["yaml"]["status"] == "failed"
+    assert re.fullmatch(re.escape(str(tmp_path / "scripts" / "yaml.md")) +
+                        r":\d+: frontmatter is not valid YAML: .*", by_name["yaml"]["reason"])
+    output = tmp_path / "output"
+    assert sorted(p.name for p in output.iterdir() if not p.name.startswith(".")) == \
+        ["a", "c", "index.html"]
+    assert leftovers(output) == []
+    page = (output / "index.html").read_text()
+    assert "ZeroDivisionError: division by zero in lesson code" in page
+
+    # Failed lessons are tried again; the rest stay cached. Fixing the script builds it.
+    (tmp_path / "scripts" / "yaml.md").write_text("---\ntitle: fixed\n---\n\n`yaml take.webm`\n")
+    code = main(["build", "--root", str(tmp_path), "--json", "--work", "test_build:flaky_work"])
+    again = {d["name"]: d["status"] for d in json.loads(capsys.readouterr().out)["lessons"]}
+    assert code == 1
+    assert again == {"a": "cached", "boom": "failed", "c": "cached", "yaml": "built"}
+
+
+def test_a_failed_rebuild_keeps_the_previous_output(tmp_path: Path) -> None:
+    make_course(tmp_path, ["a"])
+    build_course(tmp_path, run_lesson, jobs=1)
+    before = tree(tmp_path / "output")
+    (tmp_path / "scripts" / "a.md").write_text("---\ntitle: [\n---\n")
+    report = build_course(tmp_path, run_lesson, jobs=1)
+    assert statuses(report) == {"a": "failed"}
+    assert tree(tmp_path / "output") == before
+
+
+def test_skipped_lessons_are_reported_not_fatal(tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    make_course(tmp_path, ["a"])
+    write_script(tmp_path, "no media")  # names "no media take.webm", which does not exist
+    code = main(["build", "--root", str(tmp_path), "--json", "--jobs", "1"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert out["lessons"] == [
+        {"name": "a", "status": "built"},
+        {"name": "no media", "status": "skipped",
+         "reason": "recording 'no media take.webm': not found"},
+    ]
+
+
+def test_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                      monkeypatch: pytest.MonkeyPatch) -> None:
+    make_course(tmp_path, ["a"])
+    assert main(["build", "--root", str(tmp_path), "--only", "zzz"]) == 2
+    assert "no lesson named 'zzz'" in capsys.readouterr().err
+    assert main(["build", "--root", str(tmp_path / "nowhere")]) == 2
+    monkeypatch.setitem(sys.modules, "distributed", None)  # dask not installed
+    assert main(["build", "--root", str(tmp_path), "--scheduler", "tcp://127.0.0.1:1"]) == 2
+    assert "pip install 'course-pipeline[dask]'" in capsys.readouterr().err
+
+
+def test_second_concurrent_build_is_refused(tmp_path: Path) -> None:
+    make_course(tmp_path, ["a"])
+    (tmp_path / "output").mkdir()
+    with orchestrate._lock(tmp_path / "output"):
+        with pytest.raises(BuildError, match="another build is running"):
+            build_course(tmp_path, run_lesson)
+
+
+# --- interrupted builds ------------------------------------------------------------------
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL])
+def test_killed_build_leaves_no_partial_output_and_next_build_completes(
+    tmp_path: Path, sig: signal.Signals,
+) -> None:
+    make_course(tmp_path, ["a", "b", "c"])
+    build_course(tmp_path, run_lesson, jobs=2)
+    output = tmp_path / "output"
+    before = tree(output)
+    for name in "ab":
+        write_script(tmp_path, name, narration="Edited so it must be rebuilt.")
+    (tmp_path / "started").mkdir()
+
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(TESTS), str(ROOT)]))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pipeline", "build", "--root", str(tmp_path), "--jobs", "2",
+         "--json", "--work", "test_build:slow_work"],
+        env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while len(list((tmp_path / "started").iterdir())) < 2:
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "workers never started"
+            time.sleep(0.05)
+        assert any(".tmp-" in p.name for p in output.iterdir())  # half-written, in temp folders
+        os.killpg(proc.pid, sig)  # Ctrl-C reaches the whole process group; so does a kill here
+        proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    if sig == signal.SIGINT:
+        assert proc.returncode == 130
+        assert leftovers(output) == []  # an interrupted build cleans up after itself
+    # Whatever the signal: every visible file is a complete lesson from the last good build.
+    visible = {k: v for k, v in tree(output).items() if not any(
+        part.startswith(".") for part in Path(k).parts)}
+    assert visible == {k: v for k, v in before.items()}
+    report = build_course(tmp_path, run_lesson, jobs=2)
+    assert statuses(report) == {"a": "built", "b": "built", "c": "cached"}
+    assert leftovers(output) == []
+    assert "Edited so it must be rebuilt." in (output / "a" / "lesson.json").read_text()
+
+
+def test_stale_leftovers_are_swept_and_a_half_swapped_lesson_restored(tmp_path: Path) -> None:
+    make_course(tmp_path, ["a", "b"])
+    build_course(tmp_path, run_lesson, jobs=1)
+    output = tmp_path / "output"
+    (output / ".a.tmp-abc123_x").mkdir()
+    (output / ".a.tmp-abc123_x" / "a.webm").write_bytes(b"half")
+    (output / "b" / ".lesson.abcd.part.json").write_text("{")
+    os.rename(output / "b", output / ".b.old-0123abcd")  # killed between the two renames
+    report = build_course(tmp_path, run_lesson, jobs=1)
+    assert statuses(report) == {"a": "cached", "b": "cached"}
+    assert leftovers(output) == []
+
+
+# --- Dask ---------------------------------------------------------------------------------
+
+def test_dask_cluster_builds_the_same_outputs_as_local(tmp_path: Path) -> None:
+    distributed = pytest.importorskip("distributed")
+    local, remote = make_course(tmp_path / "local", ["a", "b"]), make_course(tmp_path / "dask",
+                                                                             ["a", "b"])
+    (local / "scripts" / "bad.md").write_text("---\ntitle: [\n---\n")
+    (remote / "scripts" / "bad.md").write_text("---\ntitle: [\n---\n")
+    expected = build_course(local, run_lesson, jobs=2)
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                                  dashboard_address=None) as cluster:
+        got = build_course(remote, run_lesson, scheduler=cluster.scheduler_address)
+    assert statuses(got) == statuses(expected) == {"a": "built", "b": "built", "bad": "failed"}
+    assert tree(remote / "output") == tree(local / "output")
+    assert set(statuses(build_course(remote, run_lesson, jobs=1)).values()) == {"cached",
+                                                                                "failed"}
+
+
+# --- index.html, watch ----------------------------------------------------------------------
+
+def test_index_escapes_names_and_links_outputs(tmp_path: Path) -> None:
+    hostile = "<script>alert(1)</script> & 'q' #1"
+    output = tmp_path / "output"
+    folder = output / hostile
+    folder.mkdir(parents=True)
+    (folder / "v.webm").write_bytes(b"x")
+    job = LessonJob(hostile, tmp_path / "x.md", ())
+    write_json(folder / "summary.json", summary(
+        job, "Title <b>bold</b>", duration=75.4, video="v.webm", qa_html="missing.html",
+        qa={"errors": 2, "warnings": 5}, min_confidence=0.42, thumbnail="../../etc/passwd"))
+    report = BuildReport((orchestrate.LessonOutcome(hostile, "cached"),
+                          orchestrate.LessonOutcome("gone", "failed", "bad <input>")))
+    page = write_index(output, report).read_text()
+    assert "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "Title &lt;b&gt;bold&lt;/b&gt;" in page and "bad &lt;input&gt;" in page
+    assert 'href="./%3Cscript%3Ealert%281%29%3C%2Fscript%3E%20%26%20%27q%27%20%231/v.webm"' in page
+    assert "missing.html" not in page and "passwd" not in page  # only files that exist, inside
+    assert "1:15" in page and "0.42" in page and "2 errors" in page
+    stamp = (output / "index.html").stat().st_mtime_ns
+    time.sleep(0.01)
+    write_index(output, report)  # same data: not rewritten
+    assert (output / "index.html").stat().st_mtime_ns == stamp
+
+
+def test_watch_rebuilds_after_a_change(tmp_path: Path) -> None:
+    make_course(tmp_path, ["a", "b"])
+    results: list[dict[str, str]] = []
+
+    def rebuild() -> None:
+        results.append(statuses(build_course(tmp_path, run_lesson, jobs=1)))
+        if len(results) == 1:
+            threading.Timer(0.1, write_script, (tmp_path, "b"),
+                            {"narration": "Changed while watching."}).start()
+
+    watch(tmp_path, rebuild, interval=0.2, settle=0.1, rounds=8)
+    assert results[0] == {"a": "built", "b": "built"}
+    assert results[1:] == [{"a": "cached", "b": "built"}]
