@@ -57,7 +57,11 @@ def test_narration_typo_does_not_invalidate_audio_step(tmp_path: Path) -> None:
     script.write_text("Helo world")
     c = StepCache(tmp_path / "cache")
     runs: list[int] = []
-    audio = lambda: runs.append(1) or {"offset": 0.5}  # noqa: E731
+
+    def audio() -> dict[str, float]:
+        runs.append(1)
+        return {"offset": 0.5}
+
     c.cached("audio", [c.media_identity(rec)], audio)
     lesson_before = c.key("lesson", [file_digest(script), c.media_identity(rec)])
     script.write_text("Hello world")

@@ -64,7 +64,6 @@ def lesson_row(output: Path, name: str, status: str, reason: str | None) -> dict
         "name": name,
         "title": str(summary.get("title") or name),
         "status": "built" if status == "cached" else status,
-        "up_to_date": status == "cached",
         "reason": reason,
         "has_output": bool(summary),
         "duration": _clock(duration),
@@ -85,8 +84,7 @@ def lesson_row(output: Path, name: str, status: str, reason: str | None) -> dict
 def write_index(output: Path, report: BuildReport) -> Path:
     target = output / "index.html"
     rows = [lesson_row(output, o.name, o.status, o.reason) for o in report.lessons]
-    key = sha256_hex(__version__, _template_text(), json.dumps(
-        [{k: v for k, v in row.items() if k != "up_to_date"} for row in rows], sort_keys=True))
+    key = sha256_hex(__version__, _template_text(), json.dumps(rows, sort_keys=True))
     try:
         with target.open("rb") as f:
             found = _KEY.search(f.read(4096))

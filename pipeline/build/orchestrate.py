@@ -244,7 +244,7 @@ def build_course(
     scheduler: str | None = None,
     settings: Mapping[str, Any] | None = None,
     progress: BuildProgress | None = None,
-    index: Callable[[Path, BuildReport], None] | None = None,
+    index: Callable[[Path, BuildReport], object] | None = None,
 ) -> BuildReport:
     """Build every lesson under ``root`` into ``root/output``; never raises for one lesson."""
     progress = progress or NullProgress()
@@ -319,7 +319,7 @@ def _run(
                 job = futures[future]
                 try:
                     outcome = future.result()
-                except Exception as exc:  # the worker itself died (killed, out of memory)
+                except Exception as exc:  # noqa: BLE001  the worker died (killed, out of memory)
                     outcome = LessonOutcome(job.name, "failed", f"{type(exc).__name__}: {exc}")
                 plan.outcomes[job.name] = outcome
                 progress.lesson_done(outcome)

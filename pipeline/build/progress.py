@@ -55,7 +55,11 @@ class RichProgress:
     def __init__(self, stream: IO[str]) -> None:
         from rich.console import Console
         from rich.progress import (
-            BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn,
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            SpinnerColumn,
+            TextColumn,
             TimeElapsedColumn,
         )
 
