@@ -326,3 +326,72 @@ def test_watch_rebuilds_after_a_change(tmp_path: Path) -> None:
     watch(tmp_path, rebuild, interval=0.2, settle=0.1, rounds=8)
     assert results[0] == {"a": "built", "b": "built"}
     assert results[1:] == [{"a": "cached", "b": "built"}]
+
+
+# --- progress ----------------------------------------------------------------------------
+
+def stepping_work(job: LessonJob, out: Path, report: object) -> None:
+    run_lesson(job, out, report)  # type: ignore[arg-type]
+    for i in range(201):  # like ffmpeg's progress lines: many, throttled to whole percents
+        report("render", i / 200)  # type: ignore[operator]
+    if job.name == "bad":
+        raise RuntimeError("render [red]broke[/red]")
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.events: list[tuple[object, ...]] = []
+
+    def start(self, total: int, to_run: int) -> None:
+        self.events.append(("start", total, to_run))
+
+    def lesson_started(self, name: str) -> None:
+        self.events.append(("started", name))
+
+    def step(self, name: str, step: str, fraction: float | None) -> None:
+        self.events.append(("step", name, step, fraction))
+
+    def lesson_done(self, outcome: orchestrate.LessonOutcome) -> None:
+        self.events.append(("done", outcome.name, outcome.status))
+
+    def close(self) -> None:
+        self.events.append(("close",))
+
+
+def test_workers_report_steps_and_fractions_to_one_display(tmp_path: Path) -> None:
+    make_course(tmp_path, ["a", "b", "bad"])
+    write_script(tmp_path, "gone")  # skipped: its recording does not exist
+    (tmp_path / "media" / "gone take.webm").unlink(missing_ok=True)
+    rec = Recorder()
+    build_course(tmp_path, stepping_work, jobs=2, progress=rec)
+    events = rec.events
+    assert events[0] == ("start", 4, 3) and events[-1] == ("close",)
+    assert events[1] == ("done", "gone", "skipped")
+    for name in ("a", "b", "bad"):
+        mine = [e for e in events if len(e) > 1 and e[1] == name]
+        assert mine[0] == ("started", name)
+        assert ("step", name, "parse", None) in mine
+        fractions = [e[3] for e in mine if e[0] == "step" and e[2] == "render"]
+        assert fractions[0] == 0.0 and fractions[-1] == 1.0
+        assert 50 <= len(fractions) <= 101  # throttled, not 201
+        assert mine[-1] == ("done", name, "failed" if name == "bad" else "built")
+
+
+def test_plain_log_lines_and_rich_display(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    import io
+
+    from pipeline.build.progress import LogProgress, RichProgress
+
+    make_course(tmp_path, ["a", "bad"])
+    with caplog.at_level("INFO", logger="pipeline.build.progress"):
+        build_course(tmp_path, stepping_work, jobs=2, progress=LogProgress())
+    lines = [r.getMessage() for r in caplog.records]
+    assert "2 lessons, 2 to build" in lines
+    assert "a: render 50%" in lines and "a: render 100%" in lines
+    assert any(re.fullmatch(r"\[\d/2\] bad: failed \(RuntimeError: render \[red\]broke\[/red\]\)",
+                            line) for line in lines)
+    screen = io.StringIO()
+    build_course(tmp_path, stepping_work, jobs=2, force=True, progress=RichProgress(screen))
+    shown = screen.getvalue()
+    assert "lessons" in shown and "2/2" in shown
+    assert "failed bad: RuntimeError: render [red]broke[/red]" in shown  # literal, not markup
