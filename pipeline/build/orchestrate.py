@@ -23,10 +23,13 @@ import os
 import re
 import secrets
 import shutil
+import signal
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from multiprocessing.managers import SyncManager
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -75,8 +78,9 @@ class BuildReport:
 class StepReporter:
     """Handed to the work function: ``report("render", 0.4)``. Picklable, never raises."""
 
-    def __init__(self, lesson: str):
+    def __init__(self, lesson: str, events: Any = None):
         self.lesson = lesson
+        self.events = events  # a Manager queue proxy, or None (no live display, e.g. Dask)
         self._last: tuple[str, float] = ("", -1.0)
 
     def __call__(self, step: str, fraction: float | None = None) -> None:
@@ -85,7 +89,7 @@ class StepReporter:
         if step == last_step and abs(frac - last_frac) < 0.01 and frac < 1.0:
             return  # throttle ffmpeg's many progress lines
         self._last = (step, frac)
-        _send(("step", self.lesson, step, fraction))
+        _send(self.events, ("step", self.lesson, step, fraction))
 
 
 Work = Callable[[LessonJob, Path, StepReporter], "LessonOutcome | None"]
@@ -107,20 +111,32 @@ class NullProgress:
     def close(self) -> None: ...
 
 
-# --- progress events from workers ------------------------------------------------------
+# --- progress events: workers -> a Manager queue -> one thread driving the display -------
+# Puts through a Manager proxy are synchronous, so a lesson's step events are queued before
+# its result returns, and its "done" (queued by the main thread) comes after them.
 
-_EVENTS: Any = None  # a multiprocessing queue in pool workers; None elsewhere (e.g. Dask)
-
-
-def _init_worker(events: Any) -> None:
-    global _EVENTS
-    _EVENTS = events
-
-
-def _send(event: tuple[Any, ...]) -> None:
-    if _EVENTS is not None:
+def _send(events: Any, event: tuple[Any, ...]) -> None:
+    if events is not None:
         with contextlib.suppress(Exception):  # a display problem must never fail a lesson
-            _EVENTS.put_nowait(event)
+            events.put(event)
+
+
+def _start_manager() -> SyncManager:
+    manager = SyncManager(ctx=multiprocessing.get_context("spawn"))
+    manager.start(_manager_init, (os.getpid(),))
+    return manager
+
+
+def _manager_init(parent: int) -> None:
+    """In the queue's process: survive Ctrl-C (the build shuts it down), die with the build."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def orphaned() -> None:
+        while os.getppid() == parent:
+            time.sleep(1)
+        os._exit(0)
+
+    threading.Thread(target=orphaned, daemon=True).start()
 
 
 def _pump(events: Any, progress: BuildProgress) -> None:
@@ -135,20 +151,24 @@ def _pump(events: Any, progress: BuildProgress) -> None:
         with contextlib.suppress(Exception):
             if kind == "start":
                 progress.lesson_started(name)
+            elif kind == "done":
+                progress.lesson_done(step)
             else:
                 progress.step(name, step, fraction)
 
 
 # --- one lesson, in a worker -----------------------------------------------------------
 
-def run_job(work: Work, job: LessonJob, output: Path, key: str) -> LessonOutcome:
+def run_job(
+    work: Work, job: LessonJob, output: Path, key: str, events: Any = None,
+) -> LessonOutcome:
     """Run ``work`` for one lesson into a temporary folder and swap it in on success."""
-    _send(("start", job.name, None, None))
+    _send(events, ("start", job.name, None, None))
     tmp = Path(tempfile.mkdtemp(prefix=f".{job.name}.tmp-", dir=output))
     tmp.chmod(0o755)  # mkdtemp makes it private; the lesson folder is meant to be served
     try:
         try:
-            result = work(job, tmp, StepReporter(job.name))
+            result = work(job, tmp, StepReporter(job.name, events))
         except PipelineError as exc:
             return LessonOutcome(job.name, "failed", str(exc))
         except Exception as exc:  # a bug in one lesson must not stop the others
@@ -177,7 +197,7 @@ def _install(tmp: Path, final: Path) -> None:
 # --- executors: the one swappable piece ------------------------------------------------
 
 @contextlib.contextmanager
-def executor(jobs: int, scheduler: str | None, events: Any) -> Iterator[cf.Executor]:
+def executor(jobs: int, scheduler: str | None) -> Iterator[cf.Executor]:
     if scheduler:
         try:
             from distributed import Client
@@ -192,10 +212,7 @@ def executor(jobs: int, scheduler: str | None, events: Any) -> Iterator[cf.Execu
         with client:
             yield client.get_executor(pure=False)
         return
-    pool = cf.ProcessPoolExecutor(
-        max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
-        initializer=_init_worker, initargs=(events,),
-    )
+    pool = cf.ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"))
     try:
         yield pool
     except BaseException:
@@ -306,28 +323,38 @@ def _run(
     plan: _Plan, work: Work, output: Path, jobs: int, scheduler: str | None,
     progress: BuildProgress,
 ) -> None:
-    events = None if scheduler else multiprocessing.get_context("spawn").Queue()
+    # Live progress from workers needs a queue process: only when someone is watching.
+    live = scheduler is None and not isinstance(progress, NullProgress)
+    manager = _start_manager() if live else None
+    events = manager.Queue() if manager is not None else None
     pump = None
     if events is not None:
         pump = threading.Thread(target=_pump, args=(events, progress), daemon=True)
         pump.start()
+
+    def done(outcome: LessonOutcome) -> None:
+        plan.outcomes[outcome.name] = outcome
+        if events is None:
+            progress.lesson_done(outcome)
+        else:
+            _send(events, ("done", outcome.name, outcome, None))
+
     try:
-        with executor(min(jobs, len(plan.to_run)), scheduler, events) as pool:
-            futures = {pool.submit(run_job, work, job, output, key): job
+        with executor(min(jobs, len(plan.to_run)), scheduler) as pool:
+            futures = {pool.submit(run_job, work, job, output, key, events): job
                        for job, key in plan.to_run}
             for future in cf.as_completed(futures):
-                job = futures[future]
                 try:
-                    outcome = future.result()
+                    done(future.result())
                 except Exception as exc:  # noqa: BLE001  the worker died (killed, out of memory)
-                    outcome = LessonOutcome(job.name, "failed", f"{type(exc).__name__}: {exc}")
-                plan.outcomes[job.name] = outcome
-                progress.lesson_done(outcome)
+                    done(LessonOutcome(futures[future].name, "failed",
+                                       f"{type(exc).__name__}: {exc}"))
     finally:
-        if events is not None and pump is not None:
-            events.put(None)
+        if pump is not None:
+            _send(events, None)
             pump.join(timeout=5)
-            events.close()
+        if manager is not None:
+            manager.shutdown()
 
 
 def _cached_refs(cache: StepCache) -> Callable[[Path], ScriptRefs]:
