@@ -395,3 +395,22 @@ def test_plain_log_lines_and_rich_display(tmp_path: Path, caplog: pytest.LogCapt
     shown = screen.getvalue()
     assert "lessons" in shown and "2/2" in shown
     assert "failed bad: RuntimeError: render [red]broke[/red]" in shown  # literal, not markup
+
+
+def test_hostile_lesson_and_recording_names_build_end_to_end(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    names = ["-rf", "it's \"quoted\"", "ünïcode 課 🎬", "<b>& %41 #x?y"]
+    make_course(tmp_path, names)
+    # The parser does not read "<...>" as a recording name: the lesson's own name is used.
+    (tmp_path / "media" / "<b>& %41 #x?y.webm").write_bytes(b"\x1aE\xdf\xa3")
+    code = main(["build", "--root", str(tmp_path), "--json", "--jobs", "2"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert {d["name"]: d["status"] for d in out["lessons"]} == dict.fromkeys(names, "built")
+    output = tmp_path / "output"
+    for name in names:
+        assert json.loads((output / name / "summary.json").read_text())["name"] == name
+    page = (output / "index.html").read_text()
+    assert "&lt;b&gt;&amp; %41 #x?y" in page and "<b>&" not in page
+    assert leftovers(output) == []
