@@ -414,3 +414,29 @@ def test_hostile_lesson_and_recording_names_build_end_to_end(
     page = (output / "index.html").read_text()
     assert "&lt;b&gt;&amp; %41 #x?y" in page and "<b>&" not in page
     assert leftovers(output) == []
+
+
+def test_cli_watch_rebuilds_on_change_and_ctrl_c_exits_cleanly(tmp_path: Path) -> None:
+    make_course(tmp_path, ["a", "b"])
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pipeline", "build", "--root", str(tmp_path), "--watch",
+         "--json", "--jobs", "1", "--interval", "0.2"],
+        env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        first = json.loads(proc.stdout.readline())
+        assert {d["status"] for d in first["lessons"]} == {"built"}
+        write_script(tmp_path, "a", cue="Changed cue")
+        second = json.loads(proc.stdout.readline())
+        assert {d["name"]: d["status"] for d in second["lessons"]} == {"a": "built",
+                                                                       "b": "cached"}
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err

@@ -40,6 +40,8 @@ class LogProgress:
     def lesson_done(self, outcome: LessonOutcome) -> None:
         self.done += 1
         self._steps.pop(outcome.name, None)
+        if outcome.status == "cached":
+            return  # counted in start(); 50 "cached" lines say nothing
         reason = f" ({outcome.reason})" if outcome.reason else ""
         level = logging.WARNING if outcome.status == "failed" else logging.INFO
         log.log(level, "[%d/%d] %s: %s%s", self.done, self.total, outcome.name,
