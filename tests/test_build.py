@@ -440,3 +440,16 @@ def test_cli_watch_rebuilds_on_change_and_ctrl_c_exits_cleanly(tmp_path: Path) -
             proc.wait()
     assert proc.returncode == 0, err
     assert "Traceback" not in err
+
+
+def test_only_builds_one_lesson_but_the_index_shows_the_course(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    make_course(tmp_path, ["a", "b", "c"])
+    build_course(tmp_path, run_lesson, jobs=1, only=["a"])
+    write_script(tmp_path, "a", cue="changed")
+    assert main(["build", "--root", str(tmp_path), "--only", "b", "--json", "--jobs", "1"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"lessons": [{"name": "b", "status": "built"}]}
+    page = (tmp_path / "output" / "index.html").read_text()
+    assert page.count('class="badge built"') == 2 and "not built yet" in page  # a, b; c
+    assert not (tmp_path / "output" / "c").exists()

@@ -114,3 +114,17 @@ def test_sweep_removes_partial_files_only(tmp_path: Path) -> None:
     (tmp_path / "steps" / ".abc.part.json").write_text("half")
     assert c.sweep() == 1
     assert c.get(c.key("s", [])) == 1
+
+
+def test_code_digest_follows_the_source(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pkg = tmp_path / "fakestage"
+    (pkg / "sub").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "sub" / "rules.py").write_text("LIMIT = 42\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    first = cache_mod.code_digest("fakestage")
+    assert cache_mod.code_digest("fakestage.sub.rules") != first
+    (pkg / "sub" / "rules.py").write_text("LIMIT = 43\n")
+    cache_mod.code_digest.cache_clear()
+    assert cache_mod.code_digest("fakestage") != first
+    assert len(cache_mod.code_digest()) == 64  # the pipeline package itself

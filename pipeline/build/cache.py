@@ -13,7 +13,9 @@ inode), so an unchanged recording costs one ``stat``.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
+import importlib.util
 import json
 import logging
 import os
@@ -56,6 +58,29 @@ def head_tail_digest(path: Path) -> str:
         elif size > MIB:
             tail = f.read()
     return sha256_hex(str(size), head, tail)
+
+
+@functools.cache
+def code_digest(module: str = "pipeline") -> str:
+    """sha256 over a module's or package's source files (``.py`` and templates).
+
+    The lesson key includes the whole package's, so an edited stage rebuilds every lesson;
+    a step passes only its own (``code_digest("pipeline.audio")``) among its inputs, so an
+    edit elsewhere finds its cached result.
+    """
+    spec = importlib.util.find_spec(module)
+    if spec is None or spec.origin is None:
+        return sha256_hex(module)
+    origin = Path(spec.origin)
+    files = [origin]
+    if origin.name == "__init__.py":
+        files = sorted(p for p in origin.parent.rglob("*")
+                       if p.suffix in (".py", ".j2") and "__pycache__" not in p.parts)
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(sha256_hex(path.relative_to(origin.parent).as_posix(),
+                                 path.read_bytes()).encode())
+    return digest.hexdigest()
 
 
 def settings_digest(settings: Mapping[str, Any]) -> str:

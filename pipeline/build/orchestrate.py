@@ -35,7 +35,7 @@ from typing import Any, Literal, Protocol
 
 from pipeline import __version__
 from pipeline.atomic import is_partial, write_text
-from pipeline.build.cache import StepCache, file_digest
+from pipeline.build.cache import StepCache, code_digest, file_digest
 from pipeline.build.discover import LessonJob, ScriptRefs, discover, read_refs
 from pipeline.errors import BuildError, PipelineError
 
@@ -115,7 +115,7 @@ class NullProgress:
 # Puts through a Manager proxy are synchronous, so a lesson's step events are queued before
 # its result returns, and its "done" (queued by the main thread) comes after them.
 
-def _send(events: Any, event: tuple[Any, ...]) -> None:
+def _send(events: Any, event: tuple[Any, ...] | None) -> None:
     if events is not None:
         with contextlib.suppress(Exception):  # a display problem must never fail a lesson
             events.put(event)
@@ -240,7 +240,7 @@ def lesson_key(
     cache: StepCache, job: LessonJob, work: Work, settings: Mapping[str, Any],
 ) -> str:
     inputs = [file_digest(job.script), *(cache.media_identity(m) for m in job.media),
-              f"{work.__module__}.{work.__qualname__}"]
+              code_digest(), f"{work.__module__}.{work.__qualname__}"]
     return cache.key("lesson", inputs, settings)
 
 
@@ -273,7 +273,8 @@ def build_course(
     with _lock(output):
         sweep(output)
         cache.sweep()
-        found = discover(root, only=only, refs=_cached_refs(cache))
+        course = discover(root, refs=_cached_refs(cache))
+        found = [job for job in course if not only or job.name in only]
         if only:
             missing = sorted(set(only) - {job.name for job in found})
             if missing:
@@ -292,9 +293,17 @@ def build_course(
         finally:
             progress.close()
         report = BuildReport(tuple(plan.outcomes[job.name] for job in found))
-        if index is not None:
-            index(output, report)
+        if index is not None:  # the index shows the whole course, also under --only
+            index(output, BuildReport(tuple(
+                plan.outcomes.get(job.name) or _on_disk(output, job.name) for job in course)))
         return report
+
+
+def _on_disk(output: Path, name: str) -> LessonOutcome:
+    """A lesson this build did not look at (--only): what output/ holds for it."""
+    if (output / name / STAMP).is_file():
+        return LessonOutcome(name, "cached")
+    return LessonOutcome(name, "skipped", "not built yet")
 
 
 def _plan(
