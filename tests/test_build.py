@@ -211,9 +211,13 @@ def test_second_concurrent_build_is_refused(tmp_path: Path) -> None:
 
 # --- interrupted builds ------------------------------------------------------------------
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL])
+@pytest.mark.parametrize(("sig", "group"), [
+    (signal.SIGINT, True),    # Ctrl-C in a terminal: the whole process group
+    (signal.SIGINT, False),   # the build process alone: it must stop its workers itself
+    (signal.SIGKILL, True),   # nothing can clean up: the next build must
+])
 def test_killed_build_leaves_no_partial_output_and_next_build_completes(
-    tmp_path: Path, sig: signal.Signals,
+    tmp_path: Path, sig: signal.Signals, group: bool,
 ) -> None:
     make_course(tmp_path, ["a", "b", "c"])
     build_course(tmp_path, run_lesson, jobs=2)
@@ -237,7 +241,10 @@ def test_killed_build_leaves_no_partial_output_and_next_build_completes(
             assert time.monotonic() < deadline, "workers never started"
             time.sleep(0.05)
         assert any(".tmp-" in p.name for p in output.iterdir())  # half-written, in temp folders
-        os.killpg(proc.pid, sig)  # Ctrl-C reaches the whole process group; so does a kill here
+        if group:
+            os.killpg(proc.pid, sig)
+        else:
+            os.kill(proc.pid, sig)
         proc.communicate(timeout=30)
     finally:
         if proc.poll() is None:
