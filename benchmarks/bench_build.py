@@ -7,6 +7,7 @@ Run: ``python -m benchmarks build``.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -24,6 +25,7 @@ from pipeline.script.parse import parse_script
 LESSONS = 50
 ENCODE_LESSONS = 8
 CLIP_SECONDS = 3
+ROUNDS = 2
 
 
 def encode_work(job: LessonJob, out: Path, report: object) -> None:
@@ -81,13 +83,15 @@ def main() -> None:
 
         small = Path(tmp) / "encode"
         make_course(small, ENCODE_LESSONS)
-        times = {}
-        for jobs in (1, 2):
-            shutil.rmtree(small / "output", ignore_errors=True)
-            times[jobs] = _timed(small, work=encode_work, jobs=jobs, force=True)
+        times = {1: float("inf"), 2: float("inf")}
+        for _ in range(ROUNDS):  # alternate, keep the best: the machine is shared
+            for jobs in (1, 2):
+                shutil.rmtree(small / "output", ignore_errors=True)
+                times[jobs] = min(times[jobs], _timed(small, work=encode_work, jobs=jobs))
         print(f"{ENCODE_LESSONS} lessons, parse + {CLIP_SECONDS} s VP9 encode each: "
               f"--jobs 1 {times[1]:.2f} s, --jobs 2 {times[2]:.2f} s, "
-              f"speed-up {times[1] / times[2]:.2f}x")
+              f"speed-up {times[1] / times[2]:.2f}x (best of {ROUNDS}; "
+              f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
 
 
 if __name__ == "__main__":

@@ -29,15 +29,17 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from multiprocessing.managers import SyncManager
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from pipeline import __version__
 from pipeline.atomic import is_partial, write_text
 from pipeline.build.cache import StepCache, code_digest, file_digest
 from pipeline.build.discover import LessonJob, ScriptRefs, discover, read_refs
 from pipeline.errors import BuildError, PipelineError
+
+if TYPE_CHECKING:
+    from multiprocessing.managers import SyncManager
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +124,8 @@ def _send(events: Any, event: tuple[Any, ...] | None) -> None:
 
 
 def _start_manager() -> SyncManager:
+    from multiprocessing.managers import SyncManager  # only when a build has work to do
+
     manager = SyncManager(ctx=multiprocessing.get_context("spawn"))
     manager.start(_manager_init, (os.getpid(),))
     return manager

@@ -16,7 +16,6 @@ from typing import Any
 
 from pipeline.atomic import write_text
 from pipeline.build.discover import LessonJob
-from pipeline.script.parse import parse_script
 
 Report = Callable[..., None]  # report(step: str, fraction: float | None = None)
 
@@ -45,6 +44,9 @@ def write_json(path: Path, doc: Any) -> None:
 
 
 def run_lesson(job: LessonJob, out_dir: Path, report: Report) -> None:
+    # Stage imports live here: a no-op build imports this module but runs no stage.
+    from pipeline.script.parse import parse_script
+
     report("parse")
     lesson = parse_script(job.script)
     write_json(out_dir / "lesson.json", lesson.to_json())
