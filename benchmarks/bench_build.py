@@ -50,9 +50,12 @@ def encode_work(job: LessonJob, out: Path, report: object) -> None:
 def make_course(root: Path, lessons: int) -> None:
     (root / "scripts").mkdir(parents=True)
     (root / "media").mkdir()
+    take = root / "take.webm"
+    ffmpeg.run(["-f", "lavfi", "-i", "testsrc=size=160x90:rate=10:duration=1",
+                "-c:v", "libvpx-vp9", "-deadline", "realtime", ffmpeg.media_arg(take)])
     for i in range(lessons):
         name = f"{i:03d}-generated lesson"
-        (root / "media" / f"{name}.webm").write_bytes(bytes([i % 256]) * 4096)
+        shutil.copyfile(take, root / "media" / f"{name}.webm")
         narration = "\n\n".join(f"Paragraph {p} of lesson {i}: the words a presenter says."
                                 for p in range(20))
         (root / "scripts" / f"{name}.md").write_text(
@@ -77,7 +80,7 @@ def main() -> None:
         subprocess.run([sys.executable, "-m", "pipeline", "build", "--root", str(root), "--json"],
                        check=True, capture_output=True)
         cli = time.perf_counter() - cli_start
-        print(f"{LESSONS} lessons: first build {first:.2f} s (parse only, --jobs 2); "
+        print(f"{LESSONS} lessons: first build {first:.2f} s (parse + probe, --jobs 2); "
               f"no-op rebuild {noop * 1000:.0f} ms in process, {cli * 1000:.0f} ms as "
               f"`python -m pipeline build` (interpreter start included)")
 

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
 
 import pytest
 
+from pipeline import ffmpeg
 from pipeline.build import orchestrate
 from pipeline.build.discover import LessonJob
 from pipeline.build.index import write_index
@@ -56,12 +59,24 @@ def write_script(root: Path, name: str, narration: str = "Welcome to the lesson.
     return path
 
 
+@functools.cache
+def tiny_webm(seconds: float = 1.0) -> bytes:
+    """A real 160x90 VP9 + Opus recording, made once per test session."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "t.webm"
+        ffmpeg.run(["-f", "lavfi", "-i", f"testsrc=size=160x90:rate=10:duration={seconds}",
+                    "-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}",
+                    "-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8",
+                    "-c:a", "libopus", "-shortest", ffmpeg.media_arg(out)])
+        return out.read_bytes()
+
+
 def make_course(root: Path, names: list[str]) -> Path:
     for name in names:
         write_script(root, name)
         rec = root / "media" / f"{name} take.webm"
         rec.parent.mkdir(parents=True, exist_ok=True)
-        rec.write_bytes(b"\x1aE\xdf\xa3" + name.encode() * 100)
+        rec.write_bytes(tiny_webm())
     return root
 
 
@@ -107,8 +122,10 @@ def test_second_build_is_all_cached_and_one_edit_rebuilds_one_lesson(tmp_path: P
     lesson = json.loads((tmp_path / "output" / "b" / "lesson.json").read_text())
     assert lesson["cues"][0]["text"] == "A better key idea"
 
-    (tmp_path / "media" / "c take.webm").write_bytes(b"a different recording")
+    (tmp_path / "media" / "c take.webm").write_bytes(tiny_webm(2.0))  # a new take
     assert statuses(build_course(tmp_path, run_lesson, jobs=1))["c"] == "built"
+    assert json.loads((tmp_path / "output" / "c" / "summary.json").read_text())["duration"] \
+        == pytest.approx(2.0, abs=0.1)
     assert set(statuses(build_course(tmp_path, run_lesson, force=True)).values()) == {"built"}
     assert leftovers(tmp_path / "output") == []
 
@@ -410,7 +427,7 @@ def test_hostile_lesson_and_recording_names_build_end_to_end(
     names = ["-rf", "it's \"quoted\"", "ünïcode 課 🎬", "<b>& %41 #x?y"]
     make_course(tmp_path, names)
     # The parser does not read "<...>" as a recording name: the lesson's own name is used.
-    (tmp_path / "media" / "<b>& %41 #x?y.webm").write_bytes(b"\x1aE\xdf\xa3")
+    (tmp_path / "media" / "<b>& %41 #x?y.webm").write_bytes(tiny_webm())
     code = main(["build", "--root", str(tmp_path), "--json", "--jobs", "2"])
     out = json.loads(capsys.readouterr().out)
     assert code == 0
@@ -460,3 +477,35 @@ def test_only_builds_one_lesson_but_the_index_shows_the_course(
     page = (tmp_path / "output" / "index.html").read_text()
     assert page.count('class="badge built"') == 2 and "not built yet" in page  # a, b; c
     assert not (tmp_path / "output" / "c").exists()
+
+
+@pytest.mark.parametrize("damage", ["truncated", "not media", "empty"])
+def test_corrupt_recording_fails_its_lesson_only(tmp_path: Path, damage: str) -> None:
+    make_course(tmp_path, ["a", "b", "c"])
+    rec = tmp_path / "media" / "b take.webm"
+    rec.write_bytes({"truncated": tiny_webm()[:300], "not media": b"%PDF-1.4 hello",
+                     "empty": b""}[damage])
+    report = build_course(tmp_path, run_lesson, jobs=2, index=write_index)
+    assert statuses(report) == {"a": "built", "b": "failed", "c": "built"}
+    (reason,) = [o.reason for o in report.lessons if o.name == "b"]
+    assert reason is not None and reason.startswith(f"{rec}: ")
+    assert not (tmp_path / "output" / "b").exists() and leftovers(tmp_path / "output") == []
+    assert json.loads((tmp_path / "output" / "a" / "summary.json").read_text())["duration"] \
+        == pytest.approx(1.0, abs=0.1)
+
+
+def test_script_edit_rebuilds_the_lesson_but_reuses_the_cached_probe(tmp_path: Path) -> None:
+    make_course(tmp_path, ["a"])
+    build_course(tmp_path, run_lesson, jobs=1)
+
+    def probes() -> dict[str, int]:
+        return {str(p): p.stat().st_mtime_ns for p in (tmp_path / ".cache" / "steps").rglob("*")
+                if p.is_file() and json.loads(p.read_text())["step"] == "probe"}
+
+    before = probes()
+    assert len(before) == 1
+    write_script(tmp_path, "a", narration="Welcome to the lesson, with a typo fixed.")
+    assert statuses(build_course(tmp_path, run_lesson, jobs=1)) == {"a": "built"}
+    assert probes() == before  # not probed again: the step's key is the recording alone
+    lesson = json.loads((tmp_path / "output" / "a" / "lesson.json").read_text())
+    assert lesson["recordings"][0]["video"] == "vp9" and lesson["recordings"][0]["audio"] == "opus"

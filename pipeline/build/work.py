@@ -1,7 +1,9 @@
 """The per-lesson work the build runs: ``run_lesson(job, out_dir, report)``.
 
-For now it parses the script and writes ``lesson.json`` (the parse result) and
-``summary.json`` (what the course index shows). The real stages (clean, qa, sync, align,
+For now it parses the script, probes each recording (a corrupt one fails the lesson; the
+result is cached by the recording's identity, so a script edit does not probe again) and
+writes ``lesson.json`` (the parse result, plus the recordings) and ``summary.json`` (what
+the course index shows). The real stages (clean, qa, sync, align,
 render, reports) are added here; each writes into ``out_dir``, which becomes
 ``output/<lesson>/`` only when the whole lesson succeeded. Raise a PipelineError to fail
 the lesson with a message; call ``report(step, fraction)`` to show progress.
@@ -9,12 +11,14 @@ the lesson with a message; call ``report(step, fraction)`` to show progress.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from pipeline.atomic import write_text
+from pipeline.build.cache import StepCache
 from pipeline.build.discover import LessonJob
 
 Report = Callable[..., None]  # report(step: str, fraction: float | None = None)
@@ -43,14 +47,38 @@ def write_json(path: Path, doc: Any) -> None:
     write_text(path, json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
 
 
+def course_cache(job: LessonJob) -> StepCache:
+    """The step cache of the course the job belongs to (``<root>/scripts/x.md`` -> ``<root>/.cache``)."""
+    return StepCache(job.script.parent.parent / ".cache")
+
+
+def probe_recording(path: Path) -> dict[str, Any]:
+    from pipeline import ffmpeg
+
+    info = ffmpeg.probe(path)
+    return {"duration": info.duration, "video": info.video, "audio": info.audio,
+            "width": info.width, "height": info.height}
+
+
 def run_lesson(job: LessonJob, out_dir: Path, report: Report) -> None:
     # Stage imports live here: a no-op build imports this module but runs no stage.
     from pipeline.script.parse import parse_script
+    from pipeline.timecode import seconds
 
     report("parse")
     lesson = parse_script(job.script)
-    write_json(out_dir / "lesson.json", lesson.to_json())
+    cache = course_cache(job)
+    recordings = []
+    for i, path in enumerate(job.media):
+        report("probe", i / len(job.media))
+        info = cache.cached("probe", [cache.media_identity(path)],
+                            functools.partial(probe_recording, path))
+        recordings.append({"name": path.name, **info})
+    cache.save()
+    durations = [r["duration"] for r in recordings]
+    duration = seconds(sum(durations)) if durations and None not in durations else None
+    write_json(out_dir / "lesson.json", {**lesson.to_json(), "recordings": recordings})
     write_json(out_dir / "summary.json", summary(
-        job, lesson.title, captions=len(lesson.captions), cues=len(lesson.cues),
-        warnings=len(lesson.warnings),
+        job, lesson.title, duration=duration, captions=len(lesson.captions),
+        cues=len(lesson.cues), warnings=len(lesson.warnings),
     ))
