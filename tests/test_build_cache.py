@@ -128,3 +128,11 @@ def test_code_digest_follows_the_source(tmp_path: Path, monkeypatch: pytest.Monk
     cache_mod.code_digest.cache_clear()
     assert cache_mod.code_digest("fakestage") != first
     assert len(cache_mod.code_digest()) == 64  # the pipeline package itself
+
+
+def test_a_null_result_is_cached_too(tmp_path: Path) -> None:
+    calls: list[int] = []
+    c = StepCache(tmp_path)
+    for _ in range(2):
+        assert c.cached("clap", ["silent take"], lambda: calls.append(1)) is None
+    assert calls == [1]

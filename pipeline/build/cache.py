@@ -136,12 +136,17 @@ class StepCache:
     def _path(self, key: str) -> Path:
         return self.folder / "steps" / key[:2] / f"{key}.json"
 
-    def get(self, key: str) -> Any | None:
+    def _load(self, key: str) -> tuple[bool, Any]:
         try:
             record = json.loads(self._path(key).read_text(encoding="utf-8"))
         except (OSError, ValueError):
-            return None
-        return record.get("value") if isinstance(record, dict) else None
+            return False, None
+        if not isinstance(record, dict) or "value" not in record:
+            return False, None
+        return True, record["value"]
+
+    def get(self, key: str) -> Any | None:
+        return self._load(key)[1]
 
     def put(self, key: str, step: str, value: Any) -> None:
         write_text(self._path(key), json.dumps({"step": step, "value": value}))
@@ -152,10 +157,10 @@ class StepCache:
     ) -> T:
         """``fn()``'s JSON-serialisable result, computed once per content key."""
         key = self.key(step, inputs, settings)
-        hit = self.get(key)
-        if hit is not None:
+        found, value = self._load(key)
+        if found:
             log.debug("%s: cached (%s)", step, key[:12])
-            return hit  # type: ignore[no-any-return]
+            return value  # type: ignore[no-any-return]
         value = fn()
         self.put(key, step, value)
         return value
