@@ -158,7 +158,7 @@ class MediaFinder:
     def _inside(self, path: Path) -> tuple[Path | None, str]:
         real = Path(os.path.realpath(path))
         if real != self._real and self._real not in real.parents:
-            return None, "refused: resolves outside media/ (symlink)"
+            return None, "refused: resolves outside media/ (a symlink?)"
         return path, ""
 
     def _listing(self, folder: Path) -> dict[str, list[str]]:
