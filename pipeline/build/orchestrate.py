@@ -338,7 +338,12 @@ def _run(
 ) -> None:
     # Live progress from workers needs a queue process: only when someone is watching.
     live = scheduler is None and not isinstance(progress, NullProgress)
-    manager = _start_manager() if live else None
+    manager = None
+    if live:
+        try:
+            manager = _start_manager()
+        except (OSError, EOFError) as exc:  # the build goes on, without per-step progress
+            log.warning("no live progress from workers: %s", exc)
     events = manager.Queue() if manager is not None else None
     pump = None
     if events is not None:
