@@ -295,7 +295,9 @@ def test_stale_leftovers_are_swept_and_a_half_swapped_lesson_restored(tmp_path: 
 
 # --- Dask ---------------------------------------------------------------------------------
 
-def test_dask_cluster_builds_the_same_outputs_as_local(tmp_path: Path) -> None:
+def test_dask_cluster_builds_the_same_outputs_as_local(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
     distributed = pytest.importorskip("distributed")
     local, remote = make_course(tmp_path / "local", ["a", "b"]), make_course(tmp_path / "dask",
                                                                              ["a", "b"])
@@ -304,8 +306,12 @@ def test_dask_cluster_builds_the_same_outputs_as_local(tmp_path: Path) -> None:
     expected = build_course(local, run_lesson, jobs=2)
     with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
                                   dashboard_address=None) as cluster:
-        got = build_course(remote, run_lesson, scheduler=cluster.scheduler_address)
-    assert statuses(got) == statuses(expected) == {"a": "built", "b": "built", "bad": "failed"}
+        code = main(["build", "--root", str(remote), "--json",
+                     "--scheduler", cluster.scheduler_address])
+    got = json.loads(capsys.readouterr().out)
+    assert code == 1  # "bad" failed
+    assert json.dumps(got).replace("/dask/", "/local/") == json.dumps(expected.to_json())
+    assert statuses(expected) == {"a": "built", "b": "built", "bad": "failed"}
     assert tree(remote / "output") == tree(local / "output")
     assert set(statuses(build_course(remote, run_lesson, jobs=1)).values()) == {"cached",
                                                                                 "failed"}
