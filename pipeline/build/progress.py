@@ -58,7 +58,6 @@ class RichProgress:
         from rich.console import Console
         from rich.progress import (
             BarColumn,
-            MofNCompleteColumn,
             Progress,
             SpinnerColumn,
             TextColumn,
@@ -67,19 +66,19 @@ class RichProgress:
 
         self._progress = Progress(
             SpinnerColumn(), TextColumn("{task.description}", markup=False), BarColumn(),
-            MofNCompleteColumn(), TimeElapsedColumn(),
+            TextColumn("{task.fields[info]}", markup=False), TimeElapsedColumn(),
             console=Console(file=stream), transient=False,
         )
         self._overall: TaskID | None = None
         self._running: dict[str, TaskID] = {}
 
     def start(self, total: int, to_run: int) -> None:
-        self._overall = self._progress.add_task("lessons", total=total)
+        self._overall = self._progress.add_task("lessons", total=total, info=f"0/{total}")
         self._progress.start()
 
     def _task(self, name: str) -> TaskID:
         if name not in self._running:
-            self._running[name] = self._progress.add_task(f"  {name}", total=None)
+            self._running[name] = self._progress.add_task(f"  {name}", total=None, info="")
         return self._running[name]
 
     def lesson_started(self, name: str) -> None:
@@ -88,10 +87,10 @@ class RichProgress:
     def step(self, name: str, step: str, fraction: float | None) -> None:
         task = self._task(name)
         if fraction is None:
-            self._progress.update(task, description=f"  {name}: {step}", total=None)
+            self._progress.update(task, description=f"  {name}: {step}", total=None, info="")
         else:
             self._progress.update(task, description=f"  {name}: {step}", total=100,
-                                  completed=round(fraction * 100))
+                                  completed=round(fraction * 100), info=f"{fraction:.0%}")
 
     def lesson_done(self, outcome: LessonOutcome) -> None:
         if (task := self._running.pop(outcome.name, None)) is not None:
@@ -103,6 +102,8 @@ class RichProgress:
                 Text.assemble(("failed ", "bold red"), f"{outcome.name}: {outcome.reason}"))
         if self._overall is not None:
             self._progress.advance(self._overall)
+            task = self._progress.tasks[self._overall]
+            self._progress.update(self._overall, info=f"{task.completed:.0f}/{task.total:.0f}")
 
     def close(self) -> None:
         self._progress.stop()
