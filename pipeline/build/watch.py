@@ -42,8 +42,8 @@ def watch(
     A change is acted on once the files stop changing for ``settle`` seconds (a recording
     still being copied). ``rounds`` bounds the polls (tests).
     """
+    before = snapshot(root)  # before the build: a change made during it is seen next poll
     rebuild()
-    before = snapshot(root)
     polls = 0
     while rounds is None or polls < rounds:
         polls += 1
