@@ -1,0 +1,150 @@
+"""Caption-to-recording offset, measured the way ffsubsync does.
+
+The recording's speech activity (10 ms frames, see speech.py) and the captions' on/off
+track are turned into +1/-1 signals and cross-correlated with an FFT over every possible
+lag. The best lag (refined between frames by a parabola through the peak) is the offset to
+add to caption times. Confidence says how distinct the peak is: how far it stands above
+the best lag more than a second away, relative to the typical correlation.
+
+Rules, in order:
+1. A ``caption_offset`` from the lesson's frontmatter always wins (method "frontmatter").
+2. Confidence >= MIN_CONFIDENCE: the measured offset (method "speech").
+3. Otherwise, when a clap was found, the captions are taken as timed from the clap: offset
+   = clap time (method "clap-fallback"); the low confidence is reported as measured.
+4. Otherwise the measured offset is still reported (method "speech-low-confidence").
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy import signal
+
+from pipeline.audio.clap import EnvelopeTap, claps_from
+from pipeline.audio.decode import scan
+from pipeline.audio.speech import STEP, SpeechTap
+from pipeline.errors import CaptionError
+from pipeline.models import Caption
+from pipeline.timecode import seconds, to_ms
+
+log = logging.getLogger(__name__)
+
+MIN_CONFIDENCE = 0.3
+EXCLUDE = 1000  # ms around the best lag ignored when looking for the runner-up
+
+
+@dataclass(frozen=True, slots=True)
+class SyncResult:
+    clap: int | None  # ms into the recording of the first clap
+    offset: int  # ms: caption time + offset = recording time
+    confidence: float  # 0..1
+    method: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"clap": None if self.clap is None else seconds(self.clap),
+                "offset": seconds(self.offset), "confidence": round(self.confidence, 3),
+                "method": self.method}
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    offset: int  # ms
+    confidence: float
+
+
+def caption_track(captions: Sequence[Caption], step: int = STEP) -> np.ndarray:
+    """On/off per ``step`` ms frame: True while any caption is shown."""
+    end = max((c.end for c in captions), default=0)
+    track = np.zeros(end // step + 1, dtype=bool)
+    for c in captions:
+        if c.end > c.start >= 0:
+            track[c.start // step : max(c.end // step, c.start // step + 1)] = True
+    return track
+
+
+def match(speech: np.ndarray, captions: np.ndarray, step: int = STEP) -> Match:
+    """Best lag of the caption track against the speech track, and how distinct it is."""
+    if not speech.any() or not captions.any():
+        return Match(0, 0.0)
+    a = speech.astype(np.float64) * 2 - 1
+    b = captions.astype(np.float64) * 2 - 1
+    corr = signal.correlate(a, b, mode="full", method="fft")
+    lags = signal.correlation_lags(len(a), len(b), mode="full")
+    best = int(np.argmax(corr))
+    shift = 0.0
+    if 0 < best < len(corr) - 1:  # parabola through the peak and its neighbours
+        left, mid, right = corr[best - 1 : best + 2]
+        denom = left - 2 * mid + right
+        shift = float(np.clip(0.5 * (left - right) / denom, -0.5, 0.5)) if denom else 0.0
+    away = np.abs(lags - lags[best]) > EXCLUDE // step
+    runner_up = float(corr[away].max()) if away.any() else float(np.median(corr))
+    typical = float(np.median(corr))
+    spread = float(corr[best]) - typical
+    distinct = (float(corr[best]) - runner_up) / spread if spread > 0 else 0.0
+    confidence = float(np.clip(distinct / 0.5, 0.0, 1.0))
+    return Match(int(round((lags[best] + shift) * step)), confidence)
+
+
+def measure_sync(
+    path: str | Path, captions: Sequence[Caption], *, caption_offset: int | None = None
+) -> SyncResult:
+    """Clap and caption offset of one recording (one decode pass for both)."""
+    envelope, speech = EnvelopeTap(), SpeechTap()
+    duration = scan(path, [envelope, speech])
+    claps = claps_from(path, envelope.envelope(), duration)
+    clap = claps.first.ms if claps.first else None
+    if caption_offset is not None:
+        return SyncResult(clap, caption_offset, 1.0, "frontmatter")
+    found = match(speech.track(), caption_track(captions))
+    log.info("speech match: offset %d ms, confidence %.2f", found.offset, found.confidence)
+    if found.confidence >= MIN_CONFIDENCE:
+        return SyncResult(clap, found.offset, found.confidence, "speech")
+    if clap is not None:
+        return SyncResult(clap, clap, found.confidence, "clap-fallback")
+    return SyncResult(clap, found.offset, found.confidence, "speech-low-confidence")
+
+
+def load_captions(path: str | Path) -> tuple[list[Caption], int | None]:
+    """Captions and the frontmatter ``caption_offset`` (ms) of a script, or an SRT/VTT's."""
+    path = Path(path)
+    if path.suffix.lower() in (".md", ".markdown"):
+        from pipeline.script.parse import parse_script
+
+        lesson = parse_script(path)
+        if not lesson.captions:
+            raise CaptionError("script has no embedded captions (SRT block) to sync", path)
+        return list(lesson.captions), _offset(lesson.frontmatter.get("caption_offset"), path)
+    from pipeline.captions.io import read_captions
+
+    captions, _issues = read_captions(path)
+    if not captions:
+        raise CaptionError("no captions could be read from this file", path)
+    return captions, None
+
+
+def _offset(value: object, path: Path) -> int | None:
+    """Frontmatter caption_offset: seconds (number) or a timestamp string, to ms."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise CaptionError(f"frontmatter caption_offset must be seconds, not {value!r}", path, 2)
+    if isinstance(value, (int, float)):
+        return to_ms(float(value))
+    from pipeline.timecode import parse_timestamp
+
+    text = str(value).strip()
+    sign = -1 if text.startswith("-") else 1
+    parsed = parse_timestamp(text.lstrip("+-"))
+    if parsed is None:
+        try:
+            return to_ms(float(text))
+        except ValueError:
+            raise CaptionError(
+                f"frontmatter caption_offset {text!r} is not seconds or a timestamp", path, 2
+            ) from None
+    return sign * parsed
