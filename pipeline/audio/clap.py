@@ -179,7 +179,7 @@ def score(env: Envelope) -> list[Candidate]:
     return found
 
 
-WINDOW_BEFORE = 30  # ms decoded before a candidate's onset for the sample-level look
+WINDOW_BEFORE = 70  # ms decoded before a candidate's onset (covers seek error + settling)
 
 
 def flatness(x: np.ndarray) -> float:
@@ -214,6 +214,30 @@ def attack_start(x: np.ndarray, coarse: int) -> float:
     return float(i)
 
 
+def window_shift(x: np.ndarray, high: np.ndarray, start: int, onset: int, span: int = 30) -> int:
+    """Samples to add to positions in a window decoded from ``start`` ms.
+
+    Seeking is not sample-exact in every container (Opus in WebM lands ~6 ms off), so the
+    window's 1 ms high-band energies are matched against the full pass's over shifts of up
+    to ``span`` ms, and the best shift is returned.
+    """
+    sos = signal.butter(4, HIGH_HZ, "highpass", fs=RATE, output="sos")
+    power = np.square(signal.sosfilt(sos, x))
+    first = start + span + 2  # skip the filter's settling at the window start
+    frames = min(onset + 40 - first, len(high) - first, (len(x) - 2 * span * FRAME) // FRAME - span - 2)
+    if frames < 10:
+        return 0
+    target = np.log10(high[first : first + frames] + ABS_FLOOR)
+    best, best_err = 0, np.inf
+    for shift in range(-span * FRAME, span * FRAME + 1):
+        i = (first - start) * FRAME - shift
+        mine = power[i : i + frames * FRAME].reshape(-1, FRAME).mean(axis=1)
+        err = float(np.sum((np.log10(mine + ABS_FLOOR) - target) ** 2))
+        if err < best_err:
+            best, best_err = shift, err
+    return best
+
+
 def find_claps(path: str | Path, *, min_confidence: float = MIN_CONFIDENCE) -> ClapResult:
     """All claps in a recording, in time order. MediaError when it cannot be decoded."""
     tap = EnvelopeTap()
@@ -235,13 +259,18 @@ def claps_from(
         if cand.confidence < min_confidence:
             continue
         start = max(0, cand.onset - WINDOW_BEFORE)
-        x = read_window(path, start, cand.onset - start + 60)
+        x = read_window(path, start, cand.onset - start + 120)
         lead = (cand.onset - start) * FRAME
+        shift = window_shift(x, env.high, start, cand.onset)
+        lead = max(0, lead - shift)  # the coarse onset's sample in this window
         flat = flatness(x[lead : lead + 10 * FRAME])
         confidence = cand.confidence * _ramp(flat, 0.05, 0.09)
         log.info("clap candidate %s flatness %.3f -> %.2f", cand, flat, confidence)
         if confidence < min_confidence:
             continue
-        time = start + attack_start(x, lead) * 1000 / RATE if len(x) > lead else cand.onset
+        if len(x) <= lead:
+            hits.append(ClapHit(float(cand.onset), confidence))
+            continue
+        time = start + (attack_start(x, lead) + shift) * 1000 / RATE
         hits.append(ClapHit(time, confidence))
     return ClapResult(duration, tuple(sorted(hits, key=lambda h: h.time)))
