@@ -172,7 +172,7 @@ def score(env: Envelope) -> list[Candidate]:
             * _ramp(transient, 10, 18)
             * _ramp(isolation, 3, 8)
             * _ramp(broadband, 0.08, 0.2)
-            * _ramp(body, 1, 3)
+            * _ramp(body, 1.5, 3.5)
         )
         found.append(Candidate(onset, p, jump, rise, transient, isolation, broadband, body,
                                confidence))
