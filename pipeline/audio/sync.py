@@ -86,7 +86,9 @@ def match(speech: np.ndarray, captions: np.ndarray, step: int = STEP) -> Match:
     typical = float(np.median(corr))
     spread = float(corr[best]) - typical
     distinct = (float(corr[best]) - runner_up) / spread if spread > 0 else 0.0
-    confidence = float(np.clip(distinct / 0.5, 0.0, 1.0))
+    # a few loud frames (a clap, a cough) are not enough speech to place the captions on
+    coverage = min(1.0, float(speech.sum()) / (0.5 * float(captions.sum())))
+    confidence = float(np.clip(distinct / 0.5, 0.0, 1.0)) * coverage
     return Match(int(round((lags[best] + shift) * step)), confidence)
 
 
