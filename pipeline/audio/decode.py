@@ -48,8 +48,11 @@ def decode_args(
         args += ["-ss", f"{seconds(max(0, start)):.3f}"]
     if length is not None:
         args += ["-t", f"{seconds(length):.3f}"]
-    args += ["-i", ffmpeg.media_arg(path), "-map", "0:a:0", "-vn", "-sn", "-dn",
-             "-ac", "1", "-ar", str(rate), "-f", "f32le", "pipe:1"]
+    args += ["-i", ffmpeg.media_arg(path), "-map", "0:a:0", "-vn", "-sn", "-dn", "-ac", "1",
+             # a short resampling filter: ~35% less ffmpeg time than the default, and the
+             # little aliasing it lets through near 8 kHz is harmless for claps and VAD
+             "-af", f"aresample={rate}:filter_size=8:phase_shift=6",
+             "-f", "f32le", "pipe:1"]
     return args
 
 
