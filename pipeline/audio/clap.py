@@ -20,8 +20,10 @@ a short window around it is decoded again and the attack's first sample found.
 
 from __future__ import annotations
 
+import heapq
 import logging
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -68,16 +70,37 @@ class ClapResult:
                 "claps": [c.to_json() for c in self.claps]}
 
 
+KEEP = 100  # ms of samples kept each side of a sharp rise, for the sample-level look
+SHARP = 10 ** 1.5  # a 1 ms frame 15 dB over the 50 ms before it is a sharp rise
+MAX_SNIPPETS = 2000  # at most ~25 MB of kept samples; the weakest rises give way
+
+
 @dataclass(frozen=True, slots=True)
 class Envelope:
-    """Mean-square energy per 1 ms frame: the whole band and the band above HIGH_HZ."""
+    """Mean-square energy per 1 ms frame (the whole band and the band above HIGH_HZ), and
+    the samples around every sharp rise: ``snippets`` maps a snippet's first frame (ms) to
+    its samples, so onsets are refined without decoding again (seeking is not
+    sample-exact in every container: Opus in WebM, AAC and Vorbis land 10-40 ms off)."""
 
     energy: np.ndarray
     high: np.ndarray
+    snippets: Mapping[int, np.ndarray] = field(default_factory=dict)
+
+    def samples(self, first: int, last: int) -> tuple[int, np.ndarray] | None:
+        """A kept snippet covering frames [first, last): (its first frame, its samples)."""
+        for start, x in self.snippets.items():
+            if start <= first and start + len(x) // FRAME >= last:
+                return start, x
+        return None
 
 
 class EnvelopeTap:
-    """Streams samples into an Envelope (a decode Tap)."""
+    """Streams samples into an Envelope (a decode Tap).
+
+    Besides the two 1 ms envelopes it keeps a short tail of recent samples and envelope,
+    and copies out KEEP ms either side of every sharp high-band rise once the samples
+    after it have arrived. Memory stays bounded by the envelopes and MAX_SNIPPETS.
+    """
 
     def __init__(self) -> None:
         self._sos = signal.butter(4, HIGH_HZ, "highpass", fs=RATE, output="sos").astype(
@@ -86,20 +109,61 @@ class EnvelopeTap:
         self._rest = np.zeros(0, dtype=np.float32)
         self._energy: list[np.ndarray] = []
         self._high: list[np.ndarray] = []
+        self._tail_start = 0  # frame of the tail's first sample
+        self._tail_x = np.zeros(0, dtype=np.float32)
+        self._tail_high = np.zeros(0, dtype=np.float32)
+        self._checked = 0  # frames before this were searched for sharp rises
+        self._last_kept = -KEEP
+        self._kept: list[tuple[float, int]] = []  # heap of (strength, start frame)
+        self._snippets: dict[int, np.ndarray] = {}
 
     def feed(self, samples: np.ndarray) -> None:
         x = np.concatenate([self._rest, samples]) if len(self._rest) else samples
         n = len(x) // FRAME * FRAME
         self._rest = x[n:].copy()
-        x = x[:n]
-        high, self._zi = signal.sosfilt(self._sos, x.astype(np.float32, copy=False), zi=self._zi)
+        x = x[:n].astype(np.float32, copy=False)
+        high, self._zi = signal.sosfilt(self._sos, x, zi=self._zi)
+        high_energy = np.square(high, dtype=np.float32).reshape(-1, FRAME).mean(axis=1)
         self._energy.append(np.square(x).reshape(-1, FRAME).mean(axis=1, dtype=np.float32))
-        self._high.append(np.square(high, dtype=np.float32).reshape(-1, FRAME).mean(axis=1))
+        self._high.append(high_energy)
+        self._tail_x = np.concatenate([self._tail_x, x])
+        self._tail_high = np.concatenate([self._tail_high, high_energy])
+        self._keep_sharp(self._tail_start + len(self._tail_high) - KEEP)
+
+    def _keep_sharp(self, until: int) -> None:
+        """Copy out the samples around sharp rises in frames [checked, until)."""
+        h, base = self._tail_high, self._tail_start
+        lo = max(self._checked, base + 55)
+        if until > lo:
+            idx = np.arange(lo, until) - base
+            sums = np.concatenate([[0.0], np.cumsum(h, dtype=np.float64)])
+            before = (sums[idx - 5] - sums[idx - 55]) / 50
+            sharp = idx[(h[idx] > MIN_PEAK) & (h[idx] > SHARP * np.maximum(before, ABS_FLOOR))]
+            for i in sharp:
+                frame = int(i) + base
+                if frame < self._last_kept + KEEP // 2:
+                    continue  # inside the snippet just kept
+                self._last_kept = frame
+                first = max(base, frame - KEEP)
+                snippet = self._tail_x[(first - base) * FRAME : (frame + KEEP - base) * FRAME]
+                strength = float(h[i] / max(before[i - lo + base], ABS_FLOOR))
+                heapq.heappush(self._kept, (strength, first))
+                self._snippets[first] = snippet.copy()
+                if len(self._kept) > MAX_SNIPPETS:
+                    self._snippets.pop(heapq.heappop(self._kept)[1], None)
+            self._checked = until
+        cut = self._checked - base - KEEP - 60  # keep enough history for the next check
+        if cut > 0:
+            self._tail_x = self._tail_x[cut * FRAME :]
+            self._tail_high = self._tail_high[cut:]
+            self._tail_start += cut
 
     def envelope(self) -> Envelope:
+        self._keep_sharp(self._tail_start + len(self._tail_high))  # the last KEEP ms
+
         def join(parts: list[np.ndarray]) -> np.ndarray:
             return np.concatenate(parts).astype(np.float64) if parts else np.zeros(0)
-        return Envelope(join(self._energy), join(self._high))
+        return Envelope(join(self._energy), join(self._high), dict(self._snippets))
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,7 +254,10 @@ def score(env: Envelope) -> list[Candidate]:
     return found
 
 
-WINDOW_BEFORE = 70  # ms decoded before a candidate's onset (covers seek error + settling)
+WINDOW_BEFORE = 60  # ms before a candidate's onset looked at (noise floor + seek error)
+
+
+FLAT_LOW, FLAT_HIGH = 500, 5000  # Hz: what low-bitrate codecs keep (MP3 at 16 kHz: < 5.5 kHz)
 
 
 def _power(x: np.ndarray) -> np.ndarray:
@@ -198,7 +265,7 @@ def _power(x: np.ndarray) -> np.ndarray:
 
 
 def flatness(x: np.ndarray, before: np.ndarray | None = None) -> float:
-    """Spectral flatness (0 tonal .. 1 white) of ``x`` between 500 Hz and 7.5 kHz.
+    """Spectral flatness (0 tonal .. 1 white) of ``x`` between FLAT_LOW and FLAT_HIGH.
 
     With ``before`` (as long as ``x``), of what ``x`` adds to it: speech running under a
     clap does not make the clap look tonal.
@@ -209,7 +276,7 @@ def flatness(x: np.ndarray, before: np.ndarray | None = None) -> float:
     if before is not None and len(before) == len(x):
         power = np.maximum(power - _power(before), power * 0.01)
     freqs = np.fft.rfftfreq(512, 1 / RATE)
-    band = power[(freqs >= 500) & (freqs <= 7500)] + 1e-20
+    band = power[(freqs >= FLAT_LOW) & (freqs <= FLAT_HIGH)] + 1e-20
     return float(np.exp(np.mean(np.log(band))) / np.mean(band))
 
 
@@ -271,25 +338,30 @@ def claps_from(
 ) -> ClapResult:
     """Claps from an envelope already gathered by a scan of ``path``.
 
-    Candidates that pass on the envelope are decoded again in a short window: a tone
-    burst (a test beep) or a tick with a narrow spectrum is dropped on its spectral
-    flatness, and the onset of the rest is refined to the sample.
+    Candidates that pass on the envelope are looked at sample by sample (in the snippet
+    the scan kept, else a re-decoded window): an event with a narrow spectrum (a tick,
+    a beep, a mouth click) is dropped on its spectral flatness, and the onset of the rest
+    is refined to the sample.
     """
     hits = []
     for cand in score(env):
         if cand.confidence < min_confidence:
             continue
-        start = max(0, cand.onset - WINDOW_BEFORE)
-        x = read_window(path, start, cand.onset - start + 120)
-        lead = (cand.onset - start) * FRAME
-        shift = window_shift(x, env.high, start, cand.onset)
-        lead = max(0, lead - shift)  # the coarse onset's sample in this window
+        kept = env.samples(cand.onset - WINDOW_BEFORE, cand.onset + 20)
+        if kept is not None:
+            start, x = kept
+            shift = 0
+        else:  # more sharp rises than MAX_SNIPPETS: decode the window and align it
+            start = max(0, cand.onset - WINDOW_BEFORE)
+            x = read_window(path, start, cand.onset - start + 120)
+            shift = window_shift(x, env.high, start, cand.onset)
+        lead = max(0, (cand.onset - start) * FRAME - shift)  # the coarse onset's sample in x
         flat = flatness(x[lead : lead + 10 * FRAME], x[max(0, lead - 10 * FRAME) : lead])
-        confidence = cand.confidence * _ramp(flat, 0.02, 0.045)
+        confidence = cand.confidence * _ramp(flat, 0.035, 0.055)
         log.info("clap candidate %s flatness %.3f -> %.2f", cand, flat, confidence)
         if confidence < min_confidence:
             continue
-        if len(x) <= lead:
+        if len(x) <= lead + FRAME:
             hits.append(ClapHit(float(cand.onset), confidence))
             continue
         time = start + (attack_start(x, lead) + shift) * 1000 / RATE
