@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import sys
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
@@ -17,6 +18,11 @@ from pathlib import Path
 from typing import IO
 
 from pipeline.errors import MediaError
+
+if sys.platform != "win32":
+    import fcntl
+else:  # pragma: no cover
+    fcntl = None  # type: ignore[assignment]
 
 Progress = Callable[[float], None]  # fraction done, 0..1
 
@@ -156,6 +162,7 @@ def stream(args: Sequence[str], *, chunk_bytes: int, what: str | Path | None = N
         cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0,
     ) as proc:
         assert proc.stdout is not None and proc.stderr is not None
+        _widen_pipe(proc.stdout, chunk_bytes * 2)
         stderr = proc.stderr
         drain = threading.Thread(
             target=lambda: tail.extend(
@@ -180,6 +187,23 @@ def stream(args: Sequence[str], *, chunk_bytes: int, what: str | Path | None = N
     if code != 0:
         reason = "; ".join(line for line in tail if line) or f"exit code {code}"
         raise MediaError(f"ffmpeg failed: {reason}", what)
+
+
+def _widen_pipe(pipe: IO[bytes], size: int) -> None:
+    """Let ffmpeg run ahead of the reader by up to ``size`` bytes (Linux; else a no-op).
+
+    With the default 64 KB pipe ffmpeg stalls whenever the reader is busy with a chunk,
+    so decoding and analysis take turns instead of sharing the two cores.
+    """
+    setsize = getattr(fcntl, "F_SETPIPE_SZ", None) if fcntl else None
+    if setsize is None:
+        return
+    for wanted in (size, 1 << 20, 1 << 18):
+        try:
+            fcntl.fcntl(pipe.fileno(), setsize, wanted)
+            return
+        except OSError:
+            continue
 
 
 def _read_exactly(pipe: IO[bytes], size: int) -> bytes:
