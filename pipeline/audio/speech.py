@@ -67,3 +67,18 @@ def speech_track(voiced: np.ndarray, energy: np.ndarray) -> np.ndarray:
                  int(both.sum()), int(loud.sum()))
         return loud
     return both
+
+
+def segments(track: np.ndarray, *, min_gap: int = 300, min_length: int = 100
+             ) -> list[tuple[int, int]]:
+    """Speech stretches (start, end) in ms: pauses under ``min_gap`` bridged, then blips
+    under ``min_length`` dropped. For reports and checks; sync correlates the raw track."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], track.astype(np.int8), [0]])))
+    runs = [(int(a) * STEP, int(b) * STEP) for a, b in zip(edges[::2], edges[1::2])]
+    merged: list[tuple[int, int]] = []
+    for start, end in runs:
+        if merged and start - merged[-1][1] < min_gap:
+            merged[-1] = (merged[-1][0], end)
+        else:
+            merged.append((start, end))
+    return [(a, b) for a, b in merged if b - a >= min_length]
