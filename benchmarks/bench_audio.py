@@ -20,9 +20,9 @@ import time
 import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
-from scipy.io import wavfile
 
 from pipeline import ffmpeg
 from pipeline.audio.clap import find_claps
@@ -66,7 +66,10 @@ def _make(folder: Path) -> tuple[Path, list[Caption]]:
     return recording, timeline
 
 
-def _timed(fn: Callable[[], object]) -> tuple[float, object]:
+T = TypeVar("T")
+
+
+def _timed(fn: Callable[[], T]) -> tuple[float, T]:
     start = time.perf_counter()
     result = fn()
     return time.perf_counter() - start, result
@@ -93,9 +96,9 @@ def main() -> None:
         tracemalloc.stop()
     print(f"bare ffmpeg decode : {decode / hours:7.2f} s per hour of audio")
     print(f"clap               : {clap / hours:7.2f} s per hour  ({clap / decode:.2f}x decode)"
-          f"  -> {len(claps.claps)} claps")  # type: ignore[union-attr]
+          f"  -> {len(claps.claps)} claps")
     print(f"sync (clap+offset) : {sync / hours:7.2f} s per hour  ({sync / decode:.2f}x decode)"
-          f"  -> {result.to_json()}")  # type: ignore[union-attr]
+          f"  -> {result.to_json()}")
     print(f"peak Python memory in sync: {peak / 2**20:.0f} MB for {MINUTES} min")
     print(f"ratio clap+sync (one pass) / decode: {sync / decode:.2f}  (target < 1.5)")
 

@@ -102,7 +102,7 @@ def captions_script(n: int = 8, rng: np.random.Generator | None = None) -> list[
 
 
 def place(x: np.ndarray, sound: np.ndarray, at_ms: float) -> None:
-    i = int(round(at_ms * RATE / 1000))
+    i = round(at_ms * RATE / 1000)
     n = min(len(sound), len(x) - i)
     x[i : i + n] += sound[:n]
 

@@ -50,7 +50,7 @@ class ClapHit:
 
     @property
     def ms(self) -> int:
-        return int(round(self.time))
+        return round(self.time)
 
     def to_json(self) -> dict[str, Any]:
         return {"time": round(self.time / 1000, 3), "confidence": round(self.confidence, 3)}
@@ -162,7 +162,9 @@ class EnvelopeTap:
         self._keep_sharp(self._tail_start + len(self._tail_high))  # the last KEEP ms
 
         def join(parts: list[np.ndarray]) -> np.ndarray:
-            return np.concatenate(parts).astype(np.float64) if parts else np.zeros(0)
+            whole = np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
+            parts[:] = [whole]  # hold the samples' summary once, not twice
+            return whole
         return Envelope(join(self._energy), join(self._high), dict(self._snippets))
 
 
@@ -196,8 +198,7 @@ def score(env: Envelope) -> list[Candidate]:
     n = len(high)
     if n == 0:
         return []
-    sums = np.concatenate([[0.0], np.cumsum(high)])
-    esums = np.concatenate([[0.0], np.cumsum(energy)])
+    sums = np.concatenate([[0.0], np.cumsum(high, dtype=np.float64)])
 
     def mean(cs: np.ndarray, a: int, b: int) -> float:
         a, b = max(0, a), min(n, b)
@@ -239,7 +240,8 @@ def score(env: Envelope) -> list[Candidate]:
         # what the event added in its first 10 ms over the 10 ms before it, above HIGH_HZ
         # and in all: a local difference, so steady speech or hum underneath cancels out
         added_high = event - mean(sums, onset - 10, onset)
-        added_all = mean(esums, onset, onset + 10) - mean(esums, onset - 10, onset)
+        added_all = float(energy[onset : onset + 10].mean(dtype=np.float64)) - (
+            float(energy[max(0, onset - 10) : onset].mean(dtype=np.float64)) if onset else 0.0)
         broadband = float(np.clip(added_high / added_all, 0, 1)) if added_all > 0 else 0.0
         confidence = (
             _ramp(jump, 6, 10)

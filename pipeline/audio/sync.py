@@ -90,7 +90,7 @@ def match(speech: np.ndarray, captions: np.ndarray, step: int = STEP) -> Match:
     # a few loud frames (a clap, a cough) are not enough speech to place the captions on
     coverage = min(1.0, float(speech.sum()) / (0.5 * float(captions.sum())))
     confidence = float(np.clip(distinct / 0.5, 0.0, 1.0)) * coverage
-    return Match(int(round((lags[best] + shift) * step)), confidence)
+    return Match(round(float(lags[best] + shift) * step), confidence)
 
 
 def refine(coarse: int, energy: np.ndarray, speech: np.ndarray,
@@ -106,8 +106,8 @@ def refine(coarse: int, energy: np.ndarray, speech: np.ndarray,
     floor = max(float(np.percentile(level[::STEP], 10)), -80.0)
     near = np.repeat(ndimage.binary_dilation(speech, iterations=3), STEP)
     n = min(len(level), len(near))
-    a = ((level[:n] > floor + ABOVE_FLOOR) & near[:n]).astype(np.float64) * 2 - 1
-    b = caption_track(captions, 1).astype(np.float64) * 2 - 1
+    a = ((level[:n] > floor + ABOVE_FLOOR) & near[:n]).astype(np.float32) * 2 - 1
+    b = caption_track(captions, 1).astype(np.float32) * 2 - 1
 
     def agreement(lag: int) -> float:  # sum of a[t] * b[t - lag] over the overlap
         lo, hi = max(0, lag), min(n, len(b) + lag)
@@ -118,7 +118,7 @@ def refine(coarse: int, energy: np.ndarray, speech: np.ndarray,
     best = int(np.argmax(scores))
     # the plateau's middle when several lags tie
     ties = np.flatnonzero(scores == scores[best])
-    return int(lags[int(round(float(np.mean(ties))))])
+    return int(lags[round(float(np.mean(ties)))])
 
 
 def measure_sync(
