@@ -102,16 +102,20 @@ def refine(coarse: int, energy: np.ndarray, speech: np.ndarray,
     """
     if len(energy) == 0 or not speech.any():
         return coarse
-    level = 10 * np.log10(ndimage.uniform_filter1d(energy, 5) + 1e-10)
-    floor = max(float(np.percentile(level[::STEP], 10)), -80.0)
+    smooth = ndimage.uniform_filter1d(energy, 5)
+    floor = max(float(np.percentile(10 * np.log10(smooth[::STEP] + 1e-10), 10)), -80.0)
     near = np.repeat(ndimage.binary_dilation(speech, iterations=3), STEP)
-    n = min(len(level), len(near))
-    a = ((level[:n] > floor + ABOVE_FLOOR) & near[:n]).astype(np.float32) * 2 - 1
-    b = caption_track(captions, 1).astype(np.float32) * 2 - 1
+    n = min(len(smooth), len(near))
+    on = (smooth[:n] > 10 ** ((floor + ABOVE_FLOOR) / 10)) & near[:n]
+    del smooth, near
+    shown = caption_track(captions, 1)
 
-    def agreement(lag: int) -> float:  # sum of a[t] * b[t - lag] over the overlap
-        lo, hi = max(0, lag), min(n, len(b) + lag)
-        return float(a[lo:hi] @ b[lo - lag : hi - lag]) if hi > lo else -np.inf
+    def agreement(lag: int) -> float:  # sum of (±1)(±1) over the overlap, kept as booleans
+        lo, hi = max(0, lag), min(n, len(shown) + lag)
+        if hi <= lo:
+            return -np.inf
+        same = np.count_nonzero(on[lo:hi] == shown[lo - lag : hi - lag])
+        return float(2 * same - (hi - lo))
 
     lags = np.arange(coarse - span, coarse + span + 1)
     scores = np.array([agreement(int(lag)) for lag in lags])
