@@ -213,8 +213,11 @@ def score(env: Envelope) -> list[Candidate]:
         return (sums[b] - sums[a]) / np.maximum(b - a, 1)
     near_before = means(peaks - LOOKBACK - 200, peaks - LOOKBACK)
     near_after = means(peaks + 60, peaks + 200)
+    # ... and be the loudest within ISOLATION ms (else isolation < 0 dB: confidence 0)
+    widest = ndimage.maximum_filter1d(high, size=2 * ISOLATION + 1, mode="constant")
     keep = (high[peaks] >= 10 ** 1.2 * np.maximum(near_before, ABS_FLOOR)) & (
-        (high[peaks] >= 10 ** 1.0 * np.maximum(near_after, ABS_FLOOR)) | (peaks + 100 >= n))
+        (high[peaks] >= 10 ** 1.0 * np.maximum(near_after, ABS_FLOOR)) | (peaks + 100 >= n)
+    ) & (high[peaks] >= widest[peaks])
     found: list[Candidate] = []
     for p in peaks[keep]:
         p = int(p)
