@@ -134,3 +134,22 @@ def test_script_captions_through_opus_webm(tmp_path: Path) -> None:
     result = measure_sync(webm, caps)
     assert result.method == "speech" and abs(result.offset - 2312) <= 10, result
     assert result.clap is not None and abs(result.clap - 812) <= 5
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("2.31", 2310), ("-1.5", -1500), ("0:02.310", 2310), ("'-00:00:01,250'", -1250)])
+def test_frontmatter_offset_forms(tmp_path: Path, value: str, expected: int) -> None:
+    from pipeline.audio.sync import load_captions
+
+    script = tmp_path / "l.md"
+    script.write_text(f"---\ntitle: T\ncaption_offset: {value}\n---\n\nHello.\n")
+    assert load_captions(script) == ([], expected)
+
+
+def test_bad_frontmatter_offset_points_at_its_line(tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    path, _ = _lesson(tmp_path, 2, 2000, 1000.0)
+    script = tmp_path / "l.md"
+    script.write_text("---\ntitle: T\ntags: [a]\ncaption_offset: soon\n---\n\nHello.\n")
+    assert cli.main(["sync", str(path), str(script), "--json"]) == 2
+    assert f"{script}:4: frontmatter caption_offset 'soon'" in capsys.readouterr().err

@@ -31,7 +31,7 @@ from pipeline.audio.decode import scan
 from pipeline.audio.speech import ABOVE_FLOOR, STEP, SpeechTap
 from pipeline.errors import CaptionError
 from pipeline.models import Caption
-from pipeline.timecode import seconds, to_ms
+from pipeline.timecode import parse_timestamp, seconds, to_ms
 
 log = logging.getLogger(__name__)
 
@@ -132,33 +132,37 @@ def measure_sync(
     envelope, speech = EnvelopeTap(), SpeechTap()
     duration = scan(path, [envelope, speech])
     env = envelope.envelope()
-    claps = claps_from(path, env, duration)
-    clap = claps.first.ms if claps.first else None
+    first = claps_from(path, env, duration).first
+    clap = first.ms if first else None
     if caption_offset is not None:
         return SyncResult(clap, caption_offset, 1.0, "frontmatter")
     track = speech.track()
-    found = match(track, caption_track(captions))
-    fine = refine(found.offset, env.energy, track, captions)
+    coarse = match(track, caption_track(captions))
+    offset = refine(coarse.offset, env.energy, track, captions)
     log.info("speech match: offset %d ms (%d ms at 10 ms), confidence %.2f",
-             fine, found.offset, found.confidence)
-    found = Match(fine, found.confidence)
-    if found.confidence >= MIN_CONFIDENCE:
-        return SyncResult(clap, found.offset, found.confidence, "speech")
+             offset, coarse.offset, coarse.confidence)
+    if coarse.confidence >= MIN_CONFIDENCE:
+        return SyncResult(clap, offset, coarse.confidence, "speech")
     if clap is not None:
-        return SyncResult(clap, clap, found.confidence, "clap-fallback")
-    return SyncResult(clap, found.offset, found.confidence, "speech-low-confidence")
+        return SyncResult(clap, clap, coarse.confidence, "clap-fallback")
+    return SyncResult(clap, offset, coarse.confidence, "speech-low-confidence")
 
 
 def load_captions(path: str | Path) -> tuple[list[Caption], int | None]:
-    """Captions and the frontmatter ``caption_offset`` (ms) of a script, or an SRT/VTT's."""
+    """Captions and the frontmatter ``caption_offset`` (ms) of a script, or an SRT/VTT's.
+
+    CaptionError when there is nothing to sync against: no captions and no offset.
+    """
     path = Path(path)
     if path.suffix.lower() in (".md", ".markdown"):
         from pipeline.script.parse import parse_script
 
         lesson = parse_script(path)
-        if not lesson.captions:
-            raise CaptionError("script has no embedded captions (SRT block) to sync", path)
-        return list(lesson.captions), _offset(lesson.frontmatter.get("caption_offset"), path)
+        offset = _offset(lesson.frontmatter.get("caption_offset"), path)
+        if not lesson.captions and offset is None:
+            raise CaptionError("script has no embedded captions (SRT block) and no "
+                               "caption_offset in its frontmatter", path)
+        return list(lesson.captions), offset
     from pipeline.captions.io import read_captions
 
     captions, _issues = read_captions(path)
@@ -168,23 +172,28 @@ def load_captions(path: str | Path) -> tuple[list[Caption], int | None]:
 
 
 def _offset(value: object, path: Path) -> int | None:
-    """Frontmatter caption_offset: seconds (number) or a timestamp string, to ms."""
+    """Frontmatter caption_offset: seconds (a number, "2.31") or a timestamp ("0:02.310")."""
     if value is None:
         return None
-    if isinstance(value, bool):
-        raise CaptionError(f"frontmatter caption_offset must be seconds, not {value!r}", path, 2)
-    if isinstance(value, (int, float)):
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
         return to_ms(float(value))
-    from pipeline.timecode import parse_timestamp
-
     text = str(value).strip()
     sign = -1 if text.startswith("-") else 1
     parsed = parse_timestamp(text.lstrip("+-"))
-    if parsed is None:
-        try:
-            return to_ms(float(text))
-        except ValueError:
-            raise CaptionError(
-                f"frontmatter caption_offset {text!r} is not seconds or a timestamp", path, 2
-            ) from None
-    return sign * parsed
+    if parsed is not None:
+        return sign * parsed
+    try:
+        return to_ms(float(text))
+    except ValueError:
+        raise CaptionError(f"frontmatter caption_offset {text!r} is not seconds or a timestamp",
+                           path, _key_line(path, "caption_offset")) from None
+
+
+def _key_line(path: Path, key: str) -> int | None:
+    """The line of ``key:`` in a file's frontmatter, for error messages."""
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return None
+    return next((i for i, line in enumerate(lines, 1) if line.strip().startswith(f"{key}:")),
+                None)
