@@ -1,21 +1,22 @@
 """Hand-clap (sync marker) detection.
 
-A clap is a very sharp, broadband transient that dies away quickly. The detector works on
-two 1 ms energy envelopes gathered in one streaming pass (the whole band, and the band
-above 1 kHz), then scores each loud, isolated peak of the high band on five features, each
+A clap is a very sharp, broadband transient that dies away quickly. One streaming pass
+gathers two 1 ms energy envelopes (the whole band, and the band above 1 kHz) and keeps the
+samples around every sharp rise. Each loud high-band peak is scored on six features, each
 mapped to 0..1 and multiplied into the confidence:
 
-* rise       how far the high band jumps above what came just before (dB)
-* attack     how quickly it gets from its start to within 10 dB of its peak (ms)
-* transient  how far the peak stands above the 80-250 ms after it (short decay: dB)
-* broadband  the high band's share of the event's energy (a door thump, a kick drum, a
-             plosive or a wood block put theirs below 1 kHz)
-* body       how long the event stays within 10 dB of its peak: a keyboard click is a
-             1-2 ms tick, a clap rings for several ms
+* jump       the 2 ms after the onset against the 10 ms before it (dB)
+* rise       the peak against the 200 ms before the onset (dB)
+* transient  the peak against 60-200 ms after the onset (short decay, dB)
+* isolation  the peak against any other peak within ISOLATION ms (dB)
+* broadband  the share above 1 kHz of the energy the event adds (a door thump, a kick or
+             snare drum, a plosive or a wood block put theirs below 1 kHz)
+* body       ms within 10 dB of the peak in the first 30: a keyboard click is a 1-2 ms tick
 
-Speech onsets fail attack/transient, thumps and plosives fail broadband, clicks fail body,
-music fails transient (the next note follows). The onset is then refined to the sample:
-a short window around it is decoded again and the attack's first sample found.
+Speech fails rise/transient, thumps and plosives fail broadband, clicks fail body, music
+and beep tracks fail isolation. Survivors are looked at sample by sample: an event with a
+narrow spectrum (a mouth click, a tone burst) is dropped on its spectral flatness, and the
+onset of the rest is refined to the first sample of its attack.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ MIN_PEAK = 1e-7  # a 1 ms high-band peak below -70 dBFS is never a clap
 SEPARATION = 100  # ms: peaks closer than this are one event
 LOOKBACK = 45  # ms searched before a peak for the event's start
 ISOLATION = 600  # ms each side where no comparable transient may occur (beep tracks, music)
+WINDOW_BEFORE = 60  # ms before a candidate's onset looked at (noise floor + seek error)
+FLAT_LOW, FLAT_HIGH = 500, 5000  # Hz: what low-bitrate codecs keep (MP3 at 16 kHz: < 5.5 kHz)
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,11 +261,6 @@ def score(env: Envelope) -> list[Candidate]:
                                confidence))
     return found
 
-
-WINDOW_BEFORE = 60  # ms before a candidate's onset looked at (noise floor + seek error)
-
-
-FLAT_LOW, FLAT_HIGH = 500, 5000  # Hz: what low-bitrate codecs keep (MP3 at 16 kHz: < 5.5 kHz)
 
 
 def _power(x: np.ndarray) -> np.ndarray:
