@@ -39,7 +39,6 @@ HIGH_HZ = 1000  # lower edge of the "clap band"
 MIN_CONFIDENCE = 0.5  # claps below this are not reported
 ABS_FLOOR = 1e-9  # mean-square floor (-90 dBFS): digital silence is not a background
 MIN_PEAK = 1e-7  # a 1 ms high-band peak below -70 dBFS is never a clap
-SEPARATION = 100  # ms: peaks closer than this are one event
 LOOKBACK = 45  # ms searched before a peak for the event's start
 ISOLATION = 600  # ms each side where no comparable transient may occur (beep tracks, music)
 WINDOW_BEFORE = 60  # ms before a candidate's onset looked at (noise floor + seek error)
@@ -207,8 +206,9 @@ def score(env: Envelope) -> list[Candidate]:
         a, b = max(0, a), min(n, b)
         return float((cs[b] - cs[a]) / (b - a)) if b > a else 0.0
 
-    biggest = ndimage.maximum_filter1d(high, size=2 * SEPARATION + 1, mode="constant")
-    peaks = np.flatnonzero((high == biggest) & (high > MIN_PEAK))
+    # a clap is the loudest high-band frame within ISOLATION ms (else isolation < 0 dB)
+    widest = ndimage.maximum_filter1d(high, size=2 * ISOLATION + 1, mode="constant")
+    peaks = np.flatnonzero((high == widest) & (high > MIN_PEAK))
     # cheap vectorised prefilter: the peak must stand 12 dB above the 200 ms before and
     # 10 dB above the 60-200 ms after (the rise and transient ramps start there)
     def means(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -216,11 +216,8 @@ def score(env: Envelope) -> list[Candidate]:
         return (sums[b] - sums[a]) / np.maximum(b - a, 1)
     near_before = means(peaks - LOOKBACK - 200, peaks - LOOKBACK)
     near_after = means(peaks + 60, peaks + 200)
-    # ... and be the loudest within ISOLATION ms (else isolation < 0 dB: confidence 0)
-    widest = ndimage.maximum_filter1d(high, size=2 * ISOLATION + 1, mode="constant")
     keep = (high[peaks] >= 10 ** 1.2 * np.maximum(near_before, ABS_FLOOR)) & (
-        (high[peaks] >= 10 ** 1.0 * np.maximum(near_after, ABS_FLOOR)) | (peaks + 100 >= n)
-    ) & (high[peaks] >= widest[peaks])
+        (high[peaks] >= 10 ** 1.0 * np.maximum(near_after, ABS_FLOOR)) | (peaks + 100 >= n))
     found: list[Candidate] = []
     for p in peaks[keep]:
         p = int(p)
