@@ -170,3 +170,30 @@ def test_cli_clap_json_and_bad_input(realdata: Path, capsys: pytest.CaptureFixtu
     assert cli.main(["clap", str(realdata / "speech" / "aeneas_mono.empty.wav"), "--json"]) == 2
     err = capsys.readouterr()
     assert err.out == "" and "aeneas_mono.empty.wav: recording is empty" in err.err
+
+
+def test_decode_args_are_data() -> None:
+    from pipeline.audio.decode import decode_args
+
+    args = decode_args("-odd name:1.webm", start=1500, length=250)
+    assert args[:4] == ["-ss", "1.500", "-t", "0.250"]
+    assert args[5].startswith("file:/") and args[5].endswith("-odd name:1.webm")
+    assert args[args.index("-map") + 1] == "0:a:0" and args[-2:] == ["f32le", "pipe:1"]
+    assert "-ss" not in decode_args("a.webm")
+
+
+def test_kept_samples_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only the strongest MAX_SNIPPETS sharp rises keep their samples: memory stays flat."""
+    from pipeline.audio import clap as clap_module
+
+    monkeypatch.setattr(clap_module, "MAX_SNIPPETS", 3)
+    rng = np.random.default_rng(8)
+    x = gen.room(rng, 10 * RATE, 0.001)
+    for k in range(8):  # eight claps, each louder than the last
+        gen.place(x, gen.clap(rng, 0.1 + 0.1 * k), 500.0 + 1200 * k)
+    tap = clap_module.EnvelopeTap()
+    for i in range(0, len(x), 4000):  # odd-sized chunks, as a decoder would give them
+        tap.feed(x[i : i + 4000].astype(np.float32))
+    env = tap.envelope()
+    assert len(env.snippets) == 3
+    assert sorted(env.snippets) == pytest.approx([6400, 7600, 8800], abs=5)
