@@ -184,6 +184,33 @@ def cmd_align(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- clap / sync ----------------------------------------------------------------------
+
+def cmd_clap(args: argparse.Namespace) -> int:
+    from pipeline.audio.clap import find_claps
+
+    result = find_claps(args.media)
+    human = "\n".join(
+        [f"{args.media}: {result.duration / 1000:.3f} s, {len(result.claps)} clap(s)"]
+        + [f"  clap at {c.time / 1000:.3f} s  (confidence {c.confidence:.2f})"
+           for c in result.claps]
+    )
+    emit(args, result.to_json(), human)
+    return 0
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    from pipeline.audio.sync import load_captions, measure_sync
+
+    captions, caption_offset = load_captions(args.captions)
+    result = measure_sync(args.media, captions, caption_offset=caption_offset)
+    clap = "none" if result.clap is None else f"{result.clap / 1000:.3f} s"
+    human = (f"{args.media}: clap {clap}, caption offset {result.offset / 1000:+.3f} s"
+             f" (confidence {result.confidence:.2f}, method {result.method})")
+    emit(args, result.to_json(), human)
+    return 0
+
+
 # --- build -----------------------------------------------------------------------------
 
 def _work_function(spec: str | None) -> Any:
@@ -307,9 +334,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-cps", type=float, default=None,
                    help="VISUAL TEXT reading speed, characters a second (overrides --profile)")
 
+    p = command("clap", cmd_clap, "find hand claps in a recording")
+    p.add_argument("media", help="recording (any format ffmpeg reads)")
+
+    p = command("sync", cmd_sync, "measure the caption-to-recording offset")
+    p.add_argument("media", help="recording (any format ffmpeg reads)")
+    p.add_argument("captions", help="lesson script (.md, its embedded captions) or .srt/.vtt")
+
     for name, help in [
-        ("clap", "find hand claps in a recording"),
-        ("sync", "measure the caption-to-recording offset"),
         ("render", "render a finished lesson"),
     ]:
         command(name, _not_yet(name), help).add_argument("rest", nargs="*")

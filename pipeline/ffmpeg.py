@@ -8,14 +8,21 @@ from __future__ import annotations
 
 import re
 import subprocess
+import sys
 import threading
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import IO
 
 from pipeline.errors import MediaError
+
+if sys.platform != "win32":
+    import fcntl
+else:  # pragma: no cover
+    fcntl = None  # type: ignore[assignment]
 
 Progress = Callable[[float], None]  # fraction done, 0..1
 
@@ -140,3 +147,71 @@ def run(
         raise MediaError(f"ffmpeg failed: {reason}", what)
     if progress is not None:
         progress(1.0)
+
+
+def stream(args: Sequence[str], *, chunk_bytes: int, what: str | Path | None = None) -> Iterator[bytes]:
+    """Run ffmpeg with ``args`` writing raw data to stdout, yielding it in chunks.
+
+    Each chunk has ``chunk_bytes`` bytes (the last may be shorter), so callers can hold a
+    fixed-size window of a long decode in memory. Stopping the iteration early kills ffmpeg.
+    On failure raises MediaError with ffmpeg's own last words, naming ``what``.
+    """
+    cmd = [executable(), "-hide_banner", "-nostdin", "-loglevel", "error", *args]
+    tail: deque[str] = deque(maxlen=20)
+    with subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0,
+    ) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        _widen_pipe(proc.stdout, chunk_bytes * 2)
+        stderr = proc.stderr
+        drain = threading.Thread(
+            target=lambda: tail.extend(
+                line.decode("utf-8", "replace").rstrip() for line in stderr
+            ),
+            daemon=True,
+        )
+        drain.start()
+        finished = False
+        try:
+            while True:
+                data = _read_exactly(proc.stdout, chunk_bytes)
+                if not data:
+                    break
+                yield data
+            finished = True
+        finally:
+            if not finished:
+                proc.kill()
+            code = proc.wait()
+            drain.join()
+    if code != 0:
+        reason = "; ".join(line for line in tail if line) or f"exit code {code}"
+        raise MediaError(f"ffmpeg failed: {reason}", what)
+
+
+def _widen_pipe(pipe: IO[bytes], size: int) -> None:
+    """Let ffmpeg run ahead of the reader by up to ``size`` bytes (Linux; else a no-op).
+
+    With the default 64 KB pipe ffmpeg stalls whenever the reader is busy with a chunk,
+    so decoding and analysis take turns instead of sharing the two cores.
+    """
+    setsize = getattr(fcntl, "F_SETPIPE_SZ", None) if fcntl else None
+    if setsize is None:
+        return
+    for wanted in (size, 1 << 20, 1 << 18):
+        try:
+            fcntl.fcntl(pipe.fileno(), setsize, wanted)
+            return
+        except OSError:
+            continue
+
+
+def _read_exactly(pipe: IO[bytes], size: int) -> bytes:
+    parts: list[bytes] = []
+    while size > 0:
+        data = pipe.read(size)
+        if not data:
+            break
+        parts.append(data)
+        size -= len(data)
+    return b"".join(parts)
