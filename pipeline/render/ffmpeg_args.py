@@ -34,14 +34,15 @@ def image2_pattern(directory: Path, stem: str) -> str:
     return str(directory.absolute()).replace("%", "%%") + f"/{stem}_%02d.png"
 
 
-def video_codec_args(preset: str, frame: Frame) -> list[str]:
+def video_codec_args(preset: str, frame: Frame, kbps: int | None = None) -> list[str]:
+    """Encoder options; ``kbps`` overrides the fast preset's bitrate."""
     common = ["-c:v", "libvpx-vp9", "-row-mt", "1", "-pix_fmt", "yuv420p",
               "-g", str(keyframe_interval(frame.fps))]
     if preset == "final":
         return common + ["-deadline", "good", "-cpu-used", "2", "-crf", "30", "-b:v", "0"]
     if preset == "fast":
         return common + ["-deadline", "realtime", "-cpu-used", "8",
-                         "-b:v", f"{video_bitrate(frame.width, frame.height)}k"]
+                         "-b:v", f"{kbps or video_bitrate(frame.width, frame.height)}k"]
     raise ValueError(f"unknown preset {preset!r}")
 
 
