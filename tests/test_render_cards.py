@@ -8,7 +8,14 @@ import pytest
 from PIL import Image
 
 from pipeline.render.cards import (
-    draw_card, fade_frames, find_panel, fit_text, font, is_rtl, slug, wrap,
+    draw_card,
+    fade_frames,
+    find_panel,
+    fit_text,
+    font,
+    is_rtl,
+    slug,
+    wrap,
 )
 from pipeline.render.theme import DEFAULT_THEME
 

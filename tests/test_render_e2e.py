@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from test_render_media import extract_subtitles, frame_at, make_clip, near, patch
 
 from pipeline import cli, ffmpeg
 from pipeline.errors import MediaError, RenderError
@@ -14,7 +15,6 @@ from pipeline.render import ffmpeg_args
 from pipeline.render.plan import Overlay, Segment
 from pipeline.render.run import render_video
 from pipeline.render.theme import Theme
-from test_render_media import extract_subtitles, frame_at, make_clip, near, patch
 
 GREEN = (0x20, 0x80, 0x20)
 MAGENTA = (255, 0, 255)
@@ -67,6 +67,13 @@ def test_joined_segments_trimmed_keep_order_duration_and_audio(clip: Path, tmp_p
     assert info.audio == "opus" and info.subtitles == ()
     assert near(patch(frame_at(out, 500, 320, 180), 160, 150), GREEN)
     assert near(patch(frame_at(out, 1800, 320, 180), 160, 150), (0x20, 0x20, 0xC0))
+
+
+def test_recording_without_duration_is_measured(tmp_path: Path) -> None:
+    live = make_clip(tmp_path / "live.webm", seconds=1.5, live=True)
+    assert ffmpeg.probe(live).duration is None
+    result = render_video([Segment(live)], [], [Caption(1, 0, 900, "x")], tmp_path / "o.webm")
+    assert abs(result.duration - 1500) <= 60 and result.captions == 1
 
 
 def test_burn_in_draws_captions_and_has_no_subtitle_stream(clip: Path, tmp_path: Path) -> None:

@@ -13,8 +13,11 @@ from pipeline.ffmpeg import executable, media_arg
 
 def make_clip(path: Path, *, seconds: float = 2.0, size: str = "160x90", rate: int = 30,
               colour: str = "0x208020", gop: int = 15, audio: bool = True,
-              pattern: bool = False) -> Path:
-    """A small VP9 + Opus webm: a solid colour (or testsrc2) and a sine tone."""
+              pattern: bool = False, live: bool = False) -> Path:
+    """A small VP9 + Opus webm: a solid colour (or testsrc2) and a sine tone.
+
+    ``live`` writes it through a pipe, as a browser's recorder does: no duration, no cues.
+    """
     video = (f"testsrc2=size={size}:rate={rate}:duration={seconds}" if pattern
              else f"color=c={colour}:size={size}:rate={rate}:duration={seconds}")
     args = [executable(), "-v", "error", "-y", "-f", "lavfi", "-i", video]
@@ -24,7 +27,11 @@ def make_clip(path: Path, *, seconds: float = 2.0, size: str = "160x90", rate: i
              "-g", str(gop), "-keyint_min", str(gop), "-pix_fmt", "yuv420p"]
     if audio:
         args += ["-c:a", "libopus"]
-    subprocess.run([*args, media_arg(path)], check=True)
+    if live:
+        with path.open("wb") as sink:
+            subprocess.run([*args, "-f", "webm", "pipe:1"], stdout=sink, check=True)
+    else:
+        subprocess.run([*args, media_arg(path)], check=True)
     return path
 
 

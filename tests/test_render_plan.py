@@ -10,12 +10,27 @@ from pipeline.errors import RenderError
 from pipeline.models import Caption, Cue, Lesson, NarrationLine
 from pipeline.render.ass import ass_colour, ass_text, ass_time, to_ass
 from pipeline.render.ffmpeg_args import (
-    escape_filter_value, full_render_args, image2_pattern, sec, setpts_expr, video_codec_args,
+    escape_filter_value,
+    full_render_args,
+    image2_pattern,
+    sec,
+    setpts_expr,
+    video_codec_args,
 )
 from pipeline.render.lesson import spread_cues
 from pipeline.render.plan import (
-    CardInput, Frame, Overlay, PlacedOverlay, RenderResult, Segment, Source, Timing,
-    clip_captions, plan_timing, resolve_sources, video_bitrate,
+    CardInput,
+    Frame,
+    Overlay,
+    PlacedOverlay,
+    RenderResult,
+    Segment,
+    Source,
+    Timing,
+    clip_captions,
+    plan_timing,
+    resolve_sources,
+    video_bitrate,
 )
 from pipeline.render.theme import DEFAULT_THEME, load_theme, parse_colour
 

@@ -8,17 +8,24 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_render_media import extract_subtitles, frame_at, make_clip, near, patch
 
 from pipeline import ffmpeg
 from pipeline.ffmpeg import executable, media_arg
 from pipeline.render.plan import CardInput, Frame, Overlay, Segment, Source, Timing
 from pipeline.render.run import render_video
 from pipeline.render.smart import (
-    Packet, Piece, concat_list, encode_piece_args, mux_args, parse_framecrc, plan_pieces,
-    shift_card, smart_codec_args,
+    Packet,
+    Piece,
+    concat_list,
+    encode_piece_args,
+    mux_args,
+    parse_framecrc,
+    plan_pieces,
+    shift_card,
+    smart_codec_args,
 )
 from pipeline.render.theme import Theme
-from test_render_media import extract_subtitles, frame_at, make_clip, near, patch
 
 FRAMECRC = """#tb 0: 1/1000
 #media_type 0: video

@@ -82,9 +82,9 @@ def card_chain(index: int, input_no: int, card: CardInput, base: str, out: str) 
     timing = card.timing
     return [
         f"[{input_no}:v]settb=1/1000,setpts='({setpts_expr(timing)})/TB'[{label}]",
-        f"[{base}][{label}]overlay=x={card.x}:y={card.y}"
-        f":enable='between(t,{sec(timing.start)},{sec(timing.end - 1)})'"
-        f":eof_action=repeat[{out}]",
+        (f"[{base}][{label}]overlay=x={card.x}:y={card.y}"
+         f":enable='between(t,{sec(timing.start)},{sec(timing.end - 1)})'"
+         f":eof_action=repeat[{out}]"),
     ]
 
 

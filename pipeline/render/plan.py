@@ -7,6 +7,7 @@ otherwise, and nothing here touches ffmpeg or the disk.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -131,8 +132,8 @@ class Frame:
     fps: float
 
 
-def resolve_sources(segments: list[Segment] | tuple[Segment, ...],
-                    durations: list[int], audio: list[bool]) -> tuple[Source, ...]:
+def resolve_sources(segments: Sequence[Segment], durations: Sequence[int],
+                    audio: Sequence[bool]) -> tuple[Source, ...]:
     sources = []
     for segment, duration, has_audio in zip(segments, durations, audio, strict=True):
         start = max(0, min(segment.start, duration))
@@ -154,9 +155,9 @@ def plan_timing(overlay: Overlay, duration: int, fade: int, fps: float) -> Timin
     return Timing(start, end, fade, steps)
 
 
-def clip_captions(captions: list[Caption] | tuple[Caption, ...], duration: int) -> list[Caption]:
+def clip_captions(captions: Sequence[Caption], duration: int) -> list[Caption]:
     """Captions inside the output, renumbered, with text safe for SRT/VTT blocks."""
-    kept = []
+    kept: list[Caption] = []
     for caption in sorted(captions, key=lambda c: (c.start, c.end)):
         start, end = max(0, caption.start), min(duration, caption.end)
         text = re.sub(r"\n\s*\n+", "\n", caption.text.strip())

@@ -7,6 +7,7 @@ import json
 import logging
 import tempfile
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +21,16 @@ from pipeline.render.ass import to_ass
 from pipeline.render.cards import FONTS, Card, draw_card, fade_frames
 from pipeline.render.ffmpeg_args import full_render_args, image2_pattern
 from pipeline.render.plan import (
-    PRESETS, CardInput, Frame, Overlay, PlacedOverlay, RenderResult, Segment, Source,
-    clip_captions, plan_timing, resolve_sources,
+    PRESETS,
+    CardInput,
+    Frame,
+    Overlay,
+    PlacedOverlay,
+    RenderResult,
+    Segment,
+    clip_captions,
+    plan_timing,
+    resolve_sources,
 )
 from pipeline.render.theme import DEFAULT_THEME, Theme
 
@@ -53,7 +62,7 @@ def render_video(
         raise RenderError("nothing to render: no recording given", out)
     if preset not in PRESETS:
         raise RenderError(f"unknown preset {preset!r} (use {' or '.join(PRESETS)})", out)
-    infos = [ffmpeg.probe(segment.path) for segment in segments]
+    infos = [_probe(segment.path) for segment in segments]
     for info in infos:
         if info.video is None or not info.width or info.duration is None:
             raise RenderError("recording has no video stream with a known size and duration",
@@ -100,6 +109,21 @@ def render_video(
     return RenderResult(out, written.duration or duration, placed, len(kept), use_smart)
 
 
+def _probe(path: Path) -> ffmpeg.MediaInfo:
+    """Probe a recording; when the container has no duration (live-recorded webm, e.g. from
+    a browser's MediaRecorder), measure it from the video packets."""
+    info = ffmpeg.probe(path)
+    if info.duration is not None or info.video is None:
+        return info
+    with tempfile.TemporaryDirectory(prefix="pipeline-probe-") as tmp:
+        listing = Path(tmp) / "packets.framecrc"
+        ffmpeg.run(smart_render.keyframe_list_args(path, listing), what=path)
+        packets = smart_render.parse_framecrc(listing.read_text(encoding="utf-8"))
+    if not packets:
+        return info
+    return replace(info, duration=packets[-1].pts + packets[-1].duration)
+
+
 def _draw_cards(overlays: Sequence[Overlay], frame: Frame, duration: int, theme: Theme,
                 panels_dir: Path | None, work: Path
                 ) -> tuple[list[CardInput], tuple[PlacedOverlay, ...]]:
@@ -132,5 +156,3 @@ def write_manifest(out_json: Path, doc: dict[str, Any]) -> None:
     with atomic_path(out_json) as tmp:
         tmp.write_text(json.dumps(doc, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
-
-__all__ = ["render_video", "write_manifest", "Segment", "Overlay", "Source"]

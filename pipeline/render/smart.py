@@ -24,7 +24,7 @@ from pipeline.render import ffmpeg_args
 from pipeline.render.ffmpeg_args import audio_codec_args, card_chain, card_input_args, sec
 from pipeline.render.plan import CardInput, Frame, Source, Timing
 
-_TB = re.compile(r"^#tb 0: (\d+)/(\d+)", re.M)
+_TB = re.compile(r"^#tb 0: (\d+)/(\d+)", re.MULTILINE)
 
 
 @dataclass(frozen=True, slots=True)
