@@ -57,6 +57,21 @@ def test_full_render_has_streams_overlay_in_its_span_and_captions(clip: Path,
     assert leftovers(tmp_path) == []
 
 
+def test_cards_fade_in_and_out(clip: Path, tmp_path: Path) -> None:
+    out = tmp_path / "fade.webm"
+    theme = Theme(background="#ff00ffff", fade=300, padding=20)
+    result = render_video([Segment(clip)], [Overlay("visual_text", "c", ("c",), 500, 1500)], [],
+                          out, theme=theme, smart=False)
+    box = result.overlays[0]
+    x, y = box.x + box.w - 4, box.y + box.h // 2
+    rising = patch(frame_at(out, 617, 320, 180), x, y)  # ~3/7 of the way in
+    falling = patch(frame_at(out, 1390, 320, 180), x, y)
+    for colour in (rising, falling):
+        assert not near(colour, MAGENTA) and not near(colour, GREEN)
+        assert GREEN[0] + 20 < colour[0] < MAGENTA[0] - 20
+    assert near(patch(frame_at(out, 1000, 320, 180), x, y), MAGENTA)
+
+
 def test_joined_segments_trimmed_keep_order_duration_and_audio(clip: Path, tmp_path: Path) -> None:
     blue = make_clip(tmp_path / "second.webm", size="320x180", colour="0x2020c0", seconds=1.5)
     out = tmp_path / "joined.webm"
