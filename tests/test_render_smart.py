@@ -188,3 +188,16 @@ def test_full_flag_and_burn_in_skip_smart_render(pattern: Path, tmp_path: Path) 
     burned = render_video([Segment(pattern)], [], [Caption(1, 0, 500, "x")],
                           tmp_path / "b.webm", burn_in=True)
     assert not burned.smart
+
+
+def test_failed_smart_render_leaves_nothing_and_reports_ffmpeg(
+        pattern: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipeline.errors import MediaError
+    from pipeline.render import smart
+
+    monkeypatch.setattr(smart, "smart_codec_args",
+                        lambda preset, frame, kbps: ["-c:v", "libvpx-vp9", "-cpu-used", "99"])
+    out = tmp_path / "o" / "fail.webm"
+    with pytest.raises(MediaError, match="ffmpeg failed: .*cpu-used"):
+        render_video([Segment(pattern)], [Overlay("visual_text", "c", ("c",), 100, 400)], [], out)
+    assert list(out.parent.iterdir()) == []
