@@ -201,5 +201,6 @@ def test_spread_cues_follows_narration_position() -> None:
     cues = (Cue("visual_text", "a|b", ("a", "b"), 25), Cue("main_panel", "P", ("P",), 41))
     lesson = Lesson(Path("l.md"), "L", (), (), (), cues, (), (), (), narration)
     overlays = spread_cues(lesson, 40_000)
-    # the panel cue comes after all narration: it would start at the very end, so it is dropped
-    assert [(o.kind, o.start, o.end) for o in overlays] == [("visual_text", 20_000, 26_000)]
+    # the panel cue comes after all narration: it shows in the last 6 s
+    assert [(o.kind, o.start, o.end) for o in overlays] == [("visual_text", 20_000, 26_000),
+                                                            ("main_panel", 34_000, 40_000)]

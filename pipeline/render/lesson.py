@@ -33,7 +33,8 @@ def plan_lesson_render(
 
 
 def spread_cues(lesson: Lesson, total: int) -> list[Overlay]:
-    """Place each cue where its script line falls in the narration, ~6 s long."""
+    """Place each cue where its script line falls in the narration, ~6 s long (a cue after
+    the last narration line shows in the last 6 s)."""
     lines = [n.line for n in lesson.narration]
     starts = []
     for i, cue in enumerate(lesson.cues):
@@ -41,7 +42,7 @@ def spread_cues(lesson: Lesson, total: int) -> list[Overlay]:
             share = sum(1 for line in lines if line < cue.line) / len(lines)
         else:
             share = i / max(1, len(lesson.cues))
-        starts.append(round(share * total))
+        starts.append(max(0, min(round(share * total), total - CUE_LENGTH)))
     overlays = []
     for i, (cue, start) in enumerate(zip(lesson.cues, starts, strict=True)):
         following = [s for s in starts[i + 1:] if s > start]
