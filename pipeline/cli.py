@@ -276,13 +276,70 @@ def cmd_build(args: argparse.Namespace) -> int:
     return status
 
 
+# --- render ----------------------------------------------------------------------------
+
+def cmd_render(args: argparse.Namespace) -> int:
+    from pipeline.render.lesson import plan_lesson_render
+    from pipeline.render.run import render_video, write_manifest
+    from pipeline.render.theme import load_theme
+    from pipeline.script.parse import parse_script
+
+    out = Path(args.output)
+    if out.suffix.lower() != ".webm":
+        raise UsageError(f"output must be a .webm file: {out}")
+    lesson = parse_script(args.script)
+    media = [Path(m) for m in args.media]
+    theme = load_theme(args.theme) if args.theme else None
+    panels = Path(args.panels) if args.panels else _default_panels(media)
+    segments, overlays, captions, trim_start, caption_offset = plan_lesson_render(lesson, media)
+    with _progress_bar(f"rendering {out.name}") as progress:
+        result = render_video(
+            segments, overlays, captions, out, theme=theme, preset=args.preset,
+            burn_in=args.burn_in, smart=not args.full, panels_dir=panels, progress=progress,
+        )
+    doc = result.to_json(trim_start=trim_start, caption_offset=caption_offset)
+    write_manifest(out.with_suffix(".json"), doc)
+    human = "\n".join([
+        f"{out}: {result.duration / 1000:.3f} s, {len(result.overlays)} overlays,"
+        f" {result.captions} captions ({'smart render' if result.smart else 'full encode'})",
+        f"  also wrote {out.with_suffix('.srt')}, {out.with_suffix('.vtt')},"
+        f" {out.with_suffix('.json')}",
+    ])
+    emit(args, doc, human)
+    return 0
+
+
+def _default_panels(media: list[Path]) -> Path | None:
+    for candidate in [Path("media") / "panels", *(m.parent / "panels" for m in media[:1])]:
+        if candidate.is_dir():
+            return candidate
+    return None
+
+
+class _progress_bar:
+    """A rich progress bar on stderr when it is a terminal; a no-op callback otherwise."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.bar: Any = None
+
+    def __enter__(self) -> Callable[[float], None] | None:
+        if not sys.stderr.isatty():
+            return None
+        from rich.console import Console
+        from rich.progress import Progress
+
+        self.bar = Progress(console=Console(stderr=True), transient=True)
+        self.bar.start()
+        task = self.bar.add_task(self.label, total=1.0)
+        return lambda fraction: self.bar.update(task, completed=fraction)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
 # --- argument parser -------------------------------------------------------------------
-
-def _not_yet(name: str) -> Handler:
-    def handler(args: argparse.Namespace) -> int:
-        raise UsageError(f"'{name}' is not available in this build yet")
-    return handler
-
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -341,10 +398,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("media", help="recording (any format ffmpeg reads)")
     p.add_argument("captions", help="lesson script (.md, its embedded captions) or .srt/.vtt")
 
-    for name, help in [
-        ("render", "render a finished lesson"),
-    ]:
-        command(name, _not_yet(name), help).add_argument("rest", nargs="*")
+    p = command("render", cmd_render, "render a finished lesson")
+    p.add_argument("script", help="lesson script (markdown)")
+    p.add_argument("--media", nargs="+", required=True, metavar="FILE",
+                   help="the lesson's recordings, in script order")
+    p.add_argument("-o", "--output", required=True, metavar="OUT.webm", help="output video")
+    p.add_argument("--burn-in", action="store_true",
+                   help="draw the captions into the picture instead of a subtitle track")
+    p.add_argument("--preset", choices=["fast", "final"], default="fast",
+                   help="encoder preset: fast (VP9 realtime, default) or final (quality)")
+    p.add_argument("--full", action="store_true",
+                   help="re-encode the whole video (no smart render)")
+    p.add_argument("--theme", metavar="THEME.toml", help="course theme file")
+    p.add_argument("--panels", metavar="DIR",
+                   help="folder of MAIN PANEL images (default: media/panels)")
+
 
     p = command("build", cmd_build, "build every lesson of the course into output/")
     p.add_argument("--jobs", "-j", type=int, default=None, metavar="N",

@@ -1,0 +1,158 @@
+"""Render a lesson: draw the cards, run ffmpeg, write OUT.webm + OUT.srt + OUT.vtt atomically."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import tempfile
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from pipeline import ffmpeg
+from pipeline.atomic import atomic_path
+from pipeline.captions.io import to_srt, to_vtt
+from pipeline.errors import RenderError
+from pipeline.models import Caption
+from pipeline.render import smart as smart_render
+from pipeline.render.ass import to_ass
+from pipeline.render.cards import FONTS, Card, draw_card, fade_frames
+from pipeline.render.ffmpeg_args import full_render_args, image2_pattern
+from pipeline.render.plan import (
+    PRESETS,
+    CardInput,
+    Frame,
+    Overlay,
+    PlacedOverlay,
+    RenderResult,
+    Segment,
+    clip_captions,
+    plan_timing,
+    resolve_sources,
+)
+from pipeline.render.theme import DEFAULT_THEME, Theme
+
+log = logging.getLogger(__name__)
+
+
+def render_video(
+    segments: Sequence[Segment],
+    overlays: Sequence[Overlay],
+    captions: Sequence[Caption],
+    out: Path,
+    *,
+    theme: Theme | None = None,
+    preset: str = "fast",
+    burn_in: bool = False,
+    smart: bool = True,
+    panels_dir: Path | None = None,
+    progress: ffmpeg.Progress | None = None,
+) -> RenderResult:
+    """Render ``segments`` joined, with ``overlays`` and ``captions`` (output timeline), to
+    ``out`` (VP9 + Opus webm) plus ``out.srt`` and ``out.vtt``. Nothing is left on failure.
+
+    ``smart`` re-encodes only the keyframe intervals an overlay or the trim touches when
+    that is possible (one source segment in VP9, soft captions); otherwise one full encode.
+    """
+    out = Path(out)
+    theme = theme or DEFAULT_THEME
+    if not segments:
+        raise RenderError("nothing to render: no recording given", out)
+    if preset not in PRESETS:
+        raise RenderError(f"unknown preset {preset!r} (use {' or '.join(PRESETS)})", out)
+    infos = [_probe(segment.path) for segment in segments]
+    for info in infos:
+        if info.video is None or not info.width or info.duration is None:
+            raise RenderError("recording has no video stream with a known size and duration",
+                              info.path)
+    first = infos[0]
+    frame = Frame(first.width, first.height, first.fps or 30.0)
+    sources = resolve_sources(segments, [i.duration or 0 for i in infos],
+                              [i.audio is not None for i in infos])
+    duration = sum(s.duration for s in sources)
+    if duration <= 0:
+        raise RenderError("the segments to render are empty (check trim times)", out)
+    kept = clip_captions(captions, duration)
+
+    with contextlib.ExitStack() as stack:
+        work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="pipeline-render-")))
+        cards, placed = _draw_cards(overlays, frame, duration, theme, panels_dir, work)
+        vtt_text = to_vtt(kept)
+        captions_vtt = work / "captions.vtt"
+        captions_vtt.write_text(vtt_text, encoding="utf-8")
+        webm = stack.enter_context(atomic_path(out))
+        srt = stack.enter_context(atomic_path(out.with_suffix(".srt")))
+        vtt = stack.enter_context(atomic_path(out.with_suffix(".vtt")))
+        srt.write_text(to_srt(kept), encoding="utf-8")
+        vtt.write_text(vtt_text, encoding="utf-8")
+        use_smart = smart and not burn_in and smart_render.possible(sources, infos)
+        if use_smart:
+            smart_render.render(sources[0], frame, cards, webm, work, preset=preset,
+                                captions_vtt=captions_vtt if kept else None,
+                                progress=progress, info=first)
+        else:
+            burn = None
+            if burn_in and kept:
+                burn = work / "captions.ass"
+                burn.write_text(to_ass(kept, frame.width, frame.height, theme), encoding="utf-8")
+            args = full_render_args(
+                sources, frame, cards, webm, preset=preset,
+                captions_vtt=captions_vtt if kept and not burn_in else None,
+                burn_in=burn, fonts_dir=FONTS, duration=duration,
+                full_lengths=[i.duration for i in infos],
+            )
+            log.info("ffmpeg %s", " ".join(args))
+            ffmpeg.run(args, duration=duration, progress=progress, what=out)
+        written = ffmpeg.probe(webm)
+    return RenderResult(out, written.duration or duration, placed, len(kept), use_smart)
+
+
+def _probe(path: Path) -> ffmpeg.MediaInfo:
+    """Probe a recording; when the container has no duration (live-recorded webm, e.g. from
+    a browser's MediaRecorder), measure it from the video packets."""
+    info = ffmpeg.probe(path)
+    if info.duration is not None or info.video is None:
+        return info
+    with tempfile.TemporaryDirectory(prefix="pipeline-probe-") as tmp:
+        listing = Path(tmp) / "packets.framecrc"
+        ffmpeg.run(smart_render.keyframe_list_args(path, listing), what=path)
+        packets = smart_render.parse_framecrc(listing.read_text(encoding="utf-8"))
+    if not packets:
+        return info
+    return replace(info, duration=packets[-1].pts + packets[-1].duration)
+
+
+def _draw_cards(overlays: Sequence[Overlay], frame: Frame, duration: int, theme: Theme,
+                panels_dir: Path | None, work: Path
+                ) -> tuple[list[CardInput], tuple[PlacedOverlay, ...]]:
+    cards: list[CardInput] = []
+    placed: list[PlacedOverlay] = []
+    for overlay in sorted(overlays, key=lambda o: (o.start, o.end)):
+        timing = plan_timing(overlay, duration, theme.fade, frame.fps)
+        if timing is None:
+            log.warning("overlay %r is outside the output, skipped", overlay.text[:40])
+            continue
+        card = draw_card(overlay.kind, overlay.text, overlay.items, theme, frame.width,
+                         frame.height, panels_dir)
+        stem = f"card{len(cards):03d}"
+        _write_frames(card, timing.steps, work, stem)
+        cards.append(CardInput(Path(image2_pattern(work, stem)), timing, card.x, card.y))
+        placed.append(PlacedOverlay(overlay.kind, overlay.text, timing.start, timing.end,
+                                    card.x, card.y, card.w, card.h))
+    return cards, tuple(placed)
+
+
+def _write_frames(card: Card, steps: int, work: Path, stem: str) -> None:
+    rising = fade_frames(card.image, steps)
+    frames = [*rising, card.image, *reversed(rising)]
+    for n, image in enumerate(frames):
+        image.save(work / f"{stem}_{n:02d}.png", compress_level=1)
+
+
+def write_manifest(out_json: Path, doc: dict[str, Any]) -> None:
+    """Write the render manifest (INTERFACE.md's OUT.json) atomically."""
+    with atomic_path(out_json) as tmp:
+        tmp.write_text(json.dumps(doc, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+

@@ -1,0 +1,261 @@
+"""Smart render: re-encode only the keyframe intervals that change, stream-copy the rest.
+
+A VP9 recording is a run of keyframe intervals. An interval that no overlay touches and
+the trim does not cut is copied bit for bit; the others are decoded, composited and
+re-encoded (each re-encoded piece starts with a keyframe, so the joins decode cleanly).
+The pieces are joined with the concat demuxer; the audio is copied whole when the
+recording is not trimmed, else re-encoded once for the trimmed span (cheap, sample exact).
+
+Planning is pure (``parse_framecrc``, ``plan_pieces``, the ``*_args`` builders); ``render``
+runs the ffmpeg commands through pipeline.ffmpeg.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from pipeline import ffmpeg
+from pipeline.errors import RenderError
+from pipeline.ffmpeg import media_arg
+from pipeline.render import ffmpeg_args
+from pipeline.render.ffmpeg_args import audio_codec_args, card_chain, card_input_args, sec
+from pipeline.render.plan import CardInput, Frame, Source, Timing
+
+_TB = re.compile(r"^#tb 0: (\d+)/(\d+)", re.MULTILINE)
+
+
+@dataclass(frozen=True, slots=True)
+class Packet:
+    pts: int  # ms
+    duration: int  # ms
+    key: bool
+    size: int = 0  # bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Piece:
+    """Consecutive frames of the recording, [start, end) ms, copied or re-encoded."""
+
+    start: int
+    end: int
+    frames: int
+    encode: bool
+
+    @property
+    def duration(self) -> int:
+        return self.end - self.start
+
+
+def possible(sources: Sequence[Source], infos: Sequence[ffmpeg.MediaInfo]) -> bool:
+    """Smart render needs one VP9 recording (its packets are copied into the webm)."""
+    return len(sources) == 1 and infos[0].video == "vp9"
+
+
+def keyframe_list_args(path: Path, out: Path) -> list[str]:
+    """Packet list (with key flags) of the first video stream, without decoding."""
+    return ["-i", media_arg(path), "-map", "0:v:0", "-c", "copy", "-f", "framecrc",
+            media_arg(out)]
+
+
+def parse_framecrc(text: str) -> list[Packet]:
+    """Packets from ``-f framecrc`` output; a line without ``F=`` flags is a keyframe."""
+    match = _TB.search(text)
+    num, den = (int(match[1]), int(match[2])) if match else (1, 1000)
+    packets = []
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        fields = [f.strip() for f in line.split(",")]
+        if len(fields) < 6:
+            continue
+        flags = next((f[2:] for f in fields[6:] if f.startswith("F=")), None)
+        key = flags is None or bool(int(flags, 16) & 1)
+        pts, dur, size = int(fields[2]), int(fields[3]), int(fields[4])
+        packets.append(Packet(round(pts * 1000 * num / den), round(dur * 1000 * num / den), key,
+                              size))
+    packets.sort(key=lambda p: p.pts)
+    return packets
+
+
+def plan_pieces(packets: Sequence[Packet], start: int, end: int,
+                spans: Sequence[tuple[int, int]]) -> list[Piece]:
+    """Split the recording's [start, end) (ms) into copied and re-encoded pieces.
+
+    ``spans`` are the overlays' [start, end) in recording time. A keyframe interval is
+    copied when it starts at its keyframe inside the trim, ends inside it, and no span
+    touches it; consecutive intervals of the same kind make one piece.
+    """
+    frames = [p for p in packets if start <= p.pts < end]
+    if not frames:
+        return []
+    keys = [p.pts for p in packets if p.key]
+    last = packets[-1]
+    stream_end = last.pts + max(1, last.duration)
+    groups: list[tuple[bool, list[Packet]]] = []
+    for i, frame in enumerate(frames):
+        k = _interval_of(keys, frame.pts)
+        interval_start = keys[k] if k >= 0 else packets[0].pts
+        interval_end = keys[k + 1] if k + 1 < len(keys) else stream_end
+        whole = interval_start >= start and (interval_end <= end or end >= stream_end)
+        touched = any(s < interval_end and e > interval_start for s, e in spans)
+        encode = k < 0 or not whole or touched
+        if groups and groups[-1][0] == encode and (encode or not frame.key):
+            groups[-1][1].append(frame)
+        else:
+            groups.append((encode, [frame]))
+    pieces = []
+    for n, (encode, group) in enumerate(groups):
+        piece_end = groups[n + 1][1][0].pts if n + 1 < len(groups) else min(
+            end, group[-1].pts + max(1, group[-1].duration))
+        pieces.append(Piece(group[0].pts, piece_end, len(group), encode))
+    return _merge_copies(pieces)
+
+
+def _interval_of(keys: Sequence[int], pts: int) -> int:
+    """Index of the last keyframe at or before ``pts`` (-1: none)."""
+    lo, hi = 0, len(keys)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if keys[mid] <= pts:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo - 1
+
+
+def _merge_copies(pieces: list[Piece]) -> list[Piece]:
+    merged: list[Piece] = []
+    for piece in pieces:
+        if merged and merged[-1].encode == piece.encode:
+            prev = merged.pop()
+            piece = Piece(prev.start, piece.end, prev.frames + piece.frames, piece.encode)
+        merged.append(piece)
+    return merged
+
+
+def shift_card(card: CardInput, offset: int) -> CardInput:
+    """The card on a timeline that starts ``offset`` ms later."""
+    t = card.timing
+    return replace(card, timing=Timing(t.start - offset, t.end - offset, t.fade, t.steps))
+
+
+def copy_piece_args(path: Path, piece: Piece, out: Path) -> list[str]:
+    return ["-ss", sec(piece.start), "-i", media_arg(path), "-map", "0:v:0", "-c", "copy",
+            "-frames:v", str(piece.frames), "-f", "webm", media_arg(out)]
+
+
+def encode_piece_args(path: Path, piece: Piece, cards: Sequence[CardInput], frame: Frame,
+                      preset: str, out: Path, source_kbps: int = 0) -> list[str]:
+    """Decode the piece's span, composite the cards that show in it, encode video only.
+
+    ``cards`` are already on the piece's own timeline (0 = the piece's first frame).
+    """
+    args = ["-ss", sec(piece.start), "-i", media_arg(path)]
+    chains: list[str] = []
+    base = "0:v"
+    for i, card in enumerate(cards):
+        args += card_input_args(card)
+        chains += card_chain(i, 1 + i, card, base, f"o{i}")
+        base = f"o{i}"
+    chains.append(f"[{base}]format=yuv420p[vout]")
+    return [*args, "-filter_complex", ";".join(chains), "-map", "[vout]", "-an",
+            "-frames:v", str(piece.frames), *smart_codec_args(preset, frame, source_kbps),
+            "-f", "webm", media_arg(out)]
+
+
+def smart_codec_args(preset: str, frame: Frame, source_kbps: int) -> list[str]:
+    """The preset's encoder, at no less than 1.5x the bitrate of the recording's own span.
+
+    A re-encoded piece sits between bit-identical copied ones, so it must not look softer
+    than its neighbours: below the source's rate the realtime encoder visibly blurs.
+    """
+    floor = ffmpeg_args.video_bitrate(frame.width, frame.height)
+    kbps = max(floor, round(source_kbps * 1.5)) if preset == "fast" else None
+    return ffmpeg_args.video_codec_args(preset, frame, kbps)
+
+
+def span_kbps(packets: Sequence[Packet], piece: Piece) -> int:
+    """The recording's own video bitrate over the piece's span."""
+    size = sum(p.size for p in packets if piece.start <= p.pts < piece.end)
+    return round(size * 8 / max(1, piece.duration))
+
+
+def concat_list(pieces: Sequence[Path], durations: Sequence[int]) -> str:
+    """A concat demuxer list of our own piece files (safe names), with exact durations."""
+    lines = ["ffconcat version 1.0"]
+    for path, duration in zip(pieces, durations, strict=True):
+        name = str(path.absolute()).replace("'", "'\\''")
+        lines += [f"file '{name}'", f"duration {sec(duration)}"]
+    return "\n".join(lines) + "\n"
+
+
+def mux_args(concat: Path, source: Source, full_length: int, audio_codec: str | None,
+             captions_vtt: Path | None, out: Path) -> list[str]:
+    """Join the pieces (copied) with the audio and the captions into the webm."""
+    args = ["-f", "concat", "-safe", "0", "-i", media_arg(concat)]
+    whole = source.start == 0 and source.end >= full_length
+    if not source.has_audio:
+        args += ["-f", "lavfi", "-i", f"anullsrc=r=48000:cl=stereo:d={sec(source.duration)}"]
+        audio = audio_codec_args()
+    elif whole and audio_codec == "opus":
+        args += ["-i", media_arg(source.path)]
+        audio = ["-c:a", "copy"]
+    else:
+        if source.start > 0:
+            args += ["-ss", sec(source.start)]
+        args += ["-to", sec(source.end), "-i", media_arg(source.path)]
+        audio = audio_codec_args()
+    maps = ["-map", "0:v:0", "-map", "1:a:0"]
+    if captions_vtt is not None:
+        args += ["-f", "webvtt", "-i", media_arg(captions_vtt)]
+        maps += ["-map", "2:s:0", "-c:s", "copy"]
+    return [*args, *maps, "-c:v", "copy", *audio, "-t", sec(source.duration),
+            "-f", "webm", media_arg(out)]
+
+
+def render(source: Source, frame: Frame, cards: Sequence[CardInput], out: Path, work: Path, *,
+           preset: str, captions_vtt: Path | None, progress: ffmpeg.Progress | None,
+           info: ffmpeg.MediaInfo) -> list[Piece]:
+    """Render ``source`` with ``cards`` (output timeline) into ``out``; return the pieces."""
+    listing = work / "packets.framecrc"
+    ffmpeg.run(keyframe_list_args(source.path, listing), what=source.path)
+    packets = parse_framecrc(listing.read_text(encoding="utf-8", errors="replace"))
+    spans = [(c.timing.start + source.start, c.timing.end + source.start) for c in cards]
+    pieces = plan_pieces(packets, source.start, source.end, spans)
+    if not pieces:
+        raise RenderError("no video frames in the span to render", source.path)
+    total = sum(p.duration for p in pieces if p.encode) or 1
+    done = 0
+    files = []
+    for n, piece in enumerate(pieces):
+        path = work / f"piece{n:04d}.webm"
+        if piece.encode:
+            offset = piece.start - source.start
+            local = [shift_card(c, offset) for c in cards
+                     if c.timing.start < offset + piece.duration and c.timing.end > offset]
+            args = encode_piece_args(source.path, piece, local, frame, preset, path,
+                                     span_kbps(packets, piece))
+            ffmpeg.run(args,
+                       duration=piece.duration, progress=_part(progress, done, piece, total),
+                       what=source.path)
+            done += piece.duration
+        else:
+            ffmpeg.run(copy_piece_args(source.path, piece, path), what=source.path)
+        files.append(path)
+    concat = work / "pieces.ffconcat"
+    concat.write_text(concat_list(files, [p.duration for p in pieces]), encoding="utf-8")
+    ffmpeg.run(mux_args(concat, source, info.duration or source.end, info.audio, captions_vtt,
+                        out), what=out)
+    if progress is not None:
+        progress(1.0)
+    return pieces
+
+
+def _part(progress: ffmpeg.Progress | None, done: int, piece: Piece,
+          total: int) -> Callable[[float], None] | None:
+    if progress is None:
+        return None
+    return lambda fraction: progress(min(0.99, (done + fraction * piece.duration) / total))
