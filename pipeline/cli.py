@@ -279,29 +279,30 @@ def cmd_build(args: argparse.Namespace) -> int:
 # --- render ----------------------------------------------------------------------------
 
 def cmd_render(args: argparse.Namespace) -> int:
-    from pipeline.render.lesson import plan_lesson_render
-    from pipeline.render.run import render_video, write_manifest
+    from pipeline.lesson import Settings, plan, render
     from pipeline.render.theme import load_theme
-    from pipeline.script.parse import parse_script
 
     out = Path(args.output)
     if out.suffix.lower() != ".webm":
         raise UsageError(f"output must be a .webm file: {out}")
-    lesson = parse_script(args.script)
     media = [Path(m) for m in args.media]
-    theme = load_theme(args.theme) if args.theme else None
-    panels = Path(args.panels) if args.panels else _default_panels(media)
-    segments, overlays, captions, trim_start, caption_offset = plan_lesson_render(lesson, media)
+    settings = Settings(
+        profile=args.profile, preset=args.preset, burn_in=args.burn_in, smart=not args.full,
+        lead_in=round(args.lead_in * 1000),
+        theme=load_theme(args.theme) if args.theme else None,
+        panels=Path(args.panels) if args.panels else _default_panels(media),
+    )
     with _progress_bar(f"rendering {out.name}") as progress:
-        result = render_video(
-            segments, overlays, captions, out, theme=theme, preset=args.preset,
-            burn_in=args.burn_in, smart=not args.full, panels_dir=panels, progress=progress,
-        )
-    doc = result.to_json(trim_start=trim_start, caption_offset=caption_offset)
-    write_manifest(out.with_suffix(".json"), doc)
+        report = (lambda step, fraction=None: progress(fraction or 0.0)
+                  if progress and step == "render" else None)
+        lesson_plan = plan(Path(args.script), media, settings=settings)
+        result, doc = render(lesson_plan, out, settings, report)
     human = "\n".join([
         f"{out}: {result.duration / 1000:.3f} s, {len(result.overlays)} overlays,"
         f" {result.captions} captions ({'smart render' if result.smart else 'full encode'})",
+        *(f"  {t.path.name}: clap {('%.3f s' % (s.clap / 1000)) if s.clap is not None else 'none'},"
+          f" caption offset {s.offset / 1000:+.3f} s ({s.method}), output starts at"
+          f" {t.trim / 1000:.3f} s" for s, t in zip(lesson_plan.syncs, lesson_plan.takes)),
         f"  also wrote {out.with_suffix('.srt')}, {out.with_suffix('.vtt')},"
         f" {out.with_suffix('.json')}",
     ])
@@ -412,6 +413,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--theme", metavar="THEME.toml", help="course theme file")
     p.add_argument("--panels", metavar="DIR",
                    help="folder of MAIN PANEL images (default: media/panels)")
+    p.add_argument("--profile", default=None, help="caption profile: netflix (default), bbc")
+    p.add_argument("--lead-in", type=float, default=0.5, metavar="SECONDS",
+                   help="seconds of each take kept after its clap (default 0.5)")
 
 
     p = command("build", cmd_build, "build every lesson of the course into output/")

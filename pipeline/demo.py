@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import tempfile
 import wave
 from collections.abc import Callable, Sequence
@@ -28,11 +27,11 @@ from pipeline.errors import PipelineError
 from pipeline.models import Caption, Lesson
 from pipeline.script.parse import parse_script
 from pipeline.timecode import seconds
+from pipeline.timeline import estimated_captions
 
 RATE = 48_000
 SIZE = (480, 270)
 FPS = 24
-WORDS_PER_SECOND = 2.6  # estimated narration speed for scripts without captions
 SPEECH_AFTER_CLAP = 1500  # ms between the clap and the first word
 GENERATOR_VERSION = 1
 
@@ -53,21 +52,6 @@ class DemoRecording:
             "clap": seconds(self.clap), "offset": seconds(self.offset),
             "captions": self.captions, "cached": self.cached,
         }
-
-
-def estimated_captions(lesson: Lesson) -> list[Caption]:
-    """A caption-like timeline for narration never recorded: one cue per sentence."""
-    captions: list[Caption] = []
-    t = 0
-    for line in lesson.narration:
-        for sentence in re.split(r"(?<=[.!?])\s+", line.text):
-            words = len(sentence.split())
-            if not words:
-                continue
-            length = int(words / WORDS_PER_SECOND * 1000)
-            captions.append(Caption(len(captions) + 1, t, t + length, sentence, line.line))
-            t += length + 350
-    return captions
 
 
 def _seed(*parts: str) -> int:

@@ -7,11 +7,12 @@ is every take trimmed shortly after its clap, joined in script order.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.models import Caption
+from pipeline.models import Caption, Lesson
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,3 +92,20 @@ def captions_to_output(takes: Sequence[Take], captions: Sequence[Caption]) -> li
         if span is not None:
             placed.append(Caption(len(placed) + 1, span[0], span[1], caption.text, caption.line))
     return placed
+
+
+def estimated_captions(lesson: Lesson, words_per_minute: int = 150) -> list[Caption]:
+    """A caption-like timeline for narration without captions: one per sentence, back to
+    back at the aligner's speaking rate, so estimated cue times and this timeline agree."""
+    captions: list[Caption] = []
+    words_before = 0
+    for line in lesson.narration:
+        for sentence in re.split(r"(?<=[.!?])\s+", line.text):
+            count = len(sentence.split())
+            if not count:
+                continue
+            start = words_before * 60_000 // words_per_minute
+            words_before += count
+            end = words_before * 60_000 // words_per_minute
+            captions.append(Caption(len(captions) + 1, start, end, sentence, line.line))
+    return captions

@@ -22,7 +22,7 @@ from pipeline.build.discover import LessonJob
 from pipeline.build.index import write_index
 from pipeline.build.orchestrate import BuildReport, build_course
 from pipeline.build.watch import watch
-from pipeline.build.work import run_lesson, summary, write_json
+from pipeline.build.work import run_lesson, write_json
 from pipeline.cli import main
 from pipeline.errors import BuildError
 
@@ -94,12 +94,26 @@ def leftovers(output: Path) -> list[str]:
     return found
 
 
-def tree(output: Path) -> dict[str, bytes]:
-    """Every lesson file's bytes, the course folder's own path replaced by ROOT."""
+ENCODED = (".webm", ".jpg", ".png")  # encoder output is never byte-compared: probed instead
+
+
+def tree(output: Path) -> dict[str, object]:
+    """Every lesson file: text with the course folder's own path replaced by ROOT, and
+    encoded media as what probing finds (streams, size, duration to the frame)."""
     root = str(output.parent).encode()
-    return {str(p.relative_to(output)): p.read_bytes().replace(root, b"ROOT")
-            for p in sorted(output.rglob("*"))
-            if p.is_file() and p.name not in ("index.html", ".build.lock")}
+    found: dict[str, object] = {}
+    for p in sorted(output.rglob("*")):
+        hidden = any(part.startswith(".") for part in p.relative_to(output).parts)
+        if not p.is_file() or hidden or p.name == "index.html":
+            continue
+        if p.suffix in ENCODED:
+            info = ffmpeg.probe(p)
+            found[str(p.relative_to(output))] = (info.video, info.audio, info.subtitles,
+                                                 info.width, info.height,
+                                                 round((info.duration or 0) / 100))
+        else:
+            found[str(p.relative_to(output))] = p.read_bytes().replace(root, b"ROOT")
+    return found
 
 
 # --- incremental --------------------------------------------------------------------------
@@ -326,9 +340,11 @@ def test_index_escapes_names_and_links_outputs(tmp_path: Path) -> None:
     folder.mkdir(parents=True)
     (folder / "v.webm").write_bytes(b"x")
     job = LessonJob(hostile, tmp_path / "x.md", ())
-    write_json(folder / "summary.json", summary(
-        job, "Title <b>bold</b>", duration=75.4, video="v.webm", qa_html="missing.html",
-        qa={"errors": 2, "warnings": 5}, min_confidence=0.42, thumbnail="../../etc/passwd"))
+    write_json(folder / "summary.json", {
+        "name": job.name, "title": "Title <b>bold</b>", "status": "built", "duration": 75.4,
+        "video": "v.webm", "qa_html": "missing.html", "align_html": None,
+        "qa": {"errors": 2, "warnings": 5}, "min_confidence": 0.42,
+        "thumbnail": "../../etc/passwd", "captions": 0, "cues": 0, "warnings": 0, "media": []})
     report = BuildReport((orchestrate.LessonOutcome(hostile, "cached"),
                           orchestrate.LessonOutcome("gone", "failed", "bad <input>")))
     page = write_index(output, report).read_text()
@@ -500,18 +516,21 @@ def test_corrupt_recording_fails_its_lesson_only(tmp_path: Path, damage: str) ->
         == pytest.approx(1.0, abs=0.1)
 
 
-def test_script_edit_rebuilds_the_lesson_but_reuses_the_cached_probe(tmp_path: Path) -> None:
+def test_narration_typo_rebuilds_the_lesson_but_reuses_the_audio_analysis(tmp_path: Path) -> None:
     make_course(tmp_path, ["a"])
+    write_script(tmp_path, "a", narration="Welcome to teh lesson.")
     build_course(tmp_path, run_lesson, jobs=1)
 
-    def probes() -> dict[str, int]:
+    def syncs() -> dict[str, int]:
         return {str(p): p.stat().st_mtime_ns for p in (tmp_path / ".cache" / "steps").rglob("*")
-                if p.is_file() and json.loads(p.read_text())["step"] == "probe"}
+                if p.is_file() and json.loads(p.read_text())["step"] == "sync"}
 
-    before = probes()
+    before = syncs()
     assert len(before) == 1
-    write_script(tmp_path, "a", narration="Welcome to the lesson, with a typo fixed.")
+    write_script(tmp_path, "a", narration="Welcome to the lesson.")
     assert statuses(build_course(tmp_path, run_lesson, jobs=1)) == {"a": "built"}
-    assert probes() == before  # not probed again: the step's key is the recording alone
+    assert syncs() == before  # not analysed again: the key is the recording and the timing
     lesson = json.loads((tmp_path / "output" / "a" / "lesson.json").read_text())
-    assert lesson["recordings"][0]["video"] == "vp9" and lesson["recordings"][0]["audio"] == "opus"
+    assert lesson["narration"][0]["text"] == "Welcome to the lesson."
+    summary = json.loads((tmp_path / "output" / "a" / "summary.json").read_text())
+    assert summary["media"] == ["a take.webm"] and summary["sync"][0]["method"]

@@ -17,7 +17,6 @@ from pipeline.render.ffmpeg_args import (
     setpts_expr,
     video_codec_args,
 )
-from pipeline.render.lesson import spread_cues
 from pipeline.render.plan import (
     CardInput,
     Frame,
@@ -196,11 +195,3 @@ def test_ass_escapes_text_and_formats_style() -> None:
     assert "PlayResY: 720" in doc and "Dialogue: 0,0:00:00.00,0:00:01.00,Default,,0,0,0,,hi: 100%" in doc
 
 
-def test_spread_cues_follows_narration_position() -> None:
-    narration = tuple(NarrationLine(line, "x") for line in (10, 20, 30, 40))
-    cues = (Cue("visual_text", "a|b", ("a", "b"), 25), Cue("main_panel", "P", ("P",), 41))
-    lesson = Lesson(Path("l.md"), "L", (), (), (), cues, (), (), (), narration)
-    overlays = spread_cues(lesson, 40_000)
-    # the panel cue comes after all narration: it shows in the last 6 s
-    assert [(o.kind, o.start, o.end) for o in overlays] == [("visual_text", 20_000, 26_000),
-                                                            ("main_panel", 34_000, 40_000)]

@@ -1,0 +1,265 @@
+"""One lesson, end to end: parse -> clean -> qa -> sync -> align -> render -> reports.
+
+The ``render`` command and every lesson of the course build go through ``produce``. Each
+output is written atomically into ``out_dir``; the build swaps the folder into place only
+when the whole lesson succeeded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from pipeline import ffmpeg
+from pipeline.align.cues import AlignResult, align_cues, reading_cps
+from pipeline.align.markers import write_csv, write_otio
+from pipeline.align.report import Video, write_report
+from pipeline.atomic import write_text
+from pipeline.audio.sync import SyncResult, measure_sync
+from pipeline.captions.clean import CleanResult, clean_captions
+from pipeline.captions.io import ReadIssue, read_captions
+from pipeline.captions.profiles import get_profile
+from pipeline.captions.qa import QaResult, check_captions, findings_csv, report_html
+from pipeline.errors import PipelineError, ScriptError
+from pipeline.models import Caption, Lesson
+from pipeline.render.plan import Overlay, RenderResult, Segment
+from pipeline.render.run import render_video
+from pipeline.render.theme import Theme
+from pipeline.script.parse import parse_script
+from pipeline.timecode import seconds, to_ms
+from pipeline.timeline import Take, captions_to_output, estimated_captions, join, span_to_output
+from pipeline.timeline import trim_point
+
+log = logging.getLogger(__name__)
+
+Report = Callable[..., None]  # report(step, fraction=None)
+Cached = Callable[[str, list[str], Callable[[], Any]], Any]  # cached(step, inputs, compute)
+
+CAPTION_SIDECARS = (".srt", ".vtt")
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    profile: str | None = None  # caption profile; the script's frontmatter `profile:` wins
+    preset: str = "fast"
+    burn_in: bool = False
+    smart: bool = True
+    lead_in: int = 500  # ms of the take kept after the clap before the output begins
+    theme: Theme | None = None
+    panels: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Captions:
+    """The lesson's captions on the caption timeline, where they came from, and what broke."""
+
+    captions: tuple[Caption, ...]
+    issues: tuple[ReadIssue, ...]
+    source: str  # "script", a sidecar file's name, or "estimated"
+
+
+def lesson_captions(lesson: Lesson) -> Captions:
+    """Embedded captions, else a sidecar ``<script>.srt|.vtt``, else none (estimated later)."""
+    if lesson.captions:
+        first = lesson.captions[0].line - 1
+        issues = tuple(ReadIssue(w.line, w.message) for w in lesson.warnings if w.line >= first)
+        return Captions(lesson.captions, issues, "script")
+    for suffix in CAPTION_SIDECARS:
+        sidecar = lesson.path.with_suffix(suffix)
+        if sidecar.is_file():
+            captions, issues = read_captions(sidecar)
+            return Captions(tuple(captions), tuple(issues), sidecar.name)
+    return Captions((), (), "estimated")
+
+
+def caption_offset_setting(lesson: Lesson) -> int | None:
+    """Frontmatter ``caption_offset:`` (seconds) in ms; it always wins over measurement."""
+    value = lesson.frontmatter.get("caption_offset")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ScriptError(f"frontmatter caption_offset must be seconds, not {value!r}",
+                          lesson.path, 2)
+    return to_ms(float(value))
+
+
+def _sync(path: Path, captions: Sequence[Caption], offset: int | None,
+          cached: Cached | None, identity: str) -> SyncResult:
+    """measure_sync, cached by the recording's identity and the captions' timing only."""
+    def compute() -> dict[str, Any]:
+        found = measure_sync(path, captions, caption_offset=offset)
+        return {"clap": found.clap, "offset": found.offset, "confidence": found.confidence,
+                "method": found.method}
+
+    if cached is None:
+        doc = compute()
+    else:
+        timing = hashlib.sha256(json.dumps([(c.start, c.end) for c in captions]).encode())
+        doc = cached("sync", [identity, timing.hexdigest(), str(offset)], compute)
+    return SyncResult(doc["clap"], doc["offset"], doc["confidence"], doc["method"])
+
+
+def plan_takes(media: Sequence[Path], syncs: Sequence[SyncResult], captions: Sequence[Caption],
+               lead_in: int) -> list[Take]:
+    """Each recording trimmed shortly after its clap (never after its first word), joined."""
+    rows = []
+    for path, sync in zip(media, syncs, strict=True):
+        info = ffmpeg.probe(path)
+        duration = info.duration or 0
+        spoken = [c.start + sync.offset for c in captions
+                  if sync.clap is None or c.start + sync.offset > sync.clap]
+        first = min(spoken) if spoken else None
+        rows.append((path, duration, sync.offset, trim_point(sync.clap, lead_in, first)))
+    return join(rows)
+
+
+def on_output(takes: Sequence[Take], aligned: AlignResult) -> AlignResult:
+    """The alignment with every cue's span moved to the output timeline (for markers)."""
+    moved = []
+    for cue in aligned.cues:
+        span = span_to_output(takes, cue.start, cue.end) or (0, 0)
+        moved.append(replace(cue, start=span[0], end=span[1]))
+    return replace(aligned, cues=tuple(moved),
+                   captions=tuple(captions_to_output(takes, aligned.captions)))
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """Everything decided about a lesson before its render."""
+
+    lesson: Lesson
+    source: Captions
+    cleaned: CleanResult
+    qa: QaResult
+    aligned: AlignResult
+    syncs: tuple[SyncResult, ...]
+    takes: tuple[Take, ...]
+    overlays: tuple[Overlay, ...]  # output timeline
+    captions: tuple[Caption, ...]  # cleaned, output timeline
+
+
+def plan(
+    script: Path, media: Sequence[Path], *, settings: Settings = Settings(),
+    cached: Cached | None = None, identities: Sequence[str] | None = None,
+    report: Report = lambda *a, **k: None,
+) -> Plan:
+    """parse -> clean -> qa -> align -> sync, and the output timeline they give."""
+    report("parse")
+    lesson = parse_script(script)
+    if not media:
+        raise PipelineError("no recording to render", script)
+    profile = get_profile(str(lesson.frontmatter.get("profile") or settings.profile or "netflix"))
+    source = lesson_captions(lesson)
+    report("clean")
+    cleaned = clean_captions(source.captions, lesson, profile)
+    report("qa")
+    qa = check_captions(cleaned.captions, profile, lesson, source.issues)
+    report("align")
+    aligned = align_cues(lesson, cleaned.captions or None, max_cps=reading_cps(profile))
+
+    timing = list(cleaned.captions) or estimated_captions(lesson)
+    offset = caption_offset_setting(lesson)
+    syncs = []
+    for i, path in enumerate(media):
+        report("sync", i / len(media))
+        identity = identities[i] if identities else str(path)
+        syncs.append(_sync(path, timing, offset, cached, identity))
+    takes = plan_takes(media, syncs, timing, settings.lead_in)
+    overlays = []
+    for cue in aligned.cues:
+        span = span_to_output(takes, cue.start, cue.end)
+        if span is None:
+            log.warning("%s:%d: cue falls outside every recording; not drawn", script,
+                        cue.cue.line)
+            continue
+        overlays.append(Overlay(cue.cue.kind, cue.cue.text, cue.cue.items, *span))
+    return Plan(lesson, source, cleaned, qa, aligned, tuple(syncs), tuple(takes),
+                tuple(overlays), tuple(captions_to_output(takes, cleaned.captions)))
+
+
+def render(plan_: Plan, out: Path, settings: Settings = Settings(),
+           report: Report = lambda *a, **k: None,
+           final: Path | None = None) -> tuple[RenderResult, dict[str, Any]]:
+    """OUT.webm (+ .srt .vtt) and its manifest OUT.json; ``final`` is where the video
+    will live when a build renders into a temporary folder (the manifest names it)."""
+    report("render", 0.0)
+    result = render_video(
+        [Segment(t.path, t.trim, None) for t in plan_.takes], plan_.overlays, plan_.captions,
+        out, theme=settings.theme, preset=settings.preset, burn_in=settings.burn_in,
+        smart=settings.smart, panels_dir=settings.panels,
+        progress=lambda fraction: report("render", fraction),
+    )
+    manifest = result.to_json(trim_start=plan_.takes[0].trim,
+                              caption_offset=plan_.takes[0].offset)
+    manifest["output"] = str(final or out)
+    write_text(out.with_suffix(".json"), json.dumps(manifest, ensure_ascii=False, indent=2))
+    return result, manifest
+
+
+def produce(
+    script: Path, media: Sequence[Path], out_dir: Path, *, name: str | None = None,
+    final_dir: Path | None = None,
+    settings: Settings = Settings(), cached: Cached | None = None,
+    identities: Sequence[str] | None = None, report: Report = lambda *a, **k: None,
+) -> dict[str, Any]:
+    """A whole lesson into ``out_dir``: video, captions, manifest, QA and alignment reports,
+    markers and summary.json (what the course index shows); returns the summary.
+    ``final_dir``: where ``out_dir`` will be moved (the build's atomic swap), for paths."""
+    name = name or script.stem
+    final_video = (final_dir or out_dir) / f"{name}.webm"
+    p = plan(script, media, settings=settings, cached=cached, identities=identities,
+             report=report)
+    video = out_dir / f"{name}.webm"
+    result, _ = render(p, video, settings, report, final=final_video)
+
+    report("reports")
+    write_text(out_dir / "lesson.json", json.dumps(p.lesson.to_json(), ensure_ascii=False,
+                                                   indent=2))
+    write_text(out_dir / "qa.html", report_html(p.qa, p.source.captions, p.cleaned,
+                                                p.lesson.title, str(script)))
+    write_text(out_dir / "qa.csv", findings_csv(p.qa))
+    write_text(out_dir / "qa.json", json.dumps(p.qa.to_json(), ensure_ascii=False, indent=2))
+    markers = on_output(p.takes, p.aligned)
+    write_report(p.lesson, p.aligned, out_dir / "align.html", video=video)
+    write_otio(markers, out_dir / "align.otio", p.lesson.title, media=final_video)
+    write_csv(markers, out_dir / "align.csv")
+    write_text(out_dir / "align.json", json.dumps(p.aligned.to_json(), indent=2))
+    thumbnail = _thumbnail(video, result, out_dir / "thumb.jpg")
+    summary = lesson_summary(name, p, result, thumbnail)
+    write_text(out_dir / "summary.json", json.dumps(summary, ensure_ascii=False, indent=2))
+    return summary
+
+
+def _thumbnail(video: Path, result: RenderResult, out: Path) -> str | None:
+    at = result.overlays[0].start + 500 if result.overlays else result.duration // 3
+    try:
+        ffmpeg.run(["-ss", f"{seconds(min(at, max(0, result.duration - 100))):.3f}",
+                    "-i", ffmpeg.media_arg(video), "-frames:v", "1", "-vf", "scale=320:-2",
+                    "-q:v", "4", ffmpeg.media_arg(out)], what=video)
+    except PipelineError as exc:
+        log.warning("no thumbnail: %s", exc)
+        return None
+    return out.name
+
+
+def lesson_summary(name: str, p: Plan, result: RenderResult,
+                   thumbnail: str | None) -> dict[str, Any]:
+    """What the course index shows for the lesson (paths relative to the lesson folder)."""
+    confidences = [c.confidence for c in p.aligned.cues]
+    return {
+        "name": name, "title": p.lesson.title, "status": "built",
+        "duration": seconds(result.duration), "thumbnail": thumbnail,
+        "video": result.output.name, "qa_html": "qa.html", "align_html": "align.html",
+        "qa": {"errors": p.qa.errors, "warnings": p.qa.warnings},
+        "min_confidence": min(confidences) if confidences else None,
+        "captions": result.captions, "cues": len(p.aligned.cues),
+        "warnings": len(p.lesson.warnings), "captions_from": p.source.source,
+        "media": [t.path.name for t in p.takes],
+        "sync": [s.to_json() | {"trim_start": seconds(t.trim)}
+                 for s, t in zip(p.syncs, p.takes, strict=True)],
+    }
