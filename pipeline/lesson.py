@@ -41,6 +41,7 @@ Report = Callable[..., None]  # report(step, fraction=None)
 Cached = Callable[[str, list[str], Callable[[], Any]], Any]  # cached(step, inputs, compute)
 
 CAPTION_SIDECARS = (".srt", ".vtt")
+OPEN_END = 10**12  # a caption time past every recording: "until the end of the take"
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,8 +172,12 @@ def plan(
         syncs.append(_sync(path, timing, offset, cached, identity))
     takes = plan_takes(media, syncs, timing, settings.lead_in)
     overlays = []
-    for cue in aligned.cues:
-        span = span_to_output(takes, cue.start, cue.end)
+    last_panel = max((k for k, c in enumerate(aligned.cues) if c.cue.kind == "main_panel"),
+                     default=-1)
+    for k, cue in enumerate(aligned.cues):
+        # the last MAIN PANEL stays until the end of the video, not of the captions
+        end = OPEN_END if k == last_panel and cue.method != "override" else cue.end
+        span = span_to_output(takes, cue.start, end)
         if span is None:
             log.warning("%s:%d: cue falls outside every recording; not drawn", script,
                         cue.cue.line)
