@@ -1,0 +1,129 @@
+"""The whole lesson flow on a generated take whose clap and caption offset are known."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pipeline import ffmpeg
+from pipeline.cli import main
+from pipeline.demo import make_demos
+from pipeline.lesson import Settings, plan, produce
+
+SCRIPT = """---
+title: Tiny lesson
+---
+tiny take.webm
+
+<span style="color:red">**CLAP**</span>
+
+Hello there, welcome to the lesson.
+
+`[VISUAL TEXT: first idea | second idea]`
+
+Now the second part of the lesson begins here.
+
+More words to finish.
+
+`[MAIN PANEL: The closing panel]`
+
+<span style="color:red">**CLAP**</span>
+1
+00:00:00,000 --> 00:00:02,000
+Hello there, welcome to the lesson.
+
+2
+00:00:02,400 --> 00:00:05,000
+Now the second part of the lesson begins here.
+
+3
+00:00:05,400 --> 00:00:06,600
+More words to finish.
+"""
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[str, float]]:
+    root = tmp_path_factory.mktemp("course")
+    (root / "scripts").mkdir()
+    script = root / "scripts" / "tiny.md"
+    script.write_text(SCRIPT)
+    [take] = make_demos(root / "scripts", root / "media")
+    truth = json.loads(Path(f"{take.path}.truth.json").read_text())
+    return script, take.path, truth
+
+
+def frame_rgb(video: Path, at: float, size: tuple[int, int]) -> np.ndarray:
+    raw = subprocess.run(
+        [ffmpeg.executable(), "-v", "error", "-ss", f"{at:.3f}", "-i", ffmpeg.media_arg(video),
+         "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
+        capture_output=True, check=True).stdout
+    return np.frombuffer(raw, dtype=np.uint8).reshape(size[1], size[0], 3).astype(int)
+
+
+def test_plan_trims_at_the_clap_and_maps_everything_to_the_output(course) -> None:
+    script, take, truth = course
+    p = plan(script, [take])
+    [sync] = p.syncs
+    assert abs(sync.clap / 1000 - truth["clap"]) <= 0.005
+    assert abs(sync.offset / 1000 - truth["offset"]) <= 0.010
+    [t] = p.takes
+    assert t.trim == sync.clap + Settings().lead_in  # the output starts just after the clap
+    first = p.captions[0]
+    assert abs(first.start - (truth["offset"] * 1000 - t.trim)) <= 10
+    visual = next(o for o in p.overlays if o.kind == "visual_text")
+    # the cue comes after "welcome to the lesson" (caption 1 ends at 2.0 s caption time)
+    assert abs(visual.start - (2000 + sync.offset - t.trim)) <= 150
+    panel = next(o for o in p.overlays if o.kind == "main_panel")
+    assert panel.end == t.length  # the last MAIN PANEL stays to the end of the video
+
+
+def test_render_command_writes_video_sidecars_and_manifest(course, tmp_path: Path,
+                                                           capsys) -> None:
+    script, take, truth = course
+    out = tmp_path / "out dir" / "lesson.webm"
+    assert main(["render", str(script), "--media", str(take), "-o", str(out), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc == json.loads(out.with_suffix(".json").read_text())
+    assert set(doc) == {"output", "duration", "trim_start", "caption_offset", "overlays",
+                        "captions"}
+    assert abs(doc["trim_start"] - (truth["clap"] + 0.5)) <= 0.005
+    assert abs(doc["caption_offset"] - truth["offset"]) <= 0.010
+    assert doc["captions"] == 3
+    info = ffmpeg.probe(out)
+    assert (info.video, info.audio, info.subtitles) == ("vp9", "opus", ("webvtt",))
+    assert abs(info.duration / 1000 - doc["duration"]) <= 0.05
+    assert abs(doc["duration"] - (truth["duration"] - doc["trim_start"])) <= 0.1
+    srt = out.with_suffix(".srt").read_text()
+    assert "Hello there, welcome to the lesson." in srt
+    visual = next(o for o in doc["overlays"] if o["kind"] == "visual_text")
+    size = (info.width, info.height)
+    box = (slice(visual["y"], visual["y"] + visual["h"]), slice(visual["x"], visual["x"] + visual["w"]))
+    during = frame_rgb(out, (visual["start"] + visual["end"]) / 2, size)[box]
+    before = frame_rgb(out, visual["start"] - 0.5, size)[box]
+    assert np.abs(during - before).mean() > 20  # the card is drawn inside its span only
+
+
+def test_produce_writes_every_report(course, tmp_path: Path) -> None:
+    script, take, _ = course
+    summary = produce(script, [take], tmp_path, name="tiny")
+    for name in ("tiny.webm", "tiny.srt", "tiny.vtt", "tiny.json", "qa.html", "qa.csv",
+                 "qa.json", "align.html", "align.otio", "align.csv", "align.json",
+                 "lesson.json", "summary.json"):
+        assert (tmp_path / name).is_file(), name
+    assert summary["captions"] == 3 and summary["cues"] == 2
+    assert summary["sync"][0]["method"] == "speech"
+    assert summary["min_confidence"] is not None and summary["min_confidence"] > 0.5
+
+
+def test_no_recording_is_a_clear_error(course, capsys) -> None:
+    script, _, _ = course
+    assert main(["render", str(script), "--media", str(script.parent / "missing.webm"),
+                 "-o", "/tmp/never-written.webm"]) == 2
+    err = capsys.readouterr().err
+    assert "missing.webm" in err and "Traceback" not in err
+    assert not Path("/tmp/never-written.webm").exists()
