@@ -534,3 +534,16 @@ def test_narration_typo_rebuilds_the_lesson_but_reuses_the_audio_analysis(tmp_pa
     assert lesson["narration"][0]["text"] == "Welcome to the lesson."
     summary = json.loads((tmp_path / "output" / "a" / "summary.json").read_text())
     assert summary["media"] == ["a take.webm"] and summary["sync"][0]["method"]
+
+
+def test_editing_a_cue_override_sidecar_rebuilds_only_its_lesson(tmp_path: Path) -> None:
+    # protects: sidecar files are inputs of the lesson key (an editor's pin must take effect)
+    make_course(tmp_path, ["a", "b"])
+    assert set(statuses(build_course(tmp_path, run_lesson, jobs=1)).values()) == {"built"}
+    (tmp_path / "scripts" / "a.cues.yaml").write_text('- {cue: "Key idea", at: "0:00.300"}\n')
+    assert statuses(build_course(tmp_path, run_lesson, jobs=1)) == {"a": "built", "b": "cached"}
+    align = json.loads((tmp_path / "output" / "a" / "align.json").read_text())
+    assert [(c["method"], c["start"]) for c in align["cues"]] == [("override", 0.3)]
+    (tmp_path / "media" / "panels").mkdir()
+    (tmp_path / "media" / "panels" / "key-idea.png").write_bytes(b"not really a png")
+    assert set(statuses(build_course(tmp_path, run_lesson, jobs=1)).values()) == {"built"}

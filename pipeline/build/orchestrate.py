@@ -244,8 +244,28 @@ def lesson_key(
     cache: StepCache, job: LessonJob, work: Work, settings: Mapping[str, Any],
 ) -> str:
     inputs = [file_digest(job.script), *(cache.media_identity(m) for m in job.media),
-              code_digest(), f"{work.__module__}.{work.__qualname__}"]
+              *side_inputs(job.script), code_digest(), f"{work.__module__}.{work.__qualname__}"]
     return cache.key("lesson", inputs, settings)
+
+
+SIDECARS = (".cues.yaml", ".srt", ".vtt")  # editor overrides and caption files beside a script
+
+
+def side_inputs(script: Path) -> list[str]:
+    """What else a lesson reads: sidecar files next to its script, and the panel images
+    (by name, size and mtime: a stat each, no reads)."""
+    found = []
+    for suffix in SIDECARS:
+        sidecar = script.with_name(script.stem + suffix)
+        if sidecar.is_file():
+            found.append(f"{suffix}:{file_digest(sidecar)}")
+    panels = script.parent.parent / "media" / "panels"
+    if panels.is_dir():
+        for entry in sorted(os.scandir(panels), key=lambda e: e.name):
+            if entry.is_file():
+                st = entry.stat()
+                found.append(f"panel:{entry.name}:{st.st_size}:{st.st_mtime_ns}")
+    return found
 
 
 def built_key(folder: Path) -> str | None:
