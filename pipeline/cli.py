@@ -47,9 +47,9 @@ def cmd_parse(args: argparse.Namespace) -> int:
     human = "\n".join([
         f"{lesson.path}: {lesson.title!r}",
         f"  tags: {', '.join(lesson.tags) or '-'}",
-        f"  media: {len(lesson.media)}  claps: {len(lesson.claps)}  cues: {len(lesson.cues)}"
+        (f"  media: {len(lesson.media)}  claps: {len(lesson.claps)}  cues: {len(lesson.cues)}"
         f"  captions: {len(lesson.captions)}  notes: {len(lesson.notes)}"
-        f"  narration lines: {len(lesson.narration)}",
+        f"  narration lines: {len(lesson.narration)}"),
         *(f"  {lesson.path}:{w.line}: warning: {w.message}" for w in lesson.warnings),
     ])
     emit(args, lesson.to_json(), human)
@@ -298,13 +298,13 @@ def cmd_render(args: argparse.Namespace) -> int:
         lesson_plan = plan(Path(args.script), media, settings=settings)
         result, doc = render(lesson_plan, out, settings, report)
     human = "\n".join([
-        f"{out}: {result.duration / 1000:.3f} s, {len(result.overlays)} overlays,"
-        f" {result.captions} captions ({'smart render' if result.smart else 'full encode'})",
+        (f"{out}: {result.duration / 1000:.3f} s, {len(result.overlays)} overlays,"
+        f" {result.captions} captions ({'smart render' if result.smart else 'full encode'})"),
         *(f"  {t.path.name}: clap {('%.3f s' % (s.clap / 1000)) if s.clap is not None else 'none'},"
           f" caption offset {s.offset / 1000:+.3f} s ({s.method}), output starts at"
           f" {t.trim / 1000:.3f} s" for s, t in zip(lesson_plan.syncs, lesson_plan.takes)),
-        f"  also wrote {out.with_suffix('.srt')}, {out.with_suffix('.vtt')},"
-        f" {out.with_suffix('.json')}",
+        (f"  also wrote {out.with_suffix('.srt')}, {out.with_suffix('.vtt')},"
+        f" {out.with_suffix('.json')}"),
     ])
     emit(args, doc, human)
     return 0

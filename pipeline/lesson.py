@@ -18,7 +18,7 @@ from typing import Any
 from pipeline import ffmpeg
 from pipeline.align.cues import AlignResult, align_cues, reading_cps
 from pipeline.align.markers import write_csv, write_otio
-from pipeline.align.report import Video, write_report
+from pipeline.align.report import write_report
 from pipeline.atomic import write_text
 from pipeline.audio.sync import SyncResult, measure_sync
 from pipeline.captions.clean import CleanResult, clean_captions
@@ -32,8 +32,14 @@ from pipeline.render.run import render_video
 from pipeline.render.theme import Theme
 from pipeline.script.parse import parse_script
 from pipeline.timecode import seconds, to_ms
-from pipeline.timeline import Take, captions_to_output, estimated_captions, join, span_to_output
-from pipeline.timeline import trim_point
+from pipeline.timeline import (
+    Take,
+    captions_to_output,
+    estimated_captions,
+    join,
+    span_to_output,
+    trim_point,
+)
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +79,8 @@ def lesson_captions(lesson: Lesson) -> Captions:
     for suffix in CAPTION_SIDECARS:
         sidecar = lesson.path.with_suffix(suffix)
         if sidecar.is_file():
-            captions, issues = read_captions(sidecar)
-            return Captions(tuple(captions), tuple(issues), sidecar.name)
+            read, problems = read_captions(sidecar)
+            return Captions(tuple(read), tuple(problems), sidecar.name)
     return Captions((), (), "estimated")
 
 

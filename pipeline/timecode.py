@@ -57,4 +57,4 @@ def seconds(ms: int) -> float:
 
 def to_ms(secs: float) -> int:
     """Seconds (from the outside world) to integer milliseconds."""
-    return int(round(secs * 1000))
+    return round(secs * 1000)

@@ -169,10 +169,10 @@ def test_missing_script_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[
 
 def test_clap_variants_and_unknown_cue_kind(tmp_path: Path) -> None:
     text = (
-        "---\ntitle: t\n---\n**clap**\n<span style='color: red'>*Clap!*</span>\nWords.\n"
-        "[B-ROLL: city at night]\n<span style=\"color:red\">Remember to smile</span>\n"
-        "`intro take 2.mp4`\n"
-    ).encode()
+        b"---\ntitle: t\n---\n**clap**\n<span style='color: red'>*Clap!*</span>\nWords.\n"
+        b"[B-ROLL: city at night]\n<span style=\"color:red\">Remember to smile</span>\n"
+        b"`intro take 2.mp4`\n"
+    )
     got = parse_text(text, tmp_path / "c.md")
     assert [c.line for c in got.claps] == [4, 5]
     assert [(n.line, n.text) for n in got.notes] == [(7, "B-ROLL: city at night"),

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.errors import RenderError
-from pipeline.models import Caption, Cue, Lesson, NarrationLine
+from pipeline.models import Caption
 from pipeline.render.ass import ass_colour, ass_text, ass_time, to_ass
 from pipeline.render.ffmpeg_args import (
     escape_filter_value,

@@ -102,8 +102,9 @@ class RichProgress:
                 Text.assemble(("failed ", "bold red"), f"{outcome.name}: {outcome.reason}"))
         if self._overall is not None:
             self._progress.advance(self._overall)
-            task = self._progress.tasks[self._overall]
-            self._progress.update(self._overall, info=f"{task.completed:.0f}/{task.total:.0f}")
+            overall = self._progress.tasks[self._overall]
+            self._progress.update(self._overall,
+                                  info=f"{overall.completed:.0f}/{overall.total:.0f}")
 
     def close(self) -> None:
         self._progress.stop()

@@ -20,7 +20,14 @@ from markdown_it import MarkdownIt
 from pipeline.captions.io import parse_srt_text
 from pipeline.errors import ScriptError
 from pipeline.models import (
-    Caption, Clap, Cue, Lesson, MediaRef, NarrationLine, Note, ParseWarning,
+    Caption,
+    Clap,
+    Cue,
+    Lesson,
+    MediaRef,
+    NarrationLine,
+    Note,
+    ParseWarning,
 )
 from pipeline.script.cues import CUE_START, find_cues
 
@@ -177,17 +184,17 @@ def parse_text(data: bytes | str, path: str | Path) -> Lesson:
         if stripped.startswith("<!--"):
             notes.append(Note(lineno, stripped))
             continue
-        if CUE_START.search(raw):
+        if opened := CUE_START.search(raw):
             # A cue may continue on following lines (a slipped "]" or closing backtick).
             joined, consumed = raw, 0
-            while "]" not in joined[CUE_START.search(joined).end():] and i + consumed < end:
+            while "]" not in joined[opened.end():] and i + consumed < end:
                 nxt = lines[i + consumed]
                 if not nxt.strip():
                     break
                 joined += " " + nxt.strip()
                 consumed += 1
             found, rest, problems = find_cues(joined, lineno)
-            if "]" in joined[CUE_START.search(joined).end():]:
+            if "]" in joined[opened.end():]:
                 i += consumed
             cues += found
             notes += [Note(lineno, text) for text in problems.notes]
@@ -209,10 +216,9 @@ def parse_text(data: bytes | str, path: str | Path) -> Lesson:
         if in_notes:
             notes.append(Note(lineno, plain_text(_LIST_MARKER.sub("", raw))))
             continue
-        if match := _MEDIA_LINE.match(raw):
-            if len(match["name"].split()) <= 8:
-                media.append(MediaRef(match["name"].strip(), lineno))
-                continue
+        if (match := _MEDIA_LINE.match(raw)) and len(match["name"].split()) <= 8:
+            media.append(MediaRef(match["name"].strip(), lineno))
+            continue
         if _SECTION_ID.match(stripped) or _BOLD_LABEL_LINE.match(stripped):
             notes.append(Note(lineno, plain_text(stripped)))
             continue
@@ -220,17 +226,15 @@ def parse_text(data: bytes | str, path: str | Path) -> Lesson:
         if spoken:
             narration.append(NarrationLine(lineno, spoken))
 
-    title = meta.get("title")
     if not meta:
         source = f"first heading {first_heading!r}" if first_heading else "the file name"
         warnings.insert(0, ParseWarning(1, f"no frontmatter: title taken from {source}"))
-    if not title:
-        title = first_heading or _title_from_name(path)
+    title = str(meta.get("title") or first_heading or _title_from_name(path))
     if not any(line.strip() for line in lines):
         warnings.append(ParseWarning(1, "script is empty"))
     return Lesson(
         path=path,
-        title=str(title),
+        title=title,
         tags=_tags(meta, path),
         media=tuple(media),
         claps=tuple(claps),
