@@ -61,7 +61,8 @@ def cmd_parse(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from pipeline.demo import make_demos
 
-    made = make_demos(Path(args.scripts), Path(args.media), force=args.force)
+    made = make_demos(Path(args.scripts), Path(args.media), force=args.force,
+                      on_step=lambda message: print(message, file=sys.stderr, flush=True))
     doc = {"recordings": [m.to_json() for m in made]}
     human = "\n".join(
         [f"demo recordings in {Path(args.media) / 'demo'} (synthetic, labelled DEMO RECORDING):"]
