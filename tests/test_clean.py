@@ -12,27 +12,15 @@ from hypothesis import strategies as st
 
 from pipeline.captions.clean import RULES, CleanResult, clean_captions
 from pipeline.captions.profiles import get_profile
-from pipeline.models import Caption, Lesson, NarrationLine
+from pipeline.models import Caption, Lesson
 from pipeline.script.parse import parse_script
+from tests.conftest import narration_lesson
 
 SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
 SEED_001 = SCRIPTS / "001-improvement-levers.md"
 SEED_002 = SCRIPTS / "002-intro-customer-segments.md"
 
 
-def _lesson(*lines: str) -> Lesson:
-    return Lesson(
-        path=Path("t.md"),
-        title="t",
-        tags=(),
-        media=(),
-        claps=(),
-        cues=(),
-        captions=(),
-        notes=(),
-        warnings=(),
-        narration=tuple(NarrationLine(i + 1, t) for i, t in enumerate(lines)),
-    )
 
 
 def _caps(*texts: str) -> list[Caption]:
@@ -115,7 +103,7 @@ def test_timing_is_kept_and_changes_carry_before_after() -> None:
 
 
 def test_script_forms_acronyms_hyphens_splits() -> None:
-    lesson = _lesson("Broaden your beachhead TAM to find product-market fit in your beachhead.")
+    lesson = narration_lesson("Broaden your beachhead TAM to find product-market fit in your beachhead.")
     result = clean_captions(
         _caps("broaden your beach shared tam to find", "product market fit in your beachhead."),
         lesson,
@@ -127,7 +115,7 @@ def test_script_forms_acronyms_hyphens_splits() -> None:
 
 
 def test_emphasis_capitals_are_not_copied() -> None:
-    lesson = _lesson(
+    lesson = narration_lesson(
         "They don't want it. They NEED your product, WHO PAYS for it.", "Who pays? Do they need it?"
     )
     result = clean_captions(_caps("They need your product, who pays for it."), lesson)
@@ -135,19 +123,19 @@ def test_emphasis_capitals_are_not_copied() -> None:
 
 
 def test_spoken_words_win() -> None:
-    lesson = _lesson("They'll talk about your solution. Who have just had a baby.")
+    lesson = narration_lesson("They'll talk about your solution. Who have just had a baby.")
     caps = _caps("They'll talk to you about your solution.", "Who've just had a baby.")
     assert _texts(clean_captions(caps, lesson)) == [c.text for c in caps]
 
 
 def test_inflections_are_not_mishearings() -> None:
-    lesson = _lesson("If you go deeper into the minds of customers.")
+    lesson = narration_lesson("If you go deeper into the minds of customers.")
     caps = _caps("If you go deep into the minds of customer.")
     assert _texts(clean_captions(caps, lesson)) == [caps[0].text]
 
 
 def test_sentence_break_restored() -> None:
-    lesson = _lesson("Remember the three circles model? You're looking for the core segment.")
+    lesson = narration_lesson("Remember the three circles model? You're looking for the core segment.")
     result = clean_captions(
         _caps("Remember the three circles model You're", "looking for the core segment."), lesson
     )
@@ -271,7 +259,7 @@ _TEXT = st.lists(
 @given(st.lists(_TEXT, min_size=1, max_size=5), st.sampled_from(["netflix", "bbc"]))
 def test_clean_keeps_timing_and_is_idempotent(texts: list[str], profile_name: str) -> None:
     profile = get_profile(profile_name)
-    lesson = _lesson("Okay, the TAM model? You're a broaden. Why?")
+    lesson = narration_lesson("Okay, the TAM model? You're a broaden. Why?")
     caps = _caps(*texts)
     first = clean_captions(caps, lesson, profile)
     assert [(c.index, c.start, c.end) for c in first.captions] == [

@@ -15,8 +15,9 @@ from pipeline.captions.profiles import PROFILES, get_profile
 from pipeline.captions.qa import RULES, check_captions, findings_csv, report_html
 from pipeline.cli import main
 from pipeline.errors import CaptionError
-from pipeline.models import Caption, Lesson, NarrationLine
+from pipeline.models import Caption
 from pipeline.script.parse import parse_script
+from tests.conftest import narration_lesson
 
 SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
 SEED_001 = SCRIPTS / "001-improvement-levers.md"
@@ -24,19 +25,6 @@ SEED_002 = SCRIPTS / "002-intro-customer-segments.md"
 NETFLIX = get_profile("netflix")
 
 
-def _lesson(*lines: str) -> Lesson:
-    return Lesson(
-        path=Path("t.md"),
-        title="t",
-        tags=(),
-        media=(),
-        claps=(),
-        cues=(),
-        captions=(),
-        notes=(),
-        warnings=(),
-        narration=tuple(NarrationLine(i + 1, t) for i, t in enumerate(lines)),
-    )
 
 
 # --- profiles ---------------------------------------------------------------------------
@@ -104,7 +92,7 @@ def test_bbc_checks_words_per_minute() -> None:
 
 
 def test_script_rules() -> None:
-    lesson = _lesson("Grow your TAM and ARPU in Aotearoa.")
+    lesson = narration_lesson("Grow your TAM and ARPU in Aotearoa.")
     result = check_captions([Caption(1, 0, 3000, "Grow your tam in ERO.")], NETFLIX, lesson)
     by_rule = {f.rule: f for f in result.findings}
     assert "'tam'" in by_rule["script_case"].message and by_rule["script_case"].fixable
