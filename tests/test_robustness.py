@@ -162,3 +162,62 @@ def test_parse_caption_text_never_raises(text: str, fmt: str | None) -> None:
     captions, issues = parse_caption_text(text, fmt)
     assert all(isinstance(c.text, str) and c.start >= 0 for c in captions)
     assert all(issue.line >= 1 for issue in issues)
+
+
+# --- broken media and hostile names through the whole build ------------------------------
+
+def _gen(out: Path, *args: str) -> Path:
+    ffmpeg.run([*args, ffmpeg.media_arg(out)])
+    return out
+
+
+SINE = ["-f", "lavfi", "-i", "sine=frequency=440:duration=1"]
+BARS = ["-f", "lavfi", "-i", "testsrc=size=160x90:rate=10:duration=1"]
+
+
+@pytest.mark.heavy
+def test_broken_media_and_hostile_names_through_the_build(tmp_path: Path) -> None:
+    # protects: a bad recording fails only its own lesson, with a reason naming the file
+    # (a PipelineError, not "SomeError: ..." from a crash); a recording named "-i.webm" and a
+    # script named with quotes build (ffmpeg gets file: paths, never an option); output/
+    # holds no partial files afterwards
+    from test_build import leftovers, make_course, statuses, tiny_webm, write_script
+
+    from pipeline.build.index import write_index
+    from pipeline.build.orchestrate import build_course
+    from pipeline.build.work import run_lesson
+
+    make_course(tmp_path, ["good"])
+    media = tmp_path / "media"
+    recordings = {
+        "audio only": _gen(media / "audio only take.webm", *SINE, "-c:a", "libopus"),
+        "video only": _gen(media / "video only take.webm", *BARS, "-c:v", "libvpx-vp9",
+                           "-deadline", "realtime", "-cpu-used", "8"),
+        "wav named webm": _gen(media / "wav named webm take.webm", *SINE, "-f", "wav"),
+        "mp4 named webm": _gen(media / "mp4 named webm take.webm", *BARS, *SINE, "-c:v",
+                               "libx264", "-c:a", "aac", "-shortest", "-f", "mp4"),
+        "cut mid-stream": media / "cut mid-stream take.webm",
+    }
+    whole = tiny_webm()
+    recordings["cut mid-stream"].write_bytes(whole[: len(whole) * 3 // 5])
+    for name in recordings:
+        write_script(tmp_path, name)
+    quoted = "it's \"quoted\" -lesson"
+    script = write_script(tmp_path, quoted)
+    script.write_text(script.read_text().replace(f"`{quoted} take.webm`", "`-i.webm`"))
+    (media / "-i.webm").write_bytes(whole)
+
+    report = build_course(tmp_path, run_lesson, jobs=2, index=write_index)
+    found = statuses(report)
+    reasons = {o.name: o.reason for o in report.lessons}
+    assert found["good"] == found[quoted] == found["mp4 named webm"] == "built", reasons
+    assert found["audio only"] == found["video only"] == found["wav named webm"] == "failed"
+    assert "no video stream" in str(reasons["audio only"])
+    assert "no audio stream" in str(reasons["video only"])
+    for name, path in recordings.items():
+        if found[name] == "failed":  # a clear reason naming the recording, never a crash
+            assert str(reasons[name]).startswith(f"{path}: "), reasons[name]
+            assert not (tmp_path / "output" / name).exists()
+    summary = (tmp_path / "output" / quoted / "summary.json").read_text(encoding="utf-8")
+    assert '"-i.webm"' in summary
+    assert leftovers(tmp_path / "output") == []
