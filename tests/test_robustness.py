@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -221,3 +222,99 @@ def test_broken_media_and_hostile_names_through_the_build(tmp_path: Path) -> Non
     summary = (tmp_path / "output" / quoted / "summary.json").read_text(encoding="utf-8")
     assert '"-i.webm"' in summary
     assert leftovers(tmp_path / "output") == []
+
+
+# --- hostile text end to end ---------------------------------------------------------------
+
+HOSTILE = ('Say "hi" & it\'s \\ C:\\dir 100% {x} [y <script>alert(1)</script> &amp; '
+           '&lt;b&gt; שלום עולם e\u0301 q\u0301 👩\u200d💻')  # a cue body cannot hold "]"
+# the parser repairs text to NFC (e + U+0301 -> é); q + U+0301 has no precomposed form
+HOSTILE_NFC = unicodedata.normalize("NFC", HOSTILE)
+LONG_CUE = ("a long cue " * 200)[:2000]
+HOSTILE_TITLE = '<script>alert("t")</script> & Co'
+
+
+def visible_text(page: str) -> str:
+    """What a browser shows: text nodes with entities decoded, outside script/style."""
+    from html.parser import HTMLParser
+
+    class Text(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__(convert_charrefs=True)
+            self.parts: list[str] = []
+            self.skip = 0
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            self.skip += tag in ("script", "style")
+
+        def handle_endtag(self, tag: str) -> None:
+            self.skip -= tag in ("script", "style")
+
+        def handle_data(self, data: str) -> None:
+            if not self.skip:
+                self.parts.append(data)
+
+    parser = Text()
+    parser.feed(page)
+    return "".join(parser.parts)
+
+
+@pytest.mark.heavy
+def test_hostile_text_renders_and_is_escaped_in_every_report(tmp_path: Path) -> None:
+    # protects: cue/caption text never reaches a filter string (the render succeeds and the
+    # card is drawn), is HTML-escaped in qa.html, align.html and index.html (no injected
+    # <script>), and stays literal in align.csv / qa.csv (csv quoting, one row per record)
+    import csv
+    import json
+
+    from test_render_media import frame_at, make_clip, patch
+
+    from pipeline.build.index import write_index
+    from pipeline.build.orchestrate import BuildReport, LessonOutcome
+    from pipeline.lesson import produce
+
+    rec = make_clip(tmp_path / "rec.webm", seconds=3.0, colour="0x208020")
+    script = tmp_path / "hostile.md"
+    script.write_text(
+        f"---\ntitle: '{HOSTILE_TITLE}'\ncaption_offset: 0\n---\n\n# Lesson\n\n"
+        "We start the lesson here.\n\n"
+        f"`[VISUAL TEXT: {HOSTILE}]`\n\nNow the second part begins.\n\n"
+        f"`[MAIN PANEL: {LONG_CUE}]`\n\nThat is all.\n\nCLAP\n\n"
+        "1\n00:00:00,200 --> 00:00:01,000\nWe start the lesson here.\n\n"
+        f"2\n00:00:01,100 --> 00:00:02,000\n{HOSTILE}]\n\n"
+        "3\n00:00:02,100 --> 00:00:02,900\nNow the second part begins.\n", encoding="utf-8")
+    out = tmp_path / "output" / "hostile"
+    out.mkdir(parents=True)
+    produce(script, [rec], out)
+    lesson = json.loads((out / "lesson.json").read_text(encoding="utf-8"))
+    assert [c["text"] for c in lesson["cues"]] == [HOSTILE_NFC, LONG_CUE]
+    assert "q\u0301" in HOSTILE_NFC
+    caption = lesson["captions"][1]["text"]  # as read: tags/entities become plain text
+    assert "<script>" not in caption and "alert(1)" in caption
+
+    # the card is in the video: inside its span the box differs from outside it
+    manifest = json.loads((out / "hostile.json").read_text(encoding="utf-8"))
+    card = next(o for o in manifest["overlays"] if o["text"] == HOSTILE_NFC)
+    start, end = round(card["start"] * 1000), round(card["end"] * 1000)
+    assert 0 <= start < end
+    x, y = card["x"] + card["w"] // 2, card["y"] + card["h"] // 2
+    inside = patch(frame_at(out / "hostile.webm", (start + end) // 2, 160, 90), x, y)
+    before = patch(frame_at(out / "hostile.webm", max(0, start - 400), 160, 90), x, y)
+    assert abs(inside - before).max() > 40, (inside, before)
+
+    write_index(tmp_path / "output", BuildReport((LessonOutcome("hostile", "built"),)))
+    pages = {name: (out / name).read_text(encoding="utf-8") for name in ("qa.html", "align.html")}
+    pages["index.html"] = (tmp_path / "output" / "index.html").read_text(encoding="utf-8")
+    for name, page in pages.items():
+        assert "<script>alert" not in page, name  # escaped, not injected
+        shown = visible_text(page)
+        assert "alert(1)" in shown or name == "index.html", name
+    assert HOSTILE_NFC in visible_text(pages["align.html"])
+    assert HOSTILE_TITLE in visible_text(pages["index.html"])
+    assert caption.splitlines()[0] in visible_text(pages["qa.html"])
+
+    rows = list(csv.DictReader((out / "align.csv").open(encoding="utf-8", newline="")))
+    assert [r["text"] for r in rows] == [HOSTILE_NFC, LONG_CUE]
+    findings = json.loads((out / "qa.json").read_text(encoding="utf-8"))["findings"]
+    rows = list(csv.DictReader((out / "qa.csv").open(encoding="utf-8", newline="")))
+    assert [r["message"] for r in rows] == [f["message"] for f in findings]
