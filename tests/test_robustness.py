@@ -318,3 +318,34 @@ def test_hostile_text_renders_and_is_escaped_in_every_report(tmp_path: Path) -> 
     findings = json.loads((out / "qa.json").read_text(encoding="utf-8"))["findings"]
     rows = list(csv.DictReader((out / "qa.csv").open(encoding="utf-8", newline="")))
     assert [r["message"] for r in rows] == [f["message"] for f in findings]
+
+
+# --- a lesson named like one of its own report files -------------------------------------
+
+@pytest.mark.parametrize("name", ["lesson", "qa", "align", "summary"])
+def test_lesson_named_like_a_report_file_is_refused_not_overwritten(
+    tmp_path: Path, name: str,
+) -> None:
+    # protects: output/<lesson>/<lesson>.json is the render manifest (INTERFACE.md); a lesson
+    # named "qa" (or lesson, align, summary, build) had it silently replaced by qa.json
+    # (or lesson.json, ...). Bug found by this suite: now a clear error naming the script.
+    from test_build import tiny_webm
+
+    from pipeline.lesson import produce
+
+    rec = tmp_path / "rec.webm"
+    rec.write_bytes(tiny_webm())
+    script = tmp_path / f"{name}.md"
+    script.write_text("---\ntitle: T\ncaption_offset: 0\n---\n\n# T\n\nHello there.\n",
+                      encoding="utf-8")
+    out = tmp_path / name
+    out.mkdir()
+    try:
+        produce(script, [rec], out)
+    except PipelineError as exc:
+        assert exc.path == str(script) and f"{name}.json" in exc.message
+    else:  # if it builds, the manifest must still be the manifest
+        import json
+
+        manifest = json.loads((out / f"{name}.json").read_text(encoding="utf-8"))
+        assert {"output", "duration", "overlays", "captions"} <= set(manifest), manifest
