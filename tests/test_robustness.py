@@ -349,3 +349,54 @@ def test_lesson_named_like_a_report_file_is_refused_not_overwritten(
 
         manifest = json.loads((out / f"{name}.json").read_text(encoding="utf-8"))
         assert {"output", "duration", "overlays", "captions"} <= set(manifest), manifest
+
+
+# --- ffmpeg failing inside a render: a write error -----------------------------------------
+
+def _limit_file_size(limit: int) -> Callable[[], None]:
+    def apply() -> None:  # in the child, before exec: writes past `limit` bytes fail
+        import resource
+        import signal
+
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    return apply
+
+
+@pytest.mark.heavy
+def test_write_error_during_render_fails_the_lesson_and_keeps_earlier_outputs(
+    tmp_path: Path,
+) -> None:
+    # protects: when ffmpeg cannot write its output (a file-size limit standing in for a full
+    # disk) the lesson fails with a message saying why (not "exit code -25"), the earlier
+    # build of that lesson and the other lessons stay byte-for-byte intact, and output/
+    # holds no partial files; the CLI exits 1 without a traceback
+    import json
+
+    from test_build import leftovers, make_course, write_script
+
+    from pipeline.build.index import write_index
+    from pipeline.build.orchestrate import build_course
+    from pipeline.build.work import run_lesson
+
+    make_course(tmp_path, ["a", "b"])
+    build_course(tmp_path, run_lesson, jobs=2, index=write_index)
+    output = tmp_path / "output"
+    before = {p: p.read_bytes() for p in output.rglob("*") if p.is_file()}
+    assert (output / "b" / "b.webm").stat().st_size > 8000  # the limit below bites on it
+    write_script(tmp_path, "b", cue="An edited cue")
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.run(
+        [sys.executable, "-m", "pipeline", "build", "--root", str(tmp_path), "--json",
+         "--jobs", "1"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        preexec_fn=_limit_file_size(8000),
+    )
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    lessons = {d["name"]: d for d in json.loads(proc.stdout)["lessons"]}
+    assert lessons["a"]["status"] == "cached" and lessons["b"]["status"] == "failed"
+    assert "ffmpeg failed: killed by SIGXFSZ (the output file exceeded the file size limit)" \
+        in lessons["b"]["reason"]
+    after = {p: p.read_bytes() for p in output.rglob("*") if p.is_file()}
+    changed = [str(p) for p in before if after.get(p) != before[p] and p.name != "index.html"]
+    assert changed == [] and leftovers(output) == []
