@@ -400,3 +400,49 @@ def test_write_error_during_render_fails_the_lesson_and_keeps_earlier_outputs(
     after = {p: p.read_bytes() for p in output.rglob("*") if p.is_file()}
     changed = [str(p) for p in before if after.get(p) != before[p] and p.name != "index.html"]
     assert changed == [] and leftovers(output) == []
+
+
+# --- scale limits (the 2-hour case is benchmarks/bench_scale.py) ---------------------------
+
+@pytest.mark.heavy
+def test_10000_caption_srt_is_read_cleaned_checked_and_aligned_in_bounded_time(
+    tmp_path: Path,
+) -> None:
+    # protects: read + clean + qa + QA report + align stay near-linear in the caption count.
+    # clean used to match caption words to the script with one global difflib run, which is
+    # quadratic: ~4 minutes for this file (found by this test); now ~15 s here.
+    from benchmarks.bench_scale import measure, write_script, write_srt
+
+    srt = write_srt(tmp_path / "many.srt", 10_000)
+    script = write_script(tmp_path / "many.md", 0, captions=10_000)
+    m = measure("captions", srt, script)
+    assert m.detail["captions"] == 10_000 and m.detail["cues"] == 500
+    assert m.seconds < 90, m
+    assert m.peak_mb < 800, m  # measured ~310 MB, most of it the 6.6 MB HTML report's tree
+
+
+@pytest.mark.heavy
+def test_5mb_script_parses_in_bounded_time_and_memory(tmp_path: Path) -> None:
+    # protects: parse_script is linear and keeps no per-character structures (measured
+    # ~2.4 s and ~60 MB for 5 MB)
+    from benchmarks.bench_scale import measure, write_script
+
+    script = write_script(tmp_path / "big.md", 5 * 1024 * 1024)
+    m = measure("script", script)
+    assert m.detail["narration_lines"] > 60_000 and m.detail["cues"] > 3_000
+    assert m.seconds < 45 and m.peak_mb < 400, m
+
+
+@pytest.mark.heavy
+def test_ten_minute_recording_is_analysed_in_bounded_memory(tmp_path: Path) -> None:
+    # protects: clap + sync stream the decode (audio/decode.scan) instead of holding the
+    # samples: 10 minutes at 48 kHz float32 would add 115 MB (38 MB even at 16 kHz); the
+    # analysis may grow by far less than that over a 10-second recording (measured ~30 MB)
+    from benchmarks.bench_scale import measure, write_recording
+
+    short = measure("recording", write_recording(tmp_path / "short.webm", 10), 10)
+    long = measure("recording", write_recording(tmp_path / "long.webm", 600), 600)
+    assert long.detail["duration_s"] == pytest.approx(600, abs=0.1)
+    assert long.detail["claps"] == short.detail["claps"] == 1
+    assert long.peak_mb - short.peak_mb < 80, (short, long)
+    assert long.tree_peak_mb < short.tree_peak_mb + 80, (short, long)
