@@ -446,3 +446,34 @@ def test_ten_minute_recording_is_analysed_in_bounded_memory(tmp_path: Path) -> N
     assert long.detail["claps"] == short.detail["claps"] == 1
     assert long.peak_mb - short.peak_mb < 80, (short, long)
     assert long.tree_peak_mb < short.tree_peak_mb + 80, (short, long)
+
+
+# --- time arithmetic through the text edges never drifts ----------------------------------
+
+@settings(max_examples=100, deadline=None)
+@given(starts=st.lists(st.integers(0, 3_600_000), min_size=1, max_size=8),
+       shifts=st.lists(st.integers(-1_000_000, 1_000_000), min_size=1, max_size=12),
+       fmt=st.sampled_from(["srt", "vtt"]))
+def test_shifting_through_files_and_seconds_many_times_does_not_drift(
+    starts: list[int], shifts: list[int], fmt: str,
+) -> None:
+    # protects: integer-millisecond times; a caption moved by many offsets (each passing
+    # through seconds as JSON gives them, and through an SRT/VTT file) lands exactly where
+    # one move by their sum puts it (a float or truncating step would drift a ms per pass)
+    from pipeline.captions.io import to_srt, to_vtt
+    from pipeline.timecode import seconds, to_ms
+
+    base = 2_000_000  # keeps every intermediate time positive
+    captions = [Caption(i + 1, base + s, base + s + 1234, f"c{i}") for i, s in enumerate(starts)]
+    moved = captions
+    for shift in shifts:
+        offset = to_ms(seconds(shift))  # the offset as it travels in the manifest's JSON
+        moved = [Caption(c.index, c.start + offset, c.end + offset, c.text) for c in moved]
+        if min(c.start for c in moved) < 0:
+            return  # off the start of the timeline: not representable in a caption file
+        text = to_srt(moved) if fmt == "srt" else to_vtt(moved)
+        moved, issues = parse_caption_text(text, fmt)
+        assert not issues
+    total = sum(shifts)
+    assert [(c.start, c.end) for c in moved] == [(c.start + total, c.end + total)
+                                                 for c in captions]
