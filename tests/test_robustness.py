@@ -179,8 +179,8 @@ BARS = ["-f", "lavfi", "-i", "testsrc=size=160x90:rate=10:duration=1"]
 @pytest.mark.heavy
 def test_broken_media_and_hostile_names_through_the_build(tmp_path: Path) -> None:
     # protects: a bad recording fails only its own lesson, with a reason naming the file
-    # (a PipelineError, not "SomeError: ..." from a crash); a recording named "-i.webm" and a
-    # script named with quotes build (ffmpeg gets file: paths, never an option); output/
+    # (a PipelineError, not "SomeError: ..." from a crash); recordings named "-i.webm" or
+    # with a newline, and a script named with quotes, build (ffmpeg gets file: paths, never an option); output/
     # holds no partial files afterwards
     from test_build import leftovers, make_course, statuses, tiny_webm, write_script
 
@@ -207,11 +207,16 @@ def test_broken_media_and_hostile_names_through_the_build(tmp_path: Path) -> Non
     script = write_script(tmp_path, quoted)
     script.write_text(script.read_text().replace(f"`{quoted} take.webm`", "`-i.webm`"))
     (media / "-i.webm").write_bytes(whole)
+    # a newline in a recording's name: found by the forgiving (whitespace) match, and
+    # handed to ffmpeg as one argument
+    write_script(tmp_path, "newline")
+    (media / "newline\ntake.webm").write_bytes(whole)
 
     report = build_course(tmp_path, run_lesson, jobs=2, index=write_index)
     found = statuses(report)
     reasons = {o.name: o.reason for o in report.lessons}
     assert found["good"] == found[quoted] == found["mp4 named webm"] == "built", reasons
+    assert found["newline"] == "built", reasons
     assert found["audio only"] == found["video only"] == found["wav named webm"] == "failed"
     assert "no video stream" in str(reasons["audio only"])
     assert "no audio stream" in str(reasons["video only"])
