@@ -482,3 +482,46 @@ def test_shifting_through_files_and_seconds_many_times_does_not_drift(
     total = sum(shifts)
     assert [(c.start, c.end) for c in moved] == [(c.start + total, c.end + total)
                                                  for c in captions]
+
+
+def test_a_lesson_named_build_fails_clearly_in_the_build(tmp_path: Path) -> None:
+    # protects: the build's own stamp is output/<lesson>/build.json; a lesson named "build"
+    # would have its manifest replaced by the stamp. It fails with the reason instead.
+    from test_build import make_course, statuses
+
+    from pipeline.build.orchestrate import build_course
+    from pipeline.build.work import run_lesson
+
+    make_course(tmp_path, ["build", "fine"])
+    report = build_course(tmp_path, run_lesson, jobs=1)
+    assert statuses(report) == {"build": "failed", "fine": "built"}
+    (reason,) = [o.reason for o in report.lessons if o.name == "build"]
+    assert reason is not None and "build.json" in reason and reason.startswith(
+        str(tmp_path / "scripts" / "build.md"))
+
+
+def test_piecewise_word_matching_agrees_with_difflib_on_a_long_lesson() -> None:
+    # protects: the anchored, piecewise matcher that keeps caption cleaning linear finds the
+    # same matches as one global difflib run on a realistic 1-hour lesson, and its anchors
+    # are strictly in order on both sides
+    import difflib
+
+    from benchmarks.bench_align import synthetic_lesson
+    from pipeline.captions import clean
+
+    lesson, captions, _ = synthetic_lesson(words=6000, captions=600, cues=100, misheard=0.08)
+    said = [w.lower().strip(".,") for c in captions for w in c.text.split()]
+    written = [w.lower().strip(".,") for n in lesson.narration for w in n.text.split()]
+    assert min(len(said), len(written)) > clean.SPLIT_UNITS  # the piecewise path is taken
+    anchors = clean._anchors(said, written)
+    assert len(anchors) > 100
+    assert all(a[0] < b[0] and a[1] < b[1] for a, b in zip(anchors, anchors[1:]))
+
+    def equal_pairs(codes: list[tuple[str, int, int, int, int]]) -> set[tuple[int, int]]:
+        return {(i1 + k, j1 + k) for op, i1, i2, j1, _ in codes if op == "equal"
+                for k in range(i2 - i1)}
+
+    piecewise = equal_pairs(clean._opcodes(said, written))
+    whole = equal_pairs(difflib.SequenceMatcher(None, said, written, autojunk=False)
+                        .get_opcodes())
+    assert len(piecewise ^ whole) <= len(whole) // 200, (len(piecewise ^ whole), len(whole))
