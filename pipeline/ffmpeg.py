@@ -7,6 +7,7 @@ reads the stream summary ``ffmpeg -i`` prints.
 from __future__ import annotations
 
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -99,6 +100,24 @@ def parse_probe(path: Path, text: str) -> MediaInfo:
     return MediaInfo(path, duration, video, audio, tuple(subtitles), width, height, fps, rate)
 
 
+_SIGNAL_HINTS = {
+    "SIGXFSZ": "the output file exceeded the file size limit",
+    "SIGKILL": "perhaps out of memory",
+}
+
+
+def _exit_reason(code: int) -> str:
+    """ffmpeg's exit code in words; a negative code is the signal that killed it."""
+    if code >= 0:
+        return f"exit code {code}"
+    try:
+        name = signal.Signals(-code).name
+    except ValueError:
+        name = f"signal {-code}"
+    hint = _SIGNAL_HINTS.get(name)
+    return f"killed by {name}" + (f" ({hint})" if hint else "")
+
+
 def _last_line(text: str) -> str:
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
     return lines[-1] if lines else "ffmpeg gave no reason"
@@ -143,7 +162,7 @@ def run(
         finally:
             drain.join()
     if code != 0:
-        reason = "; ".join(line for line in tail if line) or f"exit code {code}"
+        reason = "; ".join(line for line in tail if line) or _exit_reason(code)
         raise MediaError(f"ffmpeg failed: {reason}", what)
     if progress is not None:
         progress(1.0)
@@ -185,7 +204,7 @@ def stream(args: Sequence[str], *, chunk_bytes: int, what: str | Path | None = N
             code = proc.wait()
             drain.join()
     if code != 0:
-        reason = "; ".join(line for line in tail if line) or f"exit code {code}"
+        reason = "; ".join(line for line in tail if line) or _exit_reason(code)
         raise MediaError(f"ffmpeg failed: {reason}", what)
 
 

@@ -47,6 +47,9 @@ Report = Callable[..., None]  # report(step, fraction=None)
 Cached = Callable[[str, list[str], Callable[[], Any]], Any]  # cached(step, inputs, compute)
 
 CAPTION_SIDECARS = (".srt", ".vtt")
+# Files produce (and the build's stamp, build.json) writes beside <lesson>.webm: a lesson of
+# one of these names would have its <lesson>.json manifest overwritten by the report.
+REPORT_NAMES = frozenset({"lesson", "qa", "align", "summary", "build"})
 OPEN_END = 10**12  # a caption time past every recording: "until the end of the take"
 
 
@@ -222,6 +225,10 @@ def produce(
     markers and summary.json (what the course index shows); returns the summary.
     ``final_dir``: where ``out_dir`` will be moved (the build's atomic swap), for paths."""
     name = name or script.stem
+    if name.casefold() in REPORT_NAMES:  # casefold: case-insensitive file systems too
+        raise PipelineError(f"a lesson cannot be named {name!r}: its manifest {name}.json would"
+                            f" be overwritten by a report of the same name; rename the script",
+                            script)
     final_video = (final_dir or out_dir) / f"{name}.webm"
     p = plan(script, media, settings=settings, cached=cached, identities=identities,
              report=report)
