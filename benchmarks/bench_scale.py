@@ -64,8 +64,8 @@ def write_recording(path: Path, seconds: int) -> Path:
 
     ffmpeg.run(["-f", "lavfi", "-i", f"anoisesrc=color=pink:amplitude=0.02:r=48000:d={seconds}",
                 "-f", "lavfi", "-i", "anoisesrc=color=white:amplitude=0.9:r=48000:d=0.03",
-                "-filter_complex", "[1]adelay=2000,apad[b];[0][b]amix=inputs=2:duration=first"
-                ":normalize=0", "-c:a", "libopus", "-b:a", "24k", ffmpeg.media_arg(path)])
+                "-filter_complex", ("[1]adelay=2000,apad[b];[0][b]amix=inputs=2:duration=first"
+                ":normalize=0"), "-c:a", "libopus", "-b:a", "24k", ffmpeg.media_arg(path)])
     return path
 
 

@@ -335,7 +335,7 @@ def _opcodes(a: Sequence[str], b: Sequence[str]) -> list[Opcode]:
     word lists (a 9,000-caption file took minutes), so long sequences are cut at unique
     in-order anchors about SPLIT_UNITS/4 words apart and each piece is matched alone."""
     if min(len(a), len(b)) <= SPLIT_UNITS:
-        return difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes()
+        return list(difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes())
     cuts, last = [], (0, 0)
     for i, j in _anchors(a, b):
         if i - last[0] >= SPLIT_UNITS // 4 and j - last[1] >= SPLIT_UNITS // 4 \
