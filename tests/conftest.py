@@ -6,7 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.models import Lesson, NarrationLine
+from collections.abc import Sequence
+
+from pipeline.captions.profiles import Profile
+from pipeline.models import Caption, Lesson, NarrationLine
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPTS = ROOT / "scripts"
@@ -25,3 +28,15 @@ def narration_lesson(*lines: str) -> Lesson:
     return Lesson(path=Path("t.md"), title="t", tags=(), media=(), claps=(), cues=(),
                   captions=(), notes=(), warnings=(),
                   narration=tuple(NarrationLine(i + 1, t) for i, t in enumerate(lines)))
+
+
+def assert_timing_kept(before: Sequence[Caption], after: Sequence[Caption], profile: Profile) -> None:
+    """Cleaning keeps timing except its one timing rule: a chained caption (gap under the
+    profile's minimum) may end sooner, exactly the minimum gap before the next one starts."""
+    assert [c.start for c in after] == [c.start for c in before]
+    for k, (old, new) in enumerate(zip(before, after, strict=True)):
+        if new.end != old.end:
+            nxt = before[k + 1]
+            assert 0 <= nxt.start - old.end < profile.min_gap
+            assert new.end == nxt.start - profile.min_gap
+            assert new.end - new.start >= profile.min_duration

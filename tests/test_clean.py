@@ -14,7 +14,7 @@ from pipeline.captions.clean import RULES, CleanResult, clean_captions
 from pipeline.captions.profiles import get_profile
 from pipeline.models import Caption, Lesson
 from pipeline.script.parse import parse_script
-from tests.conftest import narration_lesson
+from tests.conftest import assert_timing_kept, narration_lesson
 
 SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
 SEED_001 = SCRIPTS / "001-improvement-levers.md"
@@ -150,9 +150,7 @@ def test_sentence_break_restored() -> None:
 def test_seed_damage_repaired(seed: str, request: pytest.FixtureRequest) -> None:
     lesson, result = request.getfixturevalue(seed)
     assert len(result.captions) == len(lesson.captions)
-    assert [(c.start, c.end) for c in result.captions] == [
-        (c.start, c.end) for c in lesson.captions
-    ]
+    assert_timing_kept(lesson.captions, result.captions, get_profile("netflix"))
     text = _words(result)
     assert "  " not in "".join(c.text for c in result.captions)
     assert not re.search(r"\btam\b", text)
@@ -232,6 +230,8 @@ def test_only_form_changes_and_known_mishearings(seed: str, request: pytest.Fixt
 
     seen = set()
     for change in result.changes:
+        if change.rule == "min_gap":  # timing, not words
+            continue
         before, after = change.before.split(), change.after.split()
         matcher = difflib.SequenceMatcher(
             None, [letters(w) for w in before], [letters(w) for w in after]
@@ -268,3 +268,17 @@ def test_clean_keeps_timing_and_is_idempotent(texts: list[str], profile_name: st
     assert all("  " not in c.text for c in first.captions)
     again = clean_captions(first.captions, lesson, profile)
     assert again.changes == ()
+
+
+def test_chained_captions_get_the_minimum_gap_by_ending_sooner() -> None:
+    netflix = get_profile("netflix")
+    caps = [Caption(1, 0, 2000, "One."), Caption(2, 2000, 2500, "Two."),
+            Caption(3, 2540, 4000, "Three."), Caption(4, 4000, 6000, "Four.")]
+    result = clean_captions(caps, profile=netflix)
+    assert [(c.start, c.end) for c in result.captions] == [
+        (0, 2000 - netflix.min_gap),  # touching: opened to the minimum gap
+        (2000, 2500),  # would fall under the minimum duration: left for QA to report
+        (2540, 4000 - netflix.min_gap), (4000, 6000)]
+    assert [(c.index, c.rule) for c in result.changes] == [(1, "min_gap"), (3, "min_gap")]
+    assert result.changes[0].before == "ends 00:00:02,000"
+    assert clean_captions(result.captions, profile=netflix).changes == ()

@@ -22,6 +22,7 @@ import ftfy
 
 from pipeline.captions.profiles import Profile, get_profile
 from pipeline.models import Caption, Lesson
+from pipeline.timecode import format_srt
 
 log = logging.getLogger(__name__)
 
@@ -585,6 +586,24 @@ def clean_captions(
             Change(c.index, rule.name, b, a) for c, b, a in zip(captions, texts, after) if a != b
         ]
         texts = after
-    cleaned = tuple(replace(c, text=t) for c, t in zip(captions, texts))
+    cleaned, timing = open_gaps([replace(c, text=t) for c, t in zip(captions, texts)], ctx.profile)
+    changes += timing
     log.info("cleaned %d captions: %d changes", len(cleaned), len(changes))
-    return CleanResult(cleaned, tuple(changes))
+    return CleanResult(tuple(cleaned), tuple(changes))
+
+
+def open_gaps(captions: list[Caption], profile: Profile) -> tuple[list[Caption], list[Change]]:
+    """The one timing rule, ``min_gap``: chained captions (a gap under the profile's minimum)
+    get that gap by ending the earlier caption sooner, when it stays at least the minimum
+    duration long. Starts never move: they are when the words are heard."""
+    changes: list[Change] = []
+    out = list(captions)
+    for k in range(len(out) - 1):
+        a, b = out[k], out[k + 1]
+        gap = b.start - a.end
+        end = b.start - profile.min_gap
+        if 0 <= gap < profile.min_gap and end - a.start >= profile.min_duration:
+            out[k] = replace(a, end=end)
+            changes.append(Change(a.index, "min_gap", f"ends {format_srt(a.end)}",
+                                  f"ends {format_srt(end)}"))
+    return out, changes
