@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-
-from collections.abc import Sequence
 
 from pipeline.captions.profiles import Profile
 from pipeline.models import Caption, Lesson, NarrationLine
