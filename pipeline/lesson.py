@@ -18,7 +18,7 @@ from typing import Any
 from pipeline import ffmpeg
 from pipeline.align.cues import AlignResult, align_cues, reading_cps
 from pipeline.align.markers import write_csv, write_otio
-from pipeline.align.report import write_report
+from pipeline.align.report import Video, write_report
 from pipeline.atomic import write_text
 from pipeline.audio.sync import SyncResult, measure_sync
 from pipeline.captions.clean import CleanResult, clean_captions
@@ -37,6 +37,7 @@ from pipeline.timeline import (
     captions_to_output,
     estimated_captions,
     join,
+    offsets_by_take,
     span_to_output,
     trim_point,
 )
@@ -243,7 +244,8 @@ def produce(
     write_text(out_dir / "qa.csv", findings_csv(p.qa))
     write_text(out_dir / "qa.json", json.dumps(p.qa.to_json(), ensure_ascii=False, indent=2))
     markers = on_output(p.takes, p.aligned)
-    write_report(p.lesson, p.aligned, out_dir / "align.html", video=video)
+    write_report(p.lesson, p.aligned, out_dir / "align.html",
+                 video=Video(video, pieces=offsets_by_take(p.takes)))
     write_otio(markers, out_dir / "align.otio", p.lesson.title, media=final_video)
     write_csv(markers, out_dir / "align.csv")
     write_text(out_dir / "align.json", json.dumps(p.aligned.to_json(), indent=2))

@@ -84,6 +84,14 @@ def span_to_output(takes: Sequence[Take], start: int, end: int) -> tuple[int, in
     return (out_start, out_end) if out_end > out_start else None
 
 
+def offsets_by_take(takes: Sequence[Take]) -> tuple[tuple[int, int], ...]:
+    """(caption ms from which it applies, caption -> output offset) for each take: the
+    piecewise mapping a report needs to seek a joined video. The first take also covers
+    anything before its own span."""
+    return tuple((t.caption_span()[0] if k else -(10**12), t.offset - t.trim + t.out_start)
+                 for k, t in enumerate(takes))
+
+
 def captions_to_output(takes: Sequence[Take], captions: Sequence[Caption]) -> list[Caption]:
     """Captions on the output timeline, renumbered; those no take shows are dropped."""
     placed: list[Caption] = []

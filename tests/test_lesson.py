@@ -127,3 +127,15 @@ def test_no_recording_is_a_clear_error(course, capsys) -> None:
     err = capsys.readouterr().err
     assert "missing.webm" in err and "Traceback" not in err
     assert not Path("/tmp/never-written.webm").exists()
+
+
+def test_align_report_seeks_each_take_by_its_own_offset(tmp_path: Path) -> None:
+    # protects: cues in a second joined take seek to where that take lands in the video
+    from pipeline.align.report import Video
+    from pipeline.timeline import join, offsets_by_take
+
+    takes = join([(Path("a.webm"), 12_000, 2000, 1500), (Path("b.webm"), 13_000, -7000, 1500)])
+    video = Video(Path("v.webm"), pieces=offsets_by_take(takes))
+    assert video.at(0) == 500  # take a: caption 0 -> recording 2.0 s -> output 0.5 s
+    assert video.at(-400) == 100  # before take a's own span still uses take a
+    assert video.at(10_000) == 10_500 + 1500  # take b begins at 10.5 s of the output

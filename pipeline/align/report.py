@@ -34,6 +34,15 @@ class Video:
 
     path: Path
     offset: int = 0  # ms: video time = caption time + offset
+    pieces: tuple[tuple[int, int], ...] = ()  # (from caption ms, offset) per joined take
+
+    def at(self, caption_ms: int) -> int:
+        """Video time of caption time ``caption_ms`` (the take that shows it decides)."""
+        offset = self.offset
+        for start, piece_offset in self.pieces:
+            if caption_ms >= start:
+                offset = piece_offset
+        return caption_ms + offset
 
     @staticmethod
     def from_render(path: str | Path) -> Video:
@@ -104,7 +113,7 @@ def report_context(lesson: Lesson, result: AlignResult, video: Video | None = No
             "text": c.cue.text, "items": c.cue.items, "line": c.cue.line,
             "start": c.start, "end": c.end, "start_s": seconds(c.start),
             "clock": format_clock(c.start), "end_clock": format_clock(c.end),
-            "video_s": seconds(max(0, c.start + (video.offset if video else 0))),
+            "video_s": seconds(max(0, video.at(c.start) if video else c.start)),
             "confidence": c.confidence, "colour": confidence_colour(c.confidence),
             "flagged": c.confidence < LOW_CONFIDENCE or c.method == "estimated",
             "method": c.method, "reason": c.reason, "before": c.before, "after": c.after,
@@ -132,7 +141,7 @@ def report_context(lesson: Lesson, result: AlignResult, video: Video | None = No
                      "width": max(0.2, pct(c.end - c.start)), "kind": c.cue.kind,
                      "colour": confidence_colour(c.confidence), "text": c.cue.text,
                      "clock": format_clock(c.start),
-                     "video_s": seconds(max(0, c.start + (video.offset if video else 0)))}
+                     "video_s": seconds(max(0, video.at(c.start) if video else c.start))}
                     for c in result.cues],
         "ticks": [{"left": pct(t), "label": format_clock(t)[:-4]}
                   for t in range(0, total, _tick_step(total))],
@@ -171,7 +180,7 @@ def make_thumbnails(result: AlignResult, video: Video, folder: Path) -> dict[str
     folder.mkdir(parents=True, exist_ok=True)
     made: dict[str, str] = {}
     for c in result.cues:
-        at = c.start + video.offset
+        at = video.at(c.start)
         if last is not None:
             at = min(at, last)  # a cue after the video's end shows its last frame
         name = f"{c.id}.jpg"
@@ -187,10 +196,10 @@ def make_thumbnails(result: AlignResult, video: Video, folder: Path) -> dict[str
 
 
 def write_report(lesson: Lesson, result: AlignResult, out: str | Path,
-                 video: str | Path | None = None) -> Path:
+                 video: str | Path | Video | None = None) -> Path:
     """Write the report (and, with a video, its thumbnails beside it); returns its path."""
     out = Path(out)
-    clip = Video.from_render(video) if video is not None else None
+    clip = video if isinstance(video, Video) or video is None else Video.from_render(video)
     thumbs = make_thumbnails(result, clip, out.parent / f"{out.stem}_thumbs") if clip else None
     write_text(out, render_report(lesson, result, clip, thumbs, out.parent))
     return out
