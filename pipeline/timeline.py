@@ -102,14 +102,17 @@ def captions_to_output(takes: Sequence[Take], captions: Sequence[Caption]) -> li
     return placed
 
 
-def estimated_captions(lesson: Lesson, words_per_minute: int = 150) -> list[Caption]:
+def estimated_captions(lesson: Lesson) -> list[Caption]:
     """A caption-like timeline for narration without captions: one per sentence, back to
-    back at the aligner's speaking rate, so estimated cue times and this timeline agree."""
+    back at the aligner's speaking rate and word count, so estimated cue times agree."""
+    from pipeline.align.cues import WORDS_PER_MINUTE as words_per_minute
+    from pipeline.align.words import tokenize
+
     captions: list[Caption] = []
     words_before = 0
     for line in lesson.narration:
         for sentence in re.split(r"(?<=[.!?])\s+", line.text):
-            count = len(sentence.split())
+            count = len(tokenize(sentence))
             if not count:
                 continue
             start = words_before * 60_000 // words_per_minute

@@ -139,3 +139,21 @@ def test_align_report_seeks_each_take_by_its_own_offset(tmp_path: Path) -> None:
     assert video.at(0) == 500  # take a: caption 0 -> recording 2.0 s -> output 0.5 s
     assert video.at(-400) == 100  # before take a's own span still uses take a
     assert video.at(10_000) == 10_500 + 1500  # take b begins at 10.5 s of the output
+
+
+def test_a_lesson_without_captions_places_every_cue(tmp_path: Path) -> None:
+    # protects: the sync's estimated timeline and the aligner's estimate count words alike,
+    # so a cue after the last narration word still lands inside the recording
+    (tmp_path / "scripts").mkdir()
+    script = tmp_path / "scripts" / "nocaps.md"
+    script.write_text(
+        "---\ntitle: No captions\n---\nnocaps take.webm\n\n**CLAP**\n\n"
+        "Here's what you've got: it's product-market fit, and we'd keep it.\n\n"
+        "`[VISUAL TEXT: one | two]`\n\nThey'll say it's high-potential, well-defined, "
+        "short-lived and we're sure you'd agree it's what they've wanted.\n\n"
+        "`[MAIN PANEL: The end]`\n")
+    [take] = make_demos(tmp_path / "scripts", tmp_path / "media")
+    p = plan(script, [take.path])
+    assert [a.method for a in p.aligned.cues] == ["estimated", "estimated"]
+    assert [o.kind for o in p.overlays] == ["visual_text", "main_panel"]
+    assert p.overlays[-1].end == p.takes[0].length > p.overlays[-1].start
