@@ -80,7 +80,7 @@ def _load_captions(
     args: argparse.Namespace,
 ) -> tuple[tuple[Caption, ...], tuple[ReadIssue, ...], Lesson | None]:
     """(captions, read issues, lesson or None) for a script (.md) or a caption file."""
-    from pipeline.captions.io import ReadIssue, read_captions
+    from pipeline.captions.io import embedded_issues, read_captions
     from pipeline.errors import CaptionError
     from pipeline.script.parse import parse_script
 
@@ -90,9 +90,7 @@ def _load_captions(
         if not lesson.captions:
             raise CaptionError("script has no embedded captions (an SRT block after the last CLAP)",
                                source)
-        first = lesson.captions[0].line - 1  # the index line above the first timing line
-        found = tuple(ReadIssue(w.line, w.message) for w in lesson.warnings if w.line >= first)
-        return lesson.captions, found, lesson
+        return lesson.captions, embedded_issues(lesson), lesson
     captions, issues = read_captions(source)
     reference = parse_script(args.script) if getattr(args, "script", None) else None
     return tuple(captions), tuple(issues), reference

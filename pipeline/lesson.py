@@ -20,18 +20,18 @@ from pipeline.align.cues import AlignResult, align_cues, reading_cps
 from pipeline.align.markers import write_csv, write_otio
 from pipeline.align.report import Video, write_report
 from pipeline.atomic import write_text
-from pipeline.audio.sync import SyncResult, measure_sync
+from pipeline.audio.sync import SyncResult, caption_offset_of, measure_sync
 from pipeline.captions.clean import CleanResult, clean_captions
-from pipeline.captions.io import ReadIssue, read_captions
+from pipeline.captions.io import ReadIssue, embedded_issues, read_captions
 from pipeline.captions.profiles import get_profile
 from pipeline.captions.qa import QaResult, check_captions, findings_csv, report_html
-from pipeline.errors import PipelineError, ScriptError
+from pipeline.errors import PipelineError
 from pipeline.models import Caption, Lesson
 from pipeline.render.plan import Overlay, RenderResult, Segment
 from pipeline.render.run import render_video
 from pipeline.render.theme import Theme
 from pipeline.script.parse import parse_script
-from pipeline.timecode import seconds, to_ms
+from pipeline.timecode import seconds
 from pipeline.timeline import (
     Take,
     captions_to_output,
@@ -77,26 +77,13 @@ class Captions:
 def lesson_captions(lesson: Lesson) -> Captions:
     """Embedded captions, else a sidecar ``<script>.srt|.vtt``, else none (estimated later)."""
     if lesson.captions:
-        first = lesson.captions[0].line - 1
-        issues = tuple(ReadIssue(w.line, w.message) for w in lesson.warnings if w.line >= first)
-        return Captions(lesson.captions, issues, "script")
+        return Captions(lesson.captions, embedded_issues(lesson), "script")
     for suffix in CAPTION_SIDECARS:
         sidecar = lesson.path.with_suffix(suffix)
         if sidecar.is_file():
             read, problems = read_captions(sidecar)
             return Captions(tuple(read), tuple(problems), sidecar.name)
     return Captions((), (), "estimated")
-
-
-def caption_offset_setting(lesson: Lesson) -> int | None:
-    """Frontmatter ``caption_offset:`` (seconds) in ms; it always wins over measurement."""
-    value = lesson.frontmatter.get("caption_offset")
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ScriptError(f"frontmatter caption_offset must be seconds, not {value!r}",
-                          lesson.path, 2)
-    return to_ms(float(value))
 
 
 def _sync(path: Path, captions: Sequence[Caption], offset: int | None,
@@ -174,7 +161,7 @@ def plan(
     aligned = align_cues(lesson, cleaned.captions or None, max_cps=reading_cps(profile))
 
     timing = list(cleaned.captions) or estimated_captions(lesson)
-    offset = caption_offset_setting(lesson)
+    offset = caption_offset_of(lesson)
     syncs = []
     for i, path in enumerate(media):
         report("sync", i / len(media))

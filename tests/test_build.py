@@ -22,7 +22,7 @@ from pipeline.build.discover import LessonJob
 from pipeline.build.index import write_index
 from pipeline.build.orchestrate import BuildReport, build_course
 from pipeline.build.watch import watch
-from pipeline.build.work import run_lesson, write_json
+from pipeline.build.work import run_lesson
 from pipeline.cli import main
 from pipeline.errors import BuildError
 
@@ -340,11 +340,11 @@ def test_index_escapes_names_and_links_outputs(tmp_path: Path) -> None:
     folder.mkdir(parents=True)
     (folder / "v.webm").write_bytes(b"x")
     job = LessonJob(hostile, tmp_path / "x.md", ())
-    write_json(folder / "summary.json", {
+    (folder / "summary.json").write_text(json.dumps({
         "name": job.name, "title": "Title <b>bold</b>", "status": "built", "duration": 75.4,
         "video": "v.webm", "qa_html": "missing.html", "align_html": None,
         "qa": {"errors": 2, "warnings": 5}, "min_confidence": 0.42,
-        "thumbnail": "../../etc/passwd", "captions": 0, "cues": 0, "warnings": 0, "media": []})
+        "thumbnail": "../../etc/passwd", "captions": 0, "cues": 0, "warnings": 0, "media": []}))
     report = BuildReport((orchestrate.LessonOutcome(hostile, "cached"),
                           orchestrate.LessonOutcome("gone", "failed", "bad <input>")))
     page = write_index(output, report).read_text()

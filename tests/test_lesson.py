@@ -12,6 +12,7 @@ import pytest
 from pipeline import ffmpeg
 from pipeline.cli import main
 from pipeline.demo import make_demos
+from pipeline.errors import PipelineError
 from pipeline.lesson import Settings, plan, produce
 
 SCRIPT = """---
@@ -157,3 +158,19 @@ def test_a_lesson_without_captions_places_every_cue(tmp_path: Path) -> None:
     assert [a.method for a in p.aligned.cues] == ["estimated", "estimated"]
     assert [o.kind for o in p.overlays] == ["visual_text", "main_panel"]
     assert p.overlays[-1].end == p.takes[0].length > p.overlays[-1].start
+
+
+def test_frontmatter_caption_offset_wins_in_either_form(course, tmp_path: Path) -> None:
+    # protects: the lesson flow reads caption_offset exactly as `sync` does (one reader)
+    script, take, _ = course
+    for value, expected in (('"0:02.500"', 2500), ("2.5", 2500), ("-0.25", -250)):
+        pinned = tmp_path / "pinned.md"
+        pinned.write_text(script.read_text().replace(
+            "title: Tiny lesson", f"title: Tiny lesson\ncaption_offset: {value}"))
+        [sync] = plan(pinned, [take]).syncs
+        assert (sync.method, sync.offset) == ("frontmatter", expected)
+    pinned.write_text(script.read_text().replace(
+        "title: Tiny lesson", "title: Tiny lesson\ncaption_offset: soon"))
+    with pytest.raises(PipelineError, match="caption_offset") as caught:
+        plan(pinned, [take])
+    assert caught.value.line == 3  # the key's own line

@@ -30,7 +30,7 @@ from pipeline.audio.clap import EnvelopeTap, claps_from
 from pipeline.audio.decode import scan
 from pipeline.audio.speech import ABOVE_FLOOR, STEP, SpeechTap
 from pipeline.errors import CaptionError
-from pipeline.models import Caption
+from pipeline.models import Caption, Lesson
 from pipeline.timecode import parse_timestamp, seconds, to_ms
 
 log = logging.getLogger(__name__)
@@ -158,7 +158,7 @@ def load_captions(path: str | Path) -> tuple[list[Caption], int | None]:
         from pipeline.script.parse import parse_script
 
         lesson = parse_script(path)
-        offset = _offset(lesson.frontmatter.get("caption_offset"), path)
+        offset = caption_offset_of(lesson)
         if not lesson.captions and offset is None:
             raise CaptionError("script has no embedded captions (SRT block) and no "
                                "caption_offset in its frontmatter", path)
@@ -171,8 +171,10 @@ def load_captions(path: str | Path) -> tuple[list[Caption], int | None]:
     return captions, None
 
 
-def _offset(value: object, path: Path) -> int | None:
-    """Frontmatter caption_offset: seconds (a number, "2.31") or a timestamp ("0:02.310")."""
+def caption_offset_of(lesson: Lesson) -> int | None:
+    """The frontmatter ``caption_offset`` in ms: seconds (a number, "2.31") or a timestamp
+    ("0:02.310"); None when the script does not pin it."""
+    value, path = lesson.frontmatter.get("caption_offset"), lesson.path
     if value is None:
         return None
     if isinstance(value, (int, float)) and not isinstance(value, bool):

@@ -9,20 +9,14 @@ cue edit does not decode the recording again.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pipeline.atomic import write_text
 from pipeline.build.cache import StepCache, code_digest
 from pipeline.build.discover import LessonJob
 
 Report = Callable[..., None]  # report(step: str, fraction: float | None = None)
-
-
-def write_json(path: Path, doc: Any) -> None:
-    write_text(path, json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
 
 
 def course_cache(job: LessonJob) -> StepCache:

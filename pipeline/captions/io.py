@@ -25,7 +25,7 @@ from pathlib import Path
 
 from pipeline.atomic import write_text
 from pipeline.errors import CaptionError
-from pipeline.models import Caption
+from pipeline.models import Caption, Lesson
 from pipeline.timecode import format_srt, format_vtt, parse_timestamp
 
 log = logging.getLogger(__name__)
@@ -418,3 +418,11 @@ def read_captions(
             raise CaptionError("not a caption file: no timing line ('-->') found", path, 1)
         issues.append(ReadIssue(1, "file holds no captions"))
     return captions, issues
+
+
+def embedded_issues(lesson: Lesson) -> tuple[ReadIssue, ...]:
+    """What the parser found wrong inside a script's embedded SRT block, as read issues."""
+    if not lesson.captions:
+        return ()
+    first = lesson.captions[0].line - 1  # the index line above the first timing line
+    return tuple(ReadIssue(w.line, w.message) for w in lesson.warnings if w.line >= first)
