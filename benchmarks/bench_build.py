@@ -1,6 +1,6 @@
 """Course build: no-op rebuild time for 50 lessons, and the speed-up of --jobs 2 over --jobs 1.
 
-The work per lesson is the real one (pipeline.build.work.run_lesson: parse, clean, qa,
+The work per lesson is the real one (pipeline.course.work.run_lesson: parse, clean, qa,
 align, sync, render, reports) on short generated recordings.
 Run: ``python -m benchmarks build``.
 """
@@ -16,9 +16,9 @@ import time
 from pathlib import Path
 
 from pipeline import ffmpeg
-from pipeline.build.index import write_index
-from pipeline.build.orchestrate import build_course
-from pipeline.build.work import run_lesson
+from pipeline.course.index import write_index
+from pipeline.course.orchestrate import build_course
+from pipeline.course.work import run_lesson
 
 LESSONS = 50
 ENCODE_LESSONS = 8

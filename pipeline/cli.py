@@ -213,11 +213,11 @@ def cmd_sync(args: argparse.Namespace) -> int:
 # --- build -----------------------------------------------------------------------------
 
 def _work_function(spec: str | None) -> Any:
-    """The per-lesson work: pipeline.build.work.run_lesson, or MODULE:FUNCTION (tests)."""
+    """The per-lesson work: pipeline.course.work.run_lesson, or MODULE:FUNCTION (tests)."""
     import importlib
 
     if not spec:
-        from pipeline.build.work import run_lesson
+        from pipeline.course.work import run_lesson
         return run_lesson
     module, _, name = spec.partition(":")
     try:
@@ -227,9 +227,9 @@ def _work_function(spec: str | None) -> Any:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from pipeline.build.index import write_index
-    from pipeline.build.orchestrate import BuildReport, build_course
-    from pipeline.build.progress import LogProgress, RichProgress
+    from pipeline.course.index import write_index
+    from pipeline.course.orchestrate import BuildReport, build_course
+    from pipeline.course.progress import LogProgress, RichProgress
 
     root = Path(args.root)
     if not (root / "scripts").is_dir():
@@ -237,8 +237,8 @@ def cmd_build(args: argparse.Namespace) -> int:
     if args.jobs is not None and args.jobs < 1:
         raise UsageError("--jobs must be at least 1")
     work = _work_function(args.work)
-    logging.getLogger("pipeline.build.progress").setLevel(logging.INFO)
-    logging.getLogger("pipeline.build.watch").setLevel(logging.INFO)
+    logging.getLogger("pipeline.course.progress").setLevel(logging.INFO)
+    logging.getLogger("pipeline.course.watch").setLevel(logging.INFO)
     status = 0
 
     def once() -> BuildReport:
@@ -266,7 +266,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     if not args.watch:
         once()
         return status
-    from pipeline.build.watch import watch
+    from pipeline.course.watch import watch
 
     try:
         watch(root, once, interval=args.interval)

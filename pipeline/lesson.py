@@ -25,6 +25,7 @@ from pipeline.captions.clean import CleanResult, clean_captions
 from pipeline.captions.io import ReadIssue, embedded_issues, read_captions
 from pipeline.captions.profiles import get_profile
 from pipeline.captions.qa import QaResult, check_captions, findings_csv, report_html
+from pipeline.course import DATA
 from pipeline.errors import PipelineError
 from pipeline.models import Caption, Lesson
 from pipeline.render.plan import Overlay, RenderResult, Segment
@@ -48,9 +49,6 @@ Report = Callable[..., None]  # report(step, fraction=None)
 Cached = Callable[[str, list[str], Callable[[], Any]], Any]  # cached(step, inputs, compute)
 
 CAPTION_SIDECARS = (".srt", ".vtt")
-# Files produce (and the build's stamp, build.json) writes beside <lesson>.webm: a lesson of
-# one of these names would have its <lesson>.json manifest overwritten by the report.
-REPORT_NAMES = frozenset({"lesson", "qa", "align", "summary", "build"})
 OPEN_END = 10**12  # a caption time past every recording: "until the end of the take"
 
 
@@ -210,13 +208,9 @@ def produce(
     identities: Sequence[str] | None = None, report: Report = lambda *a, **k: None,
 ) -> dict[str, Any]:
     """A whole lesson into ``out_dir``: video, captions, manifest, QA and alignment reports,
-    markers and summary.json (what the course index shows); returns the summary.
+    markers and data/summary.json (what the course index shows); returns the summary.
     ``final_dir``: where ``out_dir`` will be moved (the build's atomic swap), for paths."""
     name = name or script.stem
-    if name.casefold() in REPORT_NAMES:  # casefold: case-insensitive file systems too
-        raise PipelineError(f"a lesson cannot be named {name!r}: its manifest {name}.json would"
-                            f" be overwritten by a report of the same name; rename the script",
-                            script)
     final_video = (final_dir or out_dir) / f"{name}.webm"
     p = plan(script, media, settings=settings, cached=cached, identities=identities,
              report=report)
@@ -224,21 +218,23 @@ def produce(
     result, _ = render(p, video, settings, report, final=final_video)
 
     report("reports")
-    write_text(out_dir / "lesson.json", json.dumps(p.lesson.to_json(), ensure_ascii=False,
+    data = out_dir / DATA
+    data.mkdir(exist_ok=True)
+    write_text(data / "lesson.json", json.dumps(p.lesson.to_json(), ensure_ascii=False,
                                                    indent=2))
     write_text(out_dir / "qa.html", report_html(p.qa, p.source.captions, p.cleaned,
                                                 p.lesson.title, str(script)))
     write_text(out_dir / "qa.csv", findings_csv(p.qa))
-    write_text(out_dir / "qa.json", json.dumps(p.qa.to_json(), ensure_ascii=False, indent=2))
+    write_text(data / "qa.json", json.dumps(p.qa.to_json(), ensure_ascii=False, indent=2))
     markers = on_output(p.takes, p.aligned)
     write_report(p.lesson, p.aligned, out_dir / "align.html",
                  video=Video(video, pieces=offsets_by_take(p.takes)))
     write_otio(markers, out_dir / "align.otio", p.lesson.title, media=final_video)
     write_csv(markers, out_dir / "align.csv")
-    write_text(out_dir / "align.json", json.dumps(p.aligned.to_json(), indent=2))
+    write_text(data / "align.json", json.dumps(p.aligned.to_json(), indent=2))
     thumbnail = _thumbnail(video, result, out_dir / "thumb.jpg")
     summary = lesson_summary(name, p, result, thumbnail)
-    write_text(out_dir / "summary.json", json.dumps(summary, ensure_ascii=False, indent=2))
+    write_text(data / "summary.json", json.dumps(summary, ensure_ascii=False, indent=2))
     return summary
 
 

@@ -17,12 +17,12 @@ from pathlib import Path
 import pytest
 
 from pipeline import ffmpeg
-from pipeline.build import orchestrate
-from pipeline.build.discover import LessonJob
-from pipeline.build.index import write_index
-from pipeline.build.orchestrate import BuildReport, build_course
-from pipeline.build.watch import watch
-from pipeline.build.work import run_lesson
+from pipeline.course import orchestrate
+from pipeline.course.discover import LessonJob
+from pipeline.course.index import write_index
+from pipeline.course.orchestrate import BuildReport, build_course
+from pipeline.course.watch import watch
+from pipeline.course.work import run_lesson
 from pipeline.cli import main
 from pipeline.errors import BuildError
 
@@ -122,9 +122,9 @@ def test_second_build_is_all_cached_and_one_edit_rebuilds_one_lesson(tmp_path: P
     make_course(tmp_path, ["a", "b", "c"])
     first = build_course(tmp_path, run_lesson, jobs=2, index=write_index)
     assert statuses(first) == {"a": "built", "b": "built", "c": "built"}
-    lesson = json.loads((tmp_path / "output" / "b" / "lesson.json").read_text())
+    lesson = json.loads((tmp_path / "output" / "b" / "data" / "lesson.json").read_text())
     assert lesson["cues"][0]["text"] == "Key idea"
-    assert json.loads((tmp_path / "output" / "b" / "summary.json").read_text())["cues"] == 1
+    assert json.loads((tmp_path / "output" / "b" / "data" / "summary.json").read_text())["cues"] == 1
     assert (tmp_path / "output" / "index.html").is_file()
 
     assert statuses(build_course(tmp_path, run_lesson, jobs=2)) == dict.fromkeys("abc", "cached")
@@ -133,12 +133,12 @@ def test_second_build_is_all_cached_and_one_edit_rebuilds_one_lesson(tmp_path: P
     os.utime(tmp_path / "media" / "a take.webm")  # touching a recording changes nothing
     again = build_course(tmp_path, run_lesson, jobs=2)
     assert statuses(again) == {"a": "cached", "b": "built", "c": "cached"}
-    lesson = json.loads((tmp_path / "output" / "b" / "lesson.json").read_text())
+    lesson = json.loads((tmp_path / "output" / "b" / "data" / "lesson.json").read_text())
     assert lesson["cues"][0]["text"] == "A better key idea"
 
     (tmp_path / "media" / "c take.webm").write_bytes(tiny_webm(2.0))  # a new take
     assert statuses(build_course(tmp_path, run_lesson, jobs=1))["c"] == "built"
-    assert json.loads((tmp_path / "output" / "c" / "summary.json").read_text())["duration"] \
+    assert json.loads((tmp_path / "output" / "c" / "data" / "summary.json").read_text())["duration"] \
         == pytest.approx(2.0, abs=0.1)
     assert set(statuses(build_course(tmp_path, run_lesson, force=True)).values()) == {"built"}
     assert leftovers(tmp_path / "output") == []
@@ -156,8 +156,8 @@ def test_noop_build_of_50_lessons_parses_nothing_and_starts_no_process(
         raise AssertionError("the no-op path must not parse or start workers")
 
     monkeypatch.setattr(orchestrate, "executor", forbidden)
-    monkeypatch.setattr("pipeline.build.discover.read_refs", forbidden)
-    monkeypatch.setattr("pipeline.build.orchestrate.read_refs", forbidden)
+    monkeypatch.setattr("pipeline.course.discover.read_refs", forbidden)
+    monkeypatch.setattr("pipeline.course.orchestrate.read_refs", forbidden)
     start = time.perf_counter()
     report = build_course(tmp_path, run_lesson, index=write_index)
     elapsed = time.perf_counter() - start
@@ -291,7 +291,7 @@ def test_killed_build_leaves_no_partial_output_and_next_build_completes(
     report = build_course(tmp_path, run_lesson, jobs=2)
     assert statuses(report) == {"a": "built", "b": "built", "c": "cached"}
     assert leftovers(output) == []
-    assert "Edited so it must be rebuilt." in (output / "a" / "lesson.json").read_text()
+    assert "Edited so it must be rebuilt." in (output / "a" / "data" / "lesson.json").read_text()
 
 
 def test_stale_leftovers_are_swept_and_a_half_swapped_lesson_restored(tmp_path: Path) -> None:
@@ -337,10 +337,10 @@ def test_index_escapes_names_and_links_outputs(tmp_path: Path) -> None:
     hostile = "<script>alert(1)</script> & 'q' #1"
     output = tmp_path / "output"
     folder = output / hostile
-    folder.mkdir(parents=True)
+    (folder / "data").mkdir(parents=True)
     (folder / "v.webm").write_bytes(b"x")
     job = LessonJob(hostile, tmp_path / "x.md", ())
-    (folder / "summary.json").write_text(json.dumps({
+    (folder / "data" / "summary.json").write_text(json.dumps({
         "name": job.name, "title": "Title <b>bold</b>", "status": "built", "duration": 75.4,
         "video": "v.webm", "qa_html": "missing.html", "align_html": None,
         "qa": {"errors": 2, "warnings": 5}, "min_confidence": 0.42,
@@ -426,10 +426,10 @@ def test_workers_report_steps_and_fractions_to_one_display(tmp_path: Path) -> No
 def test_plain_log_lines_and_rich_display(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     import io
 
-    from pipeline.build.progress import LogProgress, RichProgress
+    from pipeline.course.progress import LogProgress, RichProgress
 
     make_course(tmp_path, ["a", "bad"])
-    with caplog.at_level("INFO", logger="pipeline.build.progress"):
+    with caplog.at_level("INFO", logger="pipeline.course.progress"):
         build_course(tmp_path, stepping_work, jobs=2, progress=LogProgress())
     lines = [r.getMessage() for r in caplog.records]
     assert "2 lessons, 2 to build" in lines
@@ -456,7 +456,7 @@ def test_hostile_lesson_and_recording_names_build_end_to_end(
     assert {d["name"]: d["status"] for d in out["lessons"]} == dict.fromkeys(names, "built")
     output = tmp_path / "output"
     for name in names:
-        assert json.loads((output / name / "summary.json").read_text())["name"] == name
+        assert json.loads((output / name / "data" / "summary.json").read_text())["name"] == name
     page = (output / "index.html").read_text()
     assert "&lt;b&gt;&amp; %41 #x?y" in page and "<b>&" not in page
     assert leftovers(output) == []
@@ -512,7 +512,7 @@ def test_corrupt_recording_fails_its_lesson_only(tmp_path: Path, damage: str) ->
     (reason,) = [o.reason for o in report.lessons if o.name == "b"]
     assert reason is not None and reason.startswith(f"{rec}: ")
     assert not (tmp_path / "output" / "b").exists() and leftovers(tmp_path / "output") == []
-    assert json.loads((tmp_path / "output" / "a" / "summary.json").read_text())["duration"] \
+    assert json.loads((tmp_path / "output" / "a" / "data" / "summary.json").read_text())["duration"] \
         == pytest.approx(1.0, abs=0.1)
 
 
@@ -530,9 +530,9 @@ def test_narration_typo_rebuilds_the_lesson_but_reuses_the_audio_analysis(tmp_pa
     write_script(tmp_path, "a", narration="Welcome to the lesson.")
     assert statuses(build_course(tmp_path, run_lesson, jobs=1)) == {"a": "built"}
     assert syncs() == before  # not analysed again: the key is the recording and the timing
-    lesson = json.loads((tmp_path / "output" / "a" / "lesson.json").read_text())
+    lesson = json.loads((tmp_path / "output" / "a" / "data" / "lesson.json").read_text())
     assert lesson["narration"][0]["text"] == "Welcome to the lesson."
-    summary = json.loads((tmp_path / "output" / "a" / "summary.json").read_text())
+    summary = json.loads((tmp_path / "output" / "a" / "data" / "summary.json").read_text())
     assert summary["media"] == ["a take.webm"] and summary["sync"][0]["method"]
 
 
@@ -542,7 +542,7 @@ def test_editing_a_cue_override_sidecar_rebuilds_only_its_lesson(tmp_path: Path)
     assert set(statuses(build_course(tmp_path, run_lesson, jobs=1)).values()) == {"built"}
     (tmp_path / "scripts" / "a.cues.yaml").write_text('- {cue: "Key idea", at: "0:00.300"}\n')
     assert statuses(build_course(tmp_path, run_lesson, jobs=1)) == {"a": "built", "b": "cached"}
-    align = json.loads((tmp_path / "output" / "a" / "align.json").read_text())
+    align = json.loads((tmp_path / "output" / "a" / "data" / "align.json").read_text())
     assert [(c["method"], c["start"]) for c in align["cues"]] == [("override", 0.3)]
     (tmp_path / "media" / "panels").mkdir()
     (tmp_path / "media" / "panels" / "key-idea.png").write_bytes(b"not really a png")

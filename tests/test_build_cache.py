@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.build import cache as cache_mod
-from pipeline.build.cache import MIB, StepCache, file_digest, head_tail_digest
+from pipeline.course import cache as cache_mod
+from pipeline.course.cache import MIB, StepCache, file_digest, head_tail_digest
 
 
 def test_key_changes_with_every_component(tmp_path: Path) -> None:

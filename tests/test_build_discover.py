@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.build.discover import LessonJob, discover, normalize
+from pipeline.course.discover import LessonJob, discover, normalize
 
 
 def script(root: Path, name: str, *refs: str, captions: bool = False) -> Path:

@@ -113,8 +113,8 @@ def test_produce_writes_every_report(course, tmp_path: Path) -> None:
     script, take, _ = course
     summary = produce(script, [take], tmp_path, name="tiny")
     for name in ("tiny.webm", "tiny.srt", "tiny.vtt", "tiny.json", "qa.html", "qa.csv",
-                 "qa.json", "align.html", "align.otio", "align.csv", "align.json",
-                 "lesson.json", "summary.json"):
+                 "data/qa.json", "align.html", "align.otio", "align.csv", "data/align.json",
+                 "data/lesson.json", "data/summary.json"):
         assert (tmp_path / name).is_file(), name
     assert summary["captions"] == 3 and summary["cues"] == 2
     assert summary["sync"][0]["method"] == "speech"

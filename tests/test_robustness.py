@@ -185,9 +185,9 @@ def test_broken_media_and_hostile_names_through_the_build(tmp_path: Path) -> Non
     # holds no partial files afterwards
     from test_build import leftovers, make_course, statuses, tiny_webm, write_script
 
-    from pipeline.build.index import write_index
-    from pipeline.build.orchestrate import build_course
-    from pipeline.build.work import run_lesson
+    from pipeline.course.index import write_index
+    from pipeline.course.orchestrate import build_course
+    from pipeline.course.work import run_lesson
 
     make_course(tmp_path, ["good"])
     media = tmp_path / "media"
@@ -225,7 +225,7 @@ def test_broken_media_and_hostile_names_through_the_build(tmp_path: Path) -> Non
         if found[name] == "failed":  # a clear reason naming the recording, never a crash
             assert str(reasons[name]).startswith(f"{path}: "), reasons[name]
             assert not (tmp_path / "output" / name).exists()
-    summary = (tmp_path / "output" / quoted / "summary.json").read_text(encoding="utf-8")
+    summary = (tmp_path / "output" / quoted / "data" / "summary.json").read_text(encoding="utf-8")
     assert '"-i.webm"' in summary
     assert leftovers(tmp_path / "output") == []
 
@@ -275,8 +275,8 @@ def test_hostile_text_renders_and_is_escaped_in_every_report(tmp_path: Path) -> 
 
     from test_render_media import frame_at, make_clip, patch
 
-    from pipeline.build.index import write_index
-    from pipeline.build.orchestrate import BuildReport, LessonOutcome
+    from pipeline.course.index import write_index
+    from pipeline.course.orchestrate import BuildReport, LessonOutcome
     from pipeline.lesson import produce
 
     rec = make_clip(tmp_path / "rec.webm", seconds=3.0, colour="0x208020")
@@ -292,7 +292,7 @@ def test_hostile_text_renders_and_is_escaped_in_every_report(tmp_path: Path) -> 
     out = tmp_path / "output" / "hostile"
     out.mkdir(parents=True)
     produce(script, [rec], out)
-    lesson = json.loads((out / "lesson.json").read_text(encoding="utf-8"))
+    lesson = json.loads((out / "data" / "lesson.json").read_text(encoding="utf-8"))
     assert [c["text"] for c in lesson["cues"]] == [HOSTILE_NFC, LONG_CUE]
     assert "q\u0301" in HOSTILE_NFC
     caption = lesson["captions"][1]["text"]  # as read: tags/entities become plain text
@@ -321,20 +321,22 @@ def test_hostile_text_renders_and_is_escaped_in_every_report(tmp_path: Path) -> 
 
     rows = list(csv.DictReader((out / "align.csv").open(encoding="utf-8", newline="")))
     assert [r["text"] for r in rows] == [HOSTILE_NFC, LONG_CUE]
-    findings = json.loads((out / "qa.json").read_text(encoding="utf-8"))["findings"]
+    findings = json.loads((out / "data" / "qa.json").read_text(encoding="utf-8"))["findings"]
     rows = list(csv.DictReader((out / "qa.csv").open(encoding="utf-8", newline="")))
     assert [r["message"] for r in rows] == [f["message"] for f in findings]
 
 
 # --- a lesson named like one of its own report files -------------------------------------
 
-@pytest.mark.parametrize("name", ["lesson", "qa", "align", "summary"])
-def test_lesson_named_like_a_report_file_is_refused_not_overwritten(
+@pytest.mark.parametrize("name", ["lesson", "qa", "align", "summary", "build", "data", "thumb"])
+def test_lesson_named_like_a_report_file_builds_with_its_manifest_intact(
     tmp_path: Path, name: str,
 ) -> None:
     # protects: output/<lesson>/<lesson>.json is the render manifest (INTERFACE.md); a lesson
-    # named "qa" (or lesson, align, summary, build) had it silently replaced by qa.json
-    # (or lesson.json, ...). Bug found by this suite: now a clear error naming the script.
+    # named "qa" (or lesson, align, summary, build) once had it replaced by qa.json. The
+    # machine files now live in data/, so every name builds and nothing is overwritten.
+    import json
+
     from test_build import tiny_webm
 
     from pipeline.lesson import produce
@@ -346,15 +348,11 @@ def test_lesson_named_like_a_report_file_is_refused_not_overwritten(
                       encoding="utf-8")
     out = tmp_path / name
     out.mkdir()
-    try:
-        produce(script, [rec], out)
-    except PipelineError as exc:
-        assert exc.path == str(script) and f"{name}.json" in exc.message
-    else:  # if it builds, the manifest must still be the manifest
-        import json
-
-        manifest = json.loads((out / f"{name}.json").read_text(encoding="utf-8"))
-        assert {"output", "duration", "overlays", "captions"} <= set(manifest), manifest
+    summary = produce(script, [rec], out)
+    manifest = json.loads((out / f"{name}.json").read_text(encoding="utf-8"))
+    assert {"output", "duration", "overlays", "captions"} <= set(manifest), manifest
+    assert json.loads((out / "data" / "summary.json").read_text(encoding="utf-8")) == summary
+    assert json.loads((out / "data" / "lesson.json").read_text(encoding="utf-8"))["title"] == "T"
 
 
 # --- ffmpeg failing inside a render: a write error -----------------------------------------
@@ -381,9 +379,9 @@ def test_write_error_during_render_fails_the_lesson_and_keeps_earlier_outputs(
 
     from test_build import leftovers, make_course, write_script
 
-    from pipeline.build.index import write_index
-    from pipeline.build.orchestrate import build_course
-    from pipeline.build.work import run_lesson
+    from pipeline.course.index import write_index
+    from pipeline.course.orchestrate import build_course
+    from pipeline.course.work import run_lesson
 
     make_course(tmp_path, ["a", "b"])
     build_course(tmp_path, run_lesson, jobs=2, index=write_index)
@@ -485,20 +483,26 @@ def test_shifting_through_files_and_seconds_many_times_does_not_drift(
                                                  for c in captions]
 
 
-def test_a_lesson_named_build_fails_clearly_in_the_build(tmp_path: Path) -> None:
-    # protects: the build's own stamp is output/<lesson>/build.json; a lesson named "build"
-    # would have its manifest replaced by the stamp. It fails with the reason instead.
+def test_lessons_named_like_the_builds_own_files_build_in_the_course(tmp_path: Path) -> None:
+    # protects: the build's stamp once was output/<lesson>/build.json, so a lesson named
+    # "build" had its manifest replaced by it; now the stamp lives in data/ and every name
+    # builds, with its manifest intact, and is cached on the next build.
+    import json
+
     from test_build import make_course, statuses
 
-    from pipeline.build.orchestrate import build_course
-    from pipeline.build.work import run_lesson
+    from pipeline.course.orchestrate import build_course
+    from pipeline.course.work import run_lesson
 
-    make_course(tmp_path, ["build", "fine"])
+    make_course(tmp_path, ["build", "summary", "fine"])
     report = build_course(tmp_path, run_lesson, jobs=1)
-    assert statuses(report) == {"build": "failed", "fine": "built"}
-    (reason,) = [o.reason for o in report.lessons if o.name == "build"]
-    assert reason is not None and "build.json" in reason and reason.startswith(
-        str(tmp_path / "scripts" / "build.md"))
+    assert statuses(report) == {"build": "built", "summary": "built", "fine": "built"}
+    for name in ("build", "summary"):
+        folder = tmp_path / "output" / name
+        assert "duration" in json.loads((folder / f"{name}.json").read_text(encoding="utf-8"))
+        assert (folder / "data" / "build.json").is_file()
+    again = build_course(tmp_path, run_lesson, jobs=1)
+    assert set(statuses(again).values()) == {"cached"}
 
 
 def test_piecewise_word_matching_agrees_with_difflib_on_a_long_lesson() -> None:

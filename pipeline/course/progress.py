@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import IO, TYPE_CHECKING
 
-from pipeline.build.orchestrate import LessonOutcome
+from pipeline.course.orchestrate import LessonOutcome
 
 if TYPE_CHECKING:
     from rich.progress import TaskID

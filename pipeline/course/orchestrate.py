@@ -3,7 +3,7 @@
 Each lesson is one task. A task writes into ``output/.<lesson>.tmp-XXXX/`` and the folder is
 renamed to ``output/<lesson>/`` only when the whole lesson succeeded, so output/ never holds
 a half-written lesson; leftovers of a killed build are swept at the start of the next one.
-A lesson is up to date when ``output/<lesson>/build.json`` records the same lesson key:
+A lesson is up to date when ``output/<lesson>/data/build.json`` records the same lesson key:
 sha256 over the script bytes, the recordings' identities, the settings, the pipeline version
 and the work function; deciding that costs a few reads and stats, no parsing, no processes.
 
@@ -34,9 +34,10 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from pipeline import __version__
 from pipeline.atomic import is_partial, write_text
-from pipeline.build.cache import StepCache, code_digest, file_digest
-from pipeline.build.discover import LessonJob, ScriptRefs, discover, read_refs
+from pipeline.course.cache import StepCache, code_digest, file_digest
+from pipeline.course.discover import LessonJob, ScriptRefs, discover, read_refs
 from pipeline.errors import BuildError, PipelineError
+from pipeline.course import DATA
 
 if TYPE_CHECKING:
     from multiprocessing.managers import SyncManager
@@ -44,7 +45,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Status = Literal["built", "cached", "skipped", "failed"]
-STAMP = "build.json"  # written last into each lesson folder: the key it was built from
+STAMP = f"{DATA}/build.json"  # written last into each lesson folder: the key it was built from
 _TMP = re.compile(r"^\.(.+)\.tmp-[a-z0-9_]+$", re.DOTALL)  # tempfile.mkdtemp's suffix
 _OLD = re.compile(r"^\.(.+)\.old-[0-9a-f]{8}$", re.DOTALL)
 
@@ -180,6 +181,7 @@ def run_job(
             return LessonOutcome(job.name, "failed", f"{type(exc).__name__}: {exc}")
         if result is not None and result.status != "built":
             return result
+        (tmp / DATA).mkdir(exist_ok=True)
         write_text(tmp / STAMP, json.dumps({"key": key, "version": __version__}))
         _install(tmp, output / job.name)
         return LessonOutcome(job.name, "built")

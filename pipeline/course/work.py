@@ -13,8 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pipeline.build.cache import StepCache, code_digest
-from pipeline.build.discover import LessonJob
+from pipeline.course.cache import StepCache, code_digest
+from pipeline.course.discover import LessonJob
 
 Report = Callable[..., None]  # report(step: str, fraction: float | None = None)
 

@@ -16,8 +16,9 @@ from urllib.parse import quote
 
 from pipeline import __version__
 from pipeline.atomic import write_text
-from pipeline.build.cache import sha256_hex
-from pipeline.build.orchestrate import BuildReport
+from pipeline.course.cache import sha256_hex
+from pipeline.course.orchestrate import BuildReport
+from pipeline.course import DATA
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ def lesson_row(output: Path, name: str, status: str, reason: str | None) -> dict
     folder = output / name
     summary: dict[str, Any] = {}
     try:
-        loaded = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+        loaded = json.loads((folder / DATA / "summary.json").read_text(encoding="utf-8"))
         summary = loaded if isinstance(loaded, dict) else {}
     except (OSError, ValueError):
         pass
