@@ -9,12 +9,18 @@ Three timings in the same run, interleaved, each the best of ``REPEATS``:
 * clap      ``find_claps``: one streamed decode to 16 kHz mono + clap scoring
 * sync      ``measure_sync``: the same single decode feeding both the clap envelope and
             the speech track, then the FFT match (the clap comes with it)
+* analyse   ``analyse``: what a lesson build runs: the same single decode feeding the clap
+            envelope, the speech track and the loudness tap (BS.1770 loudness, true peak,
+            clipping, hum), then the match
+
+``BENCH_MINUTES=10`` makes a shorter recording (the ratios hold; an hour takes minutes).
 
 ``python -m benchmarks audio`` runs it.
 """
 
 from __future__ import annotations
 
+import os
 import tempfile
 import time
 import tracemalloc
@@ -26,10 +32,10 @@ import numpy as np
 
 from pipeline import ffmpeg
 from pipeline.audio.clap import find_claps
-from pipeline.audio.sync import measure_sync
+from pipeline.audio.sync import analyse, measure_sync
 from pipeline.models import Caption
 
-MINUTES = 60
+MINUTES = int(os.environ.get("BENCH_MINUTES", "60"))
 SEGMENTS = 6
 SEGMENT = 50_000  # ms
 REPEATS = 3
@@ -80,7 +86,7 @@ def main() -> None:
         print(f"making a {MINUTES}-minute Opus/WebM recording ...", flush=True)
         recording, captions = _make(Path(tmp))
         hours = MINUTES / 60
-        decode = clap = sync = float("inf")
+        decode = clap = sync = full = float("inf")
         for _ in range(REPEATS):  # interleaved, best of each: the machine is shared
             seconds, _ = _timed(lambda: ffmpeg.run(
                 ["-i", ffmpeg.media_arg(recording), "-map", "0:a:0", "-f", "null", "-"],
@@ -90,6 +96,8 @@ def main() -> None:
             clap = min(clap, seconds)
             seconds, result = _timed(lambda: measure_sync(recording, captions))
             sync = min(sync, seconds)
+            seconds, analysis = _timed(lambda: analyse(recording, captions))
+            full = min(full, seconds)
         tracemalloc.start()
         measure_sync(recording, captions)
         peak = tracemalloc.get_traced_memory()[1]
@@ -99,8 +107,12 @@ def main() -> None:
           f"  -> {len(claps.claps)} claps")
     print(f"sync (clap+offset) : {sync / hours:7.2f} s per hour  ({sync / decode:.2f}x decode)"
           f"  -> {result.to_json()}")
+    print(f"sync + loudness    : {full / hours:7.2f} s per hour  ({full / decode:.2f}x decode)"
+          f"  -> {analysis.sync.to_json()}")
     print(f"peak Python memory in sync: {peak / 2**20:.0f} MB for {MINUTES} min")
     print(f"ratio clap+sync (one pass) / decode: {sync / decode:.2f}  (target < 1.5)")
+    print(f"ratio clap+sync+loudness (one pass) / decode: {full / decode:.2f}"
+          f"  (loudness adds {(full - sync) / decode:+.2f}x)")
 
 
 if __name__ == "__main__":

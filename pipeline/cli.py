@@ -241,13 +241,22 @@ def cmd_build(args: argparse.Namespace) -> int:
     logging.getLogger("pipeline.course.watch").setLevel(logging.INFO)
     status = 0
 
+    def index(output: Path, report: BuildReport) -> object:
+        if args.strict:  # --strict: lessons with audio QA errors fail
+            from pipeline.lesson import strict_outcomes
+            report = strict_outcomes(output, report)
+        return write_index(output, report)
+
     def once() -> BuildReport:
         nonlocal status
         progress = RichProgress(sys.stderr) if sys.stderr.isatty() else LogProgress()
         report = build_course(
             root, work, jobs=args.jobs, force=args.force, only=args.only or None,
-            scheduler=args.scheduler, progress=progress, index=write_index,
+            scheduler=args.scheduler, progress=progress, index=index,
         )
+        if args.strict:
+            from pipeline.lesson import strict_outcomes
+            report = strict_outcomes(root / "output", report)
         counts = ", ".join(f"{report.count(s)} {s}" for s in ("built", "cached", "skipped", "failed")
                            if report.count(s))
         human = "\n".join(
@@ -278,6 +287,7 @@ def cmd_build(args: argparse.Namespace) -> int:
 # --- render ----------------------------------------------------------------------------
 
 def cmd_render(args: argparse.Namespace) -> int:
+    from pipeline.audio.normalize import DEFAULT_AUDIO, load_audio_settings
     from pipeline.lesson import Settings, plan, render
     from pipeline.render.theme import load_theme
 
@@ -290,23 +300,30 @@ def cmd_render(args: argparse.Namespace) -> int:
         lead_in=round(args.lead_in * 1000),
         theme=load_theme(args.theme) if args.theme else None,
         panels=Path(args.panels) if args.panels else _default_panels(media),
+        audio=load_audio_settings(args.theme) if args.theme else DEFAULT_AUDIO,
     )
     with _progress_bar(f"rendering {out.name}") as progress:
         report = (lambda step, fraction=None: progress(fraction or 0.0)
                   if progress and step == "render" else None)
         lesson_plan = plan(Path(args.script), media, settings=settings)
         result, doc = render(lesson_plan, out, settings, report)
+    audio = lesson_plan.audio
     human = "\n".join([
         (f"{out}: {result.duration / 1000:.3f} s, {len(result.overlays)} overlays,"
         f" {result.captions} captions ({'smart render' if result.smart else 'full encode'})"),
         *(f"  {t.path.name}: clap {('%.3f s' % (s.clap / 1000)) if s.clap is not None else 'none'},"
           f" caption offset {s.offset / 1000:+.3f} s ({s.method}), output starts at"
           f" {t.trim / 1000:.3f} s" for s, t in zip(lesson_plan.syncs, lesson_plan.takes)),
+        (f"  audio: {audio.before:.1f} LUFS recorded -> {audio.after:.1f} LUFS (target"
+         f" {audio.target:g}; gains {', '.join(f'{t.gain.gain:+.1f} dB' for t in audio.takes)}),"
+         f" {audio.errors} errors, {audio.warnings} warnings"),
+        *(f"  take {f.take} {f.severity} {f.rule}: {f.message}" for f in audio.findings
+          if f.severity != "info" or args.verbose),
         (f"  also wrote {out.with_suffix('.srt')}, {out.with_suffix('.vtt')},"
         f" {out.with_suffix('.json')}"),
     ])
     emit(args, doc, human)
-    return 0
+    return 1 if args.strict and audio.errors else 0
 
 
 def _default_panels(media: list[Path]) -> Path | None:
@@ -415,6 +432,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--profile", default=None, help="caption profile: netflix (default), bbc")
     p.add_argument("--lead-in", type=float, default=0.5, metavar="SECONDS",
                    help="seconds of each take kept after its clap (default 0.5)")
+    p.add_argument("--strict", action="store_true",
+                   help="exit 1 when the audio QA finds errors (clipping)")
 
 
     p = command("build", cmd_build, "build every lesson of the course into output/")
@@ -428,6 +447,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--watch", action="store_true",
                    help="rebuild when a script or recording changes (Ctrl-C stops)")
     p.add_argument("--root", default=".", help="course folder holding scripts/ and media/")
+    p.add_argument("--strict", action="store_true",
+                   help="fail lessons whose audio QA finds errors (clipping); exit 1")
     p.add_argument("--interval", type=float, default=1.0, help=argparse.SUPPRESS)
     p.add_argument("--work", default=None, help=argparse.SUPPRESS)  # MODULE:FUNCTION, tests
     return parser

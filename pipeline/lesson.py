@@ -13,14 +13,17 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipeline import ffmpeg
 from pipeline.align.cues import AlignResult, align_cues, reading_cps
 from pipeline.align.markers import write_csv, write_otio
 from pipeline.align.report import Video, write_report
 from pipeline.atomic import write_text
-from pipeline.audio.sync import SyncResult, caption_offset_of, measure_sync
+from pipeline.audio.normalize import DEFAULT_AUDIO, AudioSettings, lesson_target
+from pipeline.audio.qa import AudioReport, lesson_audio
+from pipeline.audio.qa import report_html as audio_html
+from pipeline.audio.sync import Analysis, SyncResult, analyse, caption_offset_of
 from pipeline.captions.clean import CleanResult, clean_captions
 from pipeline.captions.io import ReadIssue, embedded_issues, read_captions
 from pipeline.captions.profiles import get_profile
@@ -43,6 +46,9 @@ from pipeline.timeline import (
     trim_point,
 )
 
+if TYPE_CHECKING:
+    from pipeline.course.orchestrate import BuildReport
+
 log = logging.getLogger(__name__)
 
 Report = Callable[..., None]  # report(step, fraction=None)
@@ -61,6 +67,7 @@ class Settings:
     lead_in: int = 500  # ms of the take kept after the clap before the output begins
     theme: Theme | None = None
     panels: Path | None = None
+    audio: AudioSettings = DEFAULT_AUDIO  # loudness target and audio QA thresholds
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,19 +92,17 @@ def lesson_captions(lesson: Lesson) -> Captions:
 
 
 def _sync(path: Path, captions: Sequence[Caption], offset: int | None,
-          cached: Cached | None, identity: str) -> SyncResult:
-    """measure_sync, cached by the recording's identity and the captions' timing only."""
+          cached: Cached | None, identity: str) -> Analysis:
+    """The one audio pass (sync, speech, loudness), cached by the recording's identity and
+    the captions' timing only: a cached build does not decode the recording again."""
     def compute() -> dict[str, Any]:
-        found = measure_sync(path, captions, caption_offset=offset)
-        return {"clap": found.clap, "offset": found.offset, "confidence": found.confidence,
-                "method": found.method}
+        return analyse(path, captions, caption_offset=offset).to_json()
 
     if cached is None:
-        doc = compute()
-    else:
-        timing = hashlib.sha256(json.dumps([(c.start, c.end) for c in captions]).encode())
-        doc = cached("sync", [identity, timing.hexdigest(), str(offset)], compute)
-    return SyncResult(doc["clap"], doc["offset"], doc["confidence"], doc["method"])
+        return analyse(path, captions, caption_offset=offset)
+    timing = hashlib.sha256(json.dumps([(c.start, c.end) for c in captions]).encode())
+    return Analysis.from_json(cached("sync", [identity, timing.hexdigest(), str(offset)],
+                                     compute))
 
 
 def plan_takes(media: Sequence[Path], syncs: Sequence[SyncResult], captions: Sequence[Caption],
@@ -137,6 +142,7 @@ class Plan:
     takes: tuple[Take, ...]
     overlays: tuple[Overlay, ...]  # output timeline
     captions: tuple[Caption, ...]  # cleaned, output timeline
+    audio: AudioReport  # each take's levels, its gain, the audio findings
 
 
 def plan(
@@ -160,12 +166,16 @@ def plan(
 
     timing = list(cleaned.captions) or estimated_captions(lesson)
     offset = caption_offset_of(lesson)
-    syncs = []
+    analyses = []
     for i, path in enumerate(media):
         report("sync", i / len(media))
         identity = identities[i] if identities else str(path)
-        syncs.append(_sync(path, timing, offset, cached, identity))
+        analyses.append(_sync(path, timing, offset, cached, identity))
+    syncs = [a.sync for a in analyses]
     takes = plan_takes(media, syncs, timing, settings.lead_in)
+    audio = lesson_audio([(t.path.name, a.loudness, a.speech, t.trim, t.duration)
+                          for t, a in zip(takes, analyses, strict=True)],
+                         settings.audio, lesson_target(lesson, settings.audio))
     overlays = []
     last_panel = max((k for k, c in enumerate(aligned.cues) if c.cue.kind == "main_panel"),
                      default=-1)
@@ -179,7 +189,7 @@ def plan(
             continue
         overlays.append(Overlay(cue.cue.kind, cue.cue.text, cue.cue.items, *span))
     return Plan(lesson, source, cleaned, qa, aligned, tuple(syncs), tuple(takes),
-                tuple(overlays), tuple(captions_to_output(takes, cleaned.captions)))
+                tuple(overlays), tuple(captions_to_output(takes, cleaned.captions)), audio)
 
 
 def render(plan_: Plan, out: Path, settings: Settings = Settings(),
@@ -189,7 +199,9 @@ def render(plan_: Plan, out: Path, settings: Settings = Settings(),
     will live when a build renders into a temporary folder (the manifest names it)."""
     report("render", 0.0)
     result = render_video(
-        [Segment(t.path, t.trim, None) for t in plan_.takes], plan_.overlays, plan_.captions,
+        [Segment(t.path, t.trim, None, a.gain.gain, a.gain.ceiling)
+         for t, a in zip(plan_.takes, plan_.audio.takes, strict=True)],
+        plan_.overlays, plan_.captions,
         out, theme=settings.theme, preset=settings.preset, burn_in=settings.burn_in,
         smart=settings.smart, panels_dir=settings.panels,
         progress=lambda fraction: report("render", fraction),
@@ -232,6 +244,7 @@ def produce(
     write_otio(markers, out_dir / "align.otio", p.lesson.title, media=final_video)
     write_csv(markers, out_dir / "align.csv")
     write_text(data / "align.json", json.dumps(p.aligned.to_json(), indent=2))
+    write_text(out_dir / "audio.html", audio_html(p.audio, p.lesson.title, str(script)))
     thumbnail = _thumbnail(video, result, out_dir / "thumb.jpg")
     summary = lesson_summary(name, p, result, thumbnail)
     write_text(data / "summary.json", json.dumps(summary, ensure_ascii=False, indent=2))
@@ -259,6 +272,7 @@ def lesson_summary(name: str, p: Plan, result: RenderResult,
         "duration": seconds(result.duration), "thumbnail": thumbnail,
         "video": result.output.name, "qa_html": "qa.html", "align_html": "align.html",
         "qa": {"errors": p.qa.errors, "warnings": p.qa.warnings},
+        "audio_html": "audio.html", "audio": p.audio.to_json(),
         "min_confidence": min(confidences) if confidences else None,
         "captions": result.captions, "cues": len(p.aligned.cues),
         "warnings": len(p.lesson.warnings), "captions_from": p.source.source,
@@ -266,3 +280,31 @@ def lesson_summary(name: str, p: Plan, result: RenderResult,
         "sync": [s.to_json() | {"trim_start": seconds(t.trim)}
                  for s, t in zip(p.syncs, p.takes, strict=True)],
     }
+
+
+def strict_outcomes(output: Path, report: BuildReport) -> BuildReport:
+    """``build --strict``: a built (or cached) lesson whose summary lists audio errors fails,
+    with those errors as its reason (its output stays in place, as ``qa --strict`` does)."""
+    from pipeline.course.orchestrate import BuildReport, LessonOutcome
+
+    outcomes = []
+    for o in report.lessons:
+        problems: list[str] = []
+        if o.status in ("built", "cached"):
+            try:
+                summary = json.loads((output / o.name / DATA / "summary.json").read_text(
+                    encoding="utf-8"))
+                problems = strict_problems(summary) if isinstance(summary, dict) else []
+            except (OSError, ValueError):
+                pass
+        outcomes.append(LessonOutcome(o.name, "failed", "--strict: " + "; ".join(problems))
+                        if problems else o)
+    return BuildReport(tuple(outcomes))
+
+
+def strict_problems(summary: dict[str, Any]) -> list[str]:
+    """Why ``--strict`` fails a built lesson (from its summary): audio QA errors."""
+    audio = summary.get("audio")
+    findings = audio.get("findings", []) if isinstance(audio, dict) else []
+    return [f"audio {f['rule']} (take {f['take']}): {f['message']}" for f in findings
+            if isinstance(f, dict) and f.get("severity") == "error"]

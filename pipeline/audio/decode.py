@@ -50,8 +50,10 @@ def decode_args(
         args += ["-t", f"{seconds(length):.3f}"]
     args += ["-i", ffmpeg.media_arg(path), "-map", "0:a:0", "-vn", "-sn", "-dn", "-ac", "1",
              # a short resampling filter: ~35% less ffmpeg time than the default, and the
-             # little aliasing it lets through near 8 kHz is harmless for claps and VAD
-             "-af", f"aresample={rate}:filter_size=8:phase_shift=6",
+             # little aliasing it lets through near 8 kHz is harmless for claps and VAD;
+             # rematrix_maxval=1: a stereo recording decodes to (L+R)/2, not (L+R)/sqrt 2,
+             # so identical channels give the channel itself (loudness.py counts two)
+             "-af", f"aresample={rate}:filter_size=8:phase_shift=6:rematrix_maxval=1",
              # write 32 KB blocks, not one small write per decoded packet: a fifth of the
              # reader's CPU (system calls are dear in containers)
              "-flush_packets", "0",

@@ -27,8 +27,9 @@ import numpy as np
 from scipy import ndimage, signal
 
 from pipeline.audio.clap import EnvelopeTap, claps_from
-from pipeline.audio.decode import scan
-from pipeline.audio.speech import ABOVE_FLOOR, STEP, SpeechTap
+from pipeline.audio.decode import Tap, scan
+from pipeline.audio.loudness import LoudnessTap, LoudnessTrack
+from pipeline.audio.speech import ABOVE_FLOOR, STEP, SpeechTap, segments
 from pipeline.errors import CaptionError
 from pipeline.models import Caption, Lesson
 from pipeline.timecode import parse_timestamp, seconds, to_ms
@@ -125,27 +126,64 @@ def refine(coarse: int, energy: np.ndarray, speech: np.ndarray,
     return int(lags[round(float(np.mean(ties)))])
 
 
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    """Everything one decode of a recording gives: sync, speech stretches, loudness."""
+
+    sync: SyncResult
+    speech: tuple[tuple[int, int], ...]  # ms, pauses under 300 ms bridged
+    loudness: LoudnessTrack
+    duration: int  # ms decoded
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON document (the step cache's), read back by :meth:`from_json`."""
+        return {"clap": self.sync.clap, "offset": self.sync.offset,
+                "confidence": self.sync.confidence, "method": self.sync.method,
+                "speech": [list(s) for s in self.speech], "loudness": self.loudness.to_json(),
+                "duration": self.duration}
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> Analysis:
+        return cls(SyncResult(doc["clap"], doc["offset"], doc["confidence"], doc["method"]),
+                   tuple((int(a), int(b)) for a, b in doc["speech"]),
+                   LoudnessTrack.from_json(doc["loudness"]), int(doc["duration"]))
+
+
+def analyse(path: str | Path, captions: Sequence[Caption], *,
+            caption_offset: int | None = None) -> Analysis:
+    """Clap, caption offset, speech stretches and loudness track from one decode."""
+    loudness, speech = LoudnessTap(), SpeechTap()
+    result, duration = _measure(path, captions, caption_offset, speech, [loudness])
+    return Analysis(result, tuple(segments(speech.track())), loudness.track(), duration)
+
+
 def measure_sync(
     path: str | Path, captions: Sequence[Caption], *, caption_offset: int | None = None
 ) -> SyncResult:
     """Clap and caption offset of one recording (one decode pass for both)."""
-    envelope, speech = EnvelopeTap(), SpeechTap()
-    duration = scan(path, [envelope, speech])
+    return _measure(path, captions, caption_offset, SpeechTap(), [])[0]
+
+
+def _measure(path: str | Path, captions: Sequence[Caption], caption_offset: int | None,
+             speech: SpeechTap, taps: Sequence[Tap]) -> tuple[SyncResult, int]:
+    """The one decode: clap envelope, speech track and any further ``taps``."""
+    envelope = EnvelopeTap()
+    duration = scan(path, [envelope, speech, *taps])
     env = envelope.envelope()
     first = claps_from(path, env, duration).first
     clap = first.ms if first else None
     if caption_offset is not None:
-        return SyncResult(clap, caption_offset, 1.0, "frontmatter")
+        return SyncResult(clap, caption_offset, 1.0, "frontmatter"), duration
     track = speech.track()
     coarse = match(track, caption_track(captions))
     offset = refine(coarse.offset, env.energy, track, captions)
     log.info("speech match: offset %d ms (%d ms at 10 ms), confidence %.2f",
              offset, coarse.offset, coarse.confidence)
     if coarse.confidence >= MIN_CONFIDENCE:
-        return SyncResult(clap, offset, coarse.confidence, "speech")
+        return SyncResult(clap, offset, coarse.confidence, "speech"), duration
     if clap is not None:
-        return SyncResult(clap, clap, coarse.confidence, "clap-fallback")
-    return SyncResult(clap, offset, coarse.confidence, "speech-low-confidence")
+        return SyncResult(clap, clap, coarse.confidence, "clap-fallback"), duration
+    return SyncResult(clap, offset, coarse.confidence, "speech-low-confidence"), duration
 
 
 def load_captions(path: str | Path) -> tuple[list[Caption], int | None]:
@@ -188,10 +226,10 @@ def caption_offset_of(lesson: Lesson) -> int | None:
         return to_ms(float(text))
     except ValueError:
         raise CaptionError(f"frontmatter caption_offset {text!r} is not seconds or a timestamp",
-                           path, _key_line(path, "caption_offset")) from None
+                           path, frontmatter_line(path, "caption_offset")) from None
 
 
-def _key_line(path: Path, key: str) -> int | None:
+def frontmatter_line(path: Path, key: str) -> int | None:
     """The line of ``key:`` in a file's frontmatter, for error messages."""
     try:
         lines = path.read_text(encoding="utf-8", errors="replace").splitlines()

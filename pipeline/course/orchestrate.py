@@ -267,6 +267,9 @@ def side_inputs(script: Path) -> list[str]:
             if entry.is_file():
                 st = entry.stat()
                 found.append(f"panel:{entry.name}:{st.st_size}:{st.st_mtime_ns}")
+    course = script.parent.parent / "course.toml"  # the course's [theme] and [audio] settings
+    if course.is_file():
+        found.append(f"course.toml:{file_digest(course)}")
     return found
 
 

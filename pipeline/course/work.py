@@ -24,6 +24,30 @@ def course_cache(job: LessonJob) -> StepCache:
     return StepCache(job.script.parent.parent / ".cache")
 
 
+COURSE_FILE = "course.toml"  # beside scripts/: the course's [theme] and [audio] tables
+
+
+def course_settings(root: Path) -> Any:
+    """pipeline.lesson.Settings from ``<root>/course.toml`` (the defaults without one)."""
+    import tomllib
+
+    from pipeline.audio.normalize import audio_settings
+    from pipeline.errors import PipelineError
+    from pipeline.lesson import Settings
+    from pipeline.render.theme import theme_from_dict
+
+    path = root / COURSE_FILE
+    if not path.is_file():
+        return Settings()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise PipelineError(f"cannot read the course settings: {exc}", path) from None
+    theme = data.get("theme")
+    return Settings(theme=theme_from_dict(theme, path) if isinstance(theme, dict) else None,
+                    audio=audio_settings(data, path))
+
+
 def run_lesson(job: LessonJob, out_dir: Path, report: Report) -> None:
     """The whole lesson (pipeline.lesson.produce); audio analysis cached by recording."""
     from pipeline.lesson import produce
@@ -37,6 +61,7 @@ def run_lesson(job: LessonJob, out_dir: Path, report: Report) -> None:
     try:
         produce(job.script, list(job.media), out_dir, name=job.name,
                 final_dir=out_dir.parent / job.name, cached=cached,
+                settings=course_settings(job.script.parent.parent),
                 identities=identities, report=report)
     finally:
         cache.save()

@@ -50,6 +50,24 @@ def audio_codec_args() -> list[str]:
     return ["-c:a", "libopus", "-b:a", "96k", "-ar", str(AUDIO_RATE)]
 
 
+def audio_chain(source: Source) -> str:
+    """The filters a source's audio goes through: 48 kHz stereo, a mono recording on both
+    channels at full level (as a player plays it: the loudness figures are for two
+    speakers), then its gain and its limiter.
+
+    A limiter touches only peaks over its ceiling (below it the gain stays linear); its
+    look-ahead is compensated (``latency``), so no sample moves in time.
+    """
+    parts = [f"aresample={AUDIO_RATE}", "pan=stereo|FL=FL+FC|FR=FR+FC"]
+    if source.gain:
+        parts.append(f"volume={source.gain:.2f}dB")
+    if source.limit is not None:  # at 4x the rate: a true-peak limiter, not a sample one
+        parts += [f"aresample={AUDIO_RATE * 4}",
+                  f"alimiter=limit={10 ** (source.limit / 20):.4f}:level=false:latency=true"
+                  ":attack=5:release=50", f"aresample={AUDIO_RATE}"]
+    return ",".join(parts)
+
+
 def source_input_args(source: Source, full_length: int | None = None) -> list[str]:
     """Input options reading ``source``'s span (decoded, so the cut is frame accurate)."""
     args: list[str] = []
@@ -96,7 +114,7 @@ def source_chains(sources: Sequence[Source], frame: Frame) -> tuple[list[str], s
     if len(sources) == 1:
         source = sources[0]
         if source.has_audio:
-            return [], "0:v", "0:a:0"
+            return [f"[0:a:0]{audio_chain(source)}[asrc]"], "0:v", "[asrc]"
         silent = f"anullsrc=r={AUDIO_RATE}:cl=stereo,atrim=duration={sec(source.duration)}[asrc]"
         return [silent], "0:v", "[asrc]"
     chains: list[str] = []
@@ -109,7 +127,7 @@ def source_chains(sources: Sequence[Source], frame: Frame) -> tuple[list[str], s
             f"format=yuv420p[v{i}]"
         )
         if source.has_audio:
-            chains.append(f"[{i}:a:0]aresample={AUDIO_RATE},aformat=channel_layouts=stereo[a{i}]")
+            chains.append(f"[{i}:a:0]{audio_chain(source)}[a{i}]")
         else:
             chains.append(f"anullsrc=r={AUDIO_RATE}:cl=stereo,atrim=duration="
                           f"{sec(source.duration)}[a{i}]")

@@ -27,6 +27,8 @@ class Segment:
     path: Path
     start: int = 0
     end: int | None = None  # None: to the end of the recording
+    gain: float = 0.0  # dB applied to the audio (loudness normalization)
+    limit: float | None = None  # dBTP ceiling of a limiter after the gain; None: no limiter
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +88,12 @@ class Source:
     start: int  # ms into the recording
     end: int  # ms into the recording
     has_audio: bool
+    gain: float = 0.0  # dB (see Segment)
+    limit: float | None = None
+
+    @property
+    def changes_audio(self) -> bool:
+        return self.gain != 0 or self.limit is not None
 
     @property
     def duration(self) -> int:
@@ -138,7 +146,7 @@ def resolve_sources(segments: Sequence[Segment], durations: Sequence[int],
     for segment, duration, has_audio in zip(segments, durations, audio, strict=True):
         start = max(0, min(segment.start, duration))
         end = duration if segment.end is None else max(start, min(segment.end, duration))
-        sources.append(Source(segment.path, start, end, has_audio))
+        sources.append(Source(segment.path, start, end, has_audio, segment.gain, segment.limit))
     return tuple(sources)
 
 

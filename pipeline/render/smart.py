@@ -4,7 +4,8 @@ A VP9 recording is a run of keyframe intervals. An interval that no overlay touc
 the trim does not cut is copied bit for bit; the others are decoded, composited and
 re-encoded (each re-encoded piece starts with a keyframe, so the joins decode cleanly).
 The pieces are joined with the concat demuxer; the audio is copied whole when the
-recording is not trimmed, else re-encoded once for the trimmed span (cheap, sample exact).
+recording is neither trimmed nor given a loudness gain, else re-encoded once for the
+span (cheap, sample exact).
 
 Planning is pure (``parse_framecrc``, ``plan_pieces``, the ``*_args`` builders); ``render``
 runs the ffmpeg commands through pipeline.ffmpeg.
@@ -21,7 +22,13 @@ from pipeline import ffmpeg
 from pipeline.errors import RenderError
 from pipeline.ffmpeg import media_arg
 from pipeline.render import ffmpeg_args
-from pipeline.render.ffmpeg_args import audio_codec_args, card_chain, card_input_args, sec
+from pipeline.render.ffmpeg_args import (
+    audio_chain,
+    audio_codec_args,
+    card_chain,
+    card_input_args,
+    sec,
+)
 from pipeline.render.plan import CardInput, Frame, Source, Timing
 
 _TB = re.compile(r"^#tb 0: (\d+)/(\d+)", re.MULTILINE)
@@ -200,14 +207,14 @@ def mux_args(concat: Path, source: Source, full_length: int, audio_codec: str | 
     if not source.has_audio:
         args += ["-f", "lavfi", "-i", f"anullsrc=r=48000:cl=stereo:d={sec(source.duration)}"]
         audio = audio_codec_args()
-    elif whole and audio_codec == "opus":
+    elif whole and audio_codec == "opus" and not source.changes_audio:
         args += ["-i", media_arg(source.path)]
         audio = ["-c:a", "copy"]
-    else:
+    else:  # trimmed or given a gain: re-encoded (cheap next to video), sample exact
         if source.start > 0:
             args += ["-ss", sec(source.start)]
         args += ["-to", sec(source.end), "-i", media_arg(source.path)]
-        audio = audio_codec_args()
+        audio = ["-af", audio_chain(source), *audio_codec_args()]
     maps = ["-map", "0:v:0", "-map", "1:a:0"]
     if captions_vtt is not None:
         args += ["-f", "webvtt", "-i", media_arg(captions_vtt)]

@@ -96,6 +96,7 @@ def parse_colour(text: str) -> Rgba:
 def theme_from_dict(data: dict[str, Any], path: str | Path | None = None) -> Theme:
     if isinstance(data.get("theme"), dict):
         data = data["theme"]
+    data = {k: v for k, v in data.items() if k != "audio"}  # the [audio] table: normalize.py
     known = {f.name: f for f in fields(Theme)}
     changes: dict[str, Any] = {}
     for key, value in data.items():
