@@ -16,6 +16,7 @@ import pytest
 from pipeline import cli, demo, ffmpeg
 from pipeline.audio.clap import find_claps
 from pipeline.audio.decode import RATE
+from pipeline.audio.decode import read_all as decode_all
 from pipeline.audio.loudness import LoudnessTap, LoudnessTrack, integrated, k_weighting
 from pipeline.audio.normalize import AudioSettingsError, audio_settings, lesson_target
 from pipeline.audio.qa import lesson_audio
@@ -232,3 +233,95 @@ def _qa_take(tmp_path: Path, kind: str) -> set[str]:
 def test_each_problem_raises_its_finding_and_a_clean_take_none(tmp_path: Path, kind: str,
                                                                 expected: set[str]) -> None:
     assert _qa_take(tmp_path, kind) == expected
+
+
+# --- the lesson flow: cache, reports, --strict ------------------------------------------
+
+
+@pytest.mark.parametrize(("problem", "expected"), [
+    ("none", set()), ("clipped", {"clipping"}), ("hum", {"hum"}), ("silent_tail", {"silent_tail"}),
+])
+def test_real_speech_raises_only_the_finding_of_its_problem(realdata: Path, tmp_path: Path,
+                                                           problem: str,
+                                                           expected: set[str]) -> None:
+    """LJ Speech (an audiobook read in a quiet room) as recorded, and with one problem
+    added (a 1.75 s pause of its own room noise gives the hum a silence to show in). Its own room noise, 28 dB under the speech, is above the default noise limit:
+    that finding is the recording's, so it is set aside here (the generated takes test it)."""
+    from scipy.io import wavfile
+
+    x = decode_all(realdata / "speech" / "ljspeech_LJ001-0001.flac")
+    # read twice with a 1.75 s pause between: its own room noise (4.05-4.40 s) five times
+    x = np.concatenate([x, np.tile(x[4050 * RATE // 1000 : 4400 * RATE // 1000], 5), x])
+    t = np.arange(len(x)) / RATE
+    if problem == "clipped":
+        x = np.clip(x * 4, -1, 1)
+    elif problem == "hum":
+        x = x + sum(0.002 / k * np.sin(2 * np.pi * 60 * k * t) for k in (1, 2, 3))
+    elif problem == "silent_tail":
+        x = np.concatenate([x, np.zeros(5 * RATE)])
+    path = tmp_path / f"{problem}.wav"
+    wavfile.write(path, RATE, x.astype(np.float32))
+    found = analyse(path, [])
+    report = lesson_audio([(path.name, found.loudness, found.speech, 0, found.duration)],
+                          audio_settings({}), TARGET)
+    rules = {f.rule for f in report.findings if f.severity != "info"}
+    assert rules - {"noise_floor"} == expected
+
+
+def test_a_cached_rebuild_does_not_decode_again(two_takes, tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipeline.course.discover import LessonJob
+    from pipeline.course.work import run_lesson
+
+    script, media = two_takes
+    job = LessonJob("two", script, tuple(media))
+    first = tmp_path / "first"
+    first.mkdir()
+    run_lesson(job, first, lambda *a, **k: None)
+    summary = json.loads((first / "data" / "summary.json").read_text())
+    assert (first / "audio.html").is_file() and summary["audio_html"] == "audio.html"
+    assert abs(summary["audio"]["after"] - TARGET) <= 0.1
+    assert [t["media"] for t in summary["audio"]["takes"]] == ["a.webm", "b.webm"]
+
+    def no_decode(*args: object, **kwargs: object) -> int:
+        raise AssertionError("the recording was decoded again")
+    monkeypatch.setattr("pipeline.audio.sync.scan", no_decode)
+    script.write_text(script.read_text().replace("Words of caption one", "Words of caption 1"))
+    second = tmp_path / "second"
+    second.mkdir()
+    run_lesson(job, second, lambda *a, **k: None)  # the narration changed, not the audio
+    again = json.loads((second / "data" / "summary.json").read_text())
+    assert again["audio"] == summary["audio"]
+
+
+def test_build_strict_fails_a_clipped_lesson_and_the_index_shows_loudness(tmp_path: Path,
+                                                                          capsys) -> None:
+    script = two_take_script(tmp_path)
+    script.write_text(script.read_text().replace("a.webm\nb.webm\n", "a.webm\n"))
+    (tmp_path / "course.toml").write_text("[audio]\nloudness = -18\n")
+    (tmp_path / "media").mkdir()
+    caps = [Caption(i + 1, a, b, "x") for i, (a, b) in enumerate(CAPTIONS[:3])]
+    make_take(tmp_path / "media" / "a.webm", caps, clap=900, marker=10_500, duration=11_500,
+              gain_db=30.0, seed=3)  # a mic gain far too high: the take clips
+    assert cli.main(["build", "--root", str(tmp_path), "--jobs", "1", "--strict",
+                     "--json"]) == 1
+    [lesson] = json.loads(capsys.readouterr().out)["lessons"]
+    assert lesson["status"] == "failed" and "clipping" in lesson["reason"]
+    summary = json.loads((tmp_path / "output" / "two" / "data" / "summary.json").read_text())
+    assert summary["audio"]["target"] == -18.0 and summary["audio"]["errors"] >= 1
+    page = (tmp_path / "output" / "index.html").read_text()
+    assert "LUFS" in page and 'href="./two/audio.html"' in page
+    assert cli.main(["build", "--root", str(tmp_path), "--jobs", "1", "--json"]) == 0
+
+
+def test_render_strict_exits_1_on_clipping(tmp_path: Path, capsys) -> None:
+    script = two_take_script(tmp_path)
+    caps = [Caption(i + 1, a, b, "x") for i, (a, b) in enumerate(CAPTIONS[:3])]
+    take = make_take(tmp_path / "a.webm", caps, clap=900, marker=10_500, duration=11_500,
+                     gain_db=30.0, seed=3)
+    out = tmp_path / "out.webm"
+    assert cli.main(["render", str(script), "--media", str(take), "-o", str(out),
+                     "--strict"]) == 1
+    text = capsys.readouterr().out
+    assert "error clipping" in text and out.is_file()
+    assert ebur128(out)["TP"] <= PEAK  # the limiter still keeps the peaks under the limit

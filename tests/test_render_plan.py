@@ -94,7 +94,9 @@ def test_single_source_graph_overlays_each_card_once_in_its_span() -> None:
     assert graph.count("overlay=") == 2 and graph.endswith("format=yuv420p[vout]")
     assert args[:2] == ["-i", "file:/m/rec.webm"]  # whole recording: no -ss / -to
     assert args.count("-framerate") == 2  # each card read once, as a short image sequence
-    assert ["-map", "[vout]", "-map", "0:a:0"] == args[args.index("-map"):args.index("-map") + 4]
+    # the audio goes through its chain (48 kHz stereo, the loudness gain when there is one)
+    assert ["-map", "[vout]", "-map", "[asrc]"] == args[args.index("-map"):args.index("-map") + 4]
+    assert "[0:a:0]aresample=48000,pan=stereo|FL=FL+FC|FR=FR+FC[asrc]" in graph
     assert "webvtt" in args and args[args.index("-c:s") + 1] == "copy"
     assert args[-3:] == ["-f", "webm", "file:/out/x.webm"]
     assert args[args.index("-t") + 1] == "10" and "libopus" in args and "48000" in args

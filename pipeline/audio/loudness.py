@@ -42,6 +42,8 @@ TAPS_PER_PHASE = 12
 MAINS = (50, 60)  # Hz
 HARMONICS = 4
 SILENT_DB = -120.0  # the level given to digital silence
+GUARD_MS = 100  # ms kept clear of speech where the noise floor and hum are measured
+MIN_QUIET = 5  # blocks away from speech needed to measure the noise floor
 
 
 def k_weighting(rate: int) -> np.ndarray:
@@ -94,8 +96,9 @@ def _db(amplitude: float | np.ndarray) -> Any:
 @dataclass(frozen=True, slots=True)
 class LoudnessTrack:
     """Per 100 ms block: K-weighted mean square, true peak (linear), full-scale samples;
-    per hum chunk: its first block and [quiet level dB, 50 Hz and 60 Hz: prominence dB,
-    level dB]."""
+    per quiet 200 ms frame looked at for hum: its first block and [mean square, then for
+    50 and 60 Hz: power in the mains harmonics' bins, power expected there from the bins
+    beside them]."""
 
     power: np.ndarray  # float64
     peak: np.ndarray  # float32
@@ -175,22 +178,21 @@ class LoudnessTap:
         if len(frames) < HUM_FRAMES:
             return
         energy = np.einsum("ij,ij->i", frames, frames) / HUM_FRAME
-        quiet = np.argsort(energy)[:HUM_FRAMES]
-        spectrum = np.mean(np.abs(np.fft.rfft(frames[quiet] * _HANN, axis=1)) ** 2, axis=0)
-        row = [float(_db(math.sqrt(max(float(energy[quiet].mean()), 0.0))))]
-        for mains in MAINS:
-            narrow = near = 0.0
-            for k in range(1, HARMONICS + 1):
-                centre = k * mains // HUM_BIN
-                narrow += float(spectrum[centre - 1 : centre + 2].sum())
-                side = np.concatenate([spectrum[centre - 8 : centre - 2],
-                                       spectrum[centre + 3 : centre + 9]])
-                near += 3 * float(np.median(side))
-            # a sine of amplitude A peaks at A*N/4 in a Hann-windowed FFT; 3 bins hold 1.5x
-            row += [10 * math.log10((narrow + 1e-30) / (near + 1e-30)),
-                    float(_db(math.sqrt(narrow / 1.5) * 4 / HUM_FRAME))]
-        self._hum_block.append(self._blocks + 2 * int(quiet.min()))
-        self._hum.append(row)
+        quiet = np.sort(np.argsort(energy)[:HUM_FRAMES])
+        spectra = np.abs(np.fft.rfft(frames[quiet] * _HANN, axis=1)) ** 2
+        for n, spectrum in zip(quiet, spectra, strict=True):
+            row = [float(energy[n])]
+            for mains in MAINS:
+                narrow = near = 0.0
+                for k in range(1, HARMONICS + 1):
+                    centre = k * mains // HUM_BIN
+                    narrow += float(spectrum[centre - 1 : centre + 2].sum())
+                    side = np.concatenate([spectrum[centre - 8 : centre - 2],
+                                           spectrum[centre + 3 : centre + 9]])
+                    near += 3 * float(np.median(side))
+                row += [narrow, near]
+            self._hum_block.append(self._blocks + 2 * int(n))
+            self._hum.append(row)
 
     def track(self) -> LoudnessTrack:
         def join(parts: list[np.ndarray], dtype: type) -> np.ndarray:
@@ -250,7 +252,7 @@ class Levels:
     loudness_range: float  # LU
     true_peak: float  # dBTP
     clipped: int  # samples at full scale (16 kHz)
-    noise_floor: float  # LUFS: 10th percentile of the 400 ms loudness
+    noise_floor: float | None  # LUFS: median 100 ms loudness away from speech; None: no pause
     hum: float  # dB the strongest mains hum stands above its neighbour bins in silence
     hum_hz: int  # 50 or 60 (0: no quiet second to measure)
     hum_level: float  # dBFS of the hum components
@@ -263,7 +265,8 @@ class Levels:
                 "integrated": round(self.integrated, 2),
                 "loudness_range": round(self.loudness_range, 2),
                 "true_peak": round(self.true_peak, 2), "clipped": self.clipped,
-                "noise_floor": round(self.noise_floor, 2), "hum": round(self.hum, 1),
+                "noise_floor": None if self.noise_floor is None else round(self.noise_floor, 2),
+                "hum": round(self.hum, 1),
                 "hum_hz": self.hum_hz, "hum_level": round(self.hum_level, 1),
                 "head_silence": self.head / 1000, "tail_silence": self.tail / 1000,
                 "silences": [[s.start / 1000, s.end / 1000] for s in self.silences]}
@@ -276,11 +279,11 @@ def measure(track: LoudnessTrack, speech: Sequence[tuple[int, int]], start: int,
     end = total if end is None else min(end, total)
     first, last = min(start // BLOCK, len(track.power)), max(start // BLOCK, end // BLOCK)
     power = track.power[first:last]
-    momentary = _level(np.convolve(power, np.ones(GATE_BLOCKS) / GATE_BLOCKS, mode="valid")) \
-        if len(power) >= GATE_BLOCKS else _level(power)
-    floor = float(np.percentile(momentary, 10)) if len(momentary) else SILENT_DB
+    quiet = _away_from_speech(len(track.power), speech)
+    between = power[quiet[first:last]]
+    floor = float(np.median(_level(between))) if len(between) >= MIN_QUIET else None
     peak = float(_db(float(track.peak[first:last].max()))) if last > first else SILENT_DB
-    hum, hum_hz, hum_level = _hum(track, first, last, floor)
+    hum, hum_hz, hum_level = _hum(track, first, last, quiet)
     spoken = [(max(a, start), min(b, end)) for a, b in speech if b > start and a < end]
     head = (spoken[0][0] - start) if spoken else end - start
     tail = (end - spoken[-1][1]) if spoken else end - start
@@ -291,18 +294,31 @@ def measure(track: LoudnessTrack, speech: Sequence[tuple[int, int]], start: int,
                   tuple(sorted(pauses, key=lambda s: -s.length)[:20]))
 
 
-def _hum(track: LoudnessTrack, first: int, last: int, floor: float) -> tuple[float, int, float]:
-    """The strongest mains hum over the span's quiet seconds (those near its noise floor)."""
-    inside = (track.hum_block >= first) & (track.hum_block < last)
-    rows = track.hum[inside]
+def _away_from_speech(blocks: int, speech: Sequence[tuple[int, int]]) -> np.ndarray:
+    """Per 100 ms block: True when no speech stretch comes within GUARD_MS of it."""
+    quiet = np.ones(blocks, dtype=bool)
+    for a, b in speech:
+        quiet[max(0, (a - GUARD_MS) // BLOCK) : max(0, (b + GUARD_MS + BLOCK - 1) // BLOCK)] = False
+    return quiet
+
+
+def _hum(track: LoudnessTrack, first: int, last: int,
+         quiet: np.ndarray) -> tuple[float, int, float]:
+    """The strongest mains hum over the span's quiet frames away from speech (speech
+    harmonics would pass for hum): (dB over the bins beside it, Hz, level dBFS)."""
+    at = track.hum_block
+    inside = (at >= first) & (at + 1 < last)
+    inside[inside] &= quiet[at[inside]] & quiet[np.minimum(at[inside] + 1, len(quiet) - 1)]
+    rows = track.hum[inside].astype(np.float64)
     if not len(rows):
         return 0.0, 0, SILENT_DB
-    quiet = rows[rows[:, 0] <= rows[:, 0].min() + 6]
     best = (0.0, 0, SILENT_DB)
     for k, mains in enumerate(MAINS):
-        prominence = float(np.median(quiet[:, 1 + 2 * k]))
+        narrow, near = float(rows[:, 1 + 2 * k].mean()), float(rows[:, 2 + 2 * k].mean())
+        prominence = 10 * math.log10((narrow + 1e-30) / (near + 1e-30))
         if prominence > best[0]:
-            best = (prominence, mains, float(np.median(quiet[:, 2 + 2 * k])))
+            # a sine of amplitude A peaks at A*N/4 in a Hann-windowed FFT; 3 bins hold 1.5x
+            best = (prominence, mains, float(_db(math.sqrt(narrow / 1.5) * 4 / HUM_FRAME)))
     return best
 
 

@@ -107,6 +107,8 @@ def clipping(takes: Sequence[TakeAudio], ctx: Context) -> Iterator[Hit]:
 
 def noise_floor(takes: Sequence[TakeAudio], ctx: Context) -> Iterator[Hit]:
     for n, t in _takes(takes):
+        if t.levels.noise_floor is None:  # no pause to measure it in
+            continue
         after = t.levels.noise_floor + t.gain.gain
         if after > ctx.settings.noise_floor:
             yield Hit(n, f"noise floor {t.levels.noise_floor:.1f} LUFS ({after:.1f} after the "

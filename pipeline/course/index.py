@@ -59,6 +59,7 @@ def lesson_row(output: Path, name: str, status: str, reason: str | None) -> dict
         return _href(name, *Path(rel).parts) if (folder / rel).is_file() else None
 
     qa = summary.get("qa") if isinstance(summary.get("qa"), dict) else None
+    audio = summary.get("audio") if isinstance(summary.get("audio"), dict) else {}
     duration = _number(summary.get("duration"))
     confidence = _number(summary.get("min_confidence"))
     return {
@@ -79,6 +80,11 @@ def lesson_row(output: Path, name: str, status: str, reason: str | None) -> dict
         else "low" if confidence < 0.5 else "fair" if confidence < 0.8 else "good",
         "captions": summary.get("captions"),
         "cues": summary.get("cues"),
+        "audio_html": link("audio_html"),  # loudness as recorded -> as rendered (LUFS)
+        "loudness_before": _number(audio.get("before")),
+        "loudness_after": _number(audio.get("after")),
+        "audio_errors": _number(audio.get("errors")),
+        "audio_warnings": _number(audio.get("warnings")),
     }
 
 
