@@ -21,7 +21,7 @@ from pipeline.audio.loudness import LoudnessTap, LoudnessTrack, integrated, k_we
 from pipeline.audio.normalize import AudioSettingsError, audio_settings, lesson_target
 from pipeline.audio.qa import lesson_audio
 from pipeline.audio.sync import analyse
-from pipeline.lesson import Settings, plan
+from pipeline.lesson import plan
 from pipeline.models import Caption
 from pipeline.render.ffmpeg_args import audio_chain
 from pipeline.render.plan import Source

@@ -18,6 +18,7 @@ and the true peak is that of the 16 kHz signal (README: the measured error again
 from __future__ import annotations
 
 import base64
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -287,7 +288,7 @@ def measure(track: LoudnessTrack, speech: Sequence[tuple[int, int]], start: int,
     spoken = [(max(a, start), min(b, end)) for a, b in speech if b > start and a < end]
     head = (spoken[0][0] - start) if spoken else end - start
     tail = (end - spoken[-1][1]) if spoken else end - start
-    pauses = [Silence(a[1], b[0]) for a, b in zip(spoken, spoken[1:])]
+    pauses = [Silence(a[1], b[0]) for a, b in itertools.pairwise(spoken)]
     return Levels(start, end, integrated(power), loudness_range(power), peak,
                   int(track.clipped[first:last].sum()), floor, hum, hum_hz, hum_level,
                   max(0, head), max(0, tail),

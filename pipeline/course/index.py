@@ -59,7 +59,8 @@ def lesson_row(output: Path, name: str, status: str, reason: str | None) -> dict
         return _href(name, *Path(rel).parts) if (folder / rel).is_file() else None
 
     qa = summary.get("qa") if isinstance(summary.get("qa"), dict) else None
-    audio = summary.get("audio") if isinstance(summary.get("audio"), dict) else {}
+    found = summary.get("audio")
+    audio: dict[str, Any] = found if isinstance(found, dict) else {}
     duration = _number(summary.get("duration"))
     confidence = _number(summary.get("min_confidence"))
     return {

@@ -62,9 +62,9 @@ def audio_chain(source: Source) -> str:
     if source.gain:
         parts.append(f"volume={source.gain:.2f}dB")
     if source.limit is not None:  # at 4x the rate: a true-peak limiter, not a sample one
-        parts += [f"aresample={AUDIO_RATE * 4}",
-                  f"alimiter=limit={10 ** (source.limit / 20):.4f}:level=false:latency=true"
-                  ":attack=5:release=50", f"aresample={AUDIO_RATE}"]
+        limiter = (f"alimiter=limit={10 ** (source.limit / 20):.4f}:level=false:latency=true"
+                   ":attack=5:release=50")
+        parts += [f"aresample={AUDIO_RATE * 4}", limiter, f"aresample={AUDIO_RATE}"]
     return ",".join(parts)
 
 
