@@ -21,6 +21,7 @@ Three timings in the same run, interleaved, each the best of ``REPEATS``:
 from __future__ import annotations
 
 import os
+import resource
 import tempfile
 import time
 import tracemalloc
@@ -75,9 +76,20 @@ def _make(folder: Path) -> tuple[Path, list[Caption]]:
 T = TypeVar("T")
 
 
-def _timed(fn: Callable[[], T]) -> tuple[float, T]:
-    start = time.perf_counter()
+CPU: dict[str, float] = {}  # best CPU seconds (this process + ffmpeg) per step
+
+
+def _cpu() -> float:
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(
+        resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def _timed(fn: Callable[[], T], name: str = "") -> tuple[float, T]:
+    start, cpu = time.perf_counter(), _cpu()
     result = fn()
+    if name:
+        CPU[name] = min(CPU.get(name, float("inf")), _cpu() - cpu)
     return time.perf_counter() - start, result
 
 
@@ -90,13 +102,13 @@ def main() -> None:
         for _ in range(REPEATS):  # interleaved, best of each: the machine is shared
             seconds, _ = _timed(lambda: ffmpeg.run(
                 ["-i", ffmpeg.media_arg(recording), "-map", "0:a:0", "-f", "null", "-"],
-                what=recording))
+                what=recording), "decode")
             decode = min(decode, seconds)
             seconds, claps = _timed(lambda: find_claps(recording))
             clap = min(clap, seconds)
-            seconds, result = _timed(lambda: measure_sync(recording, captions))
+            seconds, result = _timed(lambda: measure_sync(recording, captions), "sync")
             sync = min(sync, seconds)
-            seconds, analysis = _timed(lambda: analyse(recording, captions))
+            seconds, analysis = _timed(lambda: analyse(recording, captions), "analyse")
             full = min(full, seconds)
         tracemalloc.start()
         measure_sync(recording, captions)
@@ -113,6 +125,10 @@ def main() -> None:
     print(f"ratio clap+sync (one pass) / decode: {sync / decode:.2f}  (target < 1.5)")
     print(f"ratio clap+sync+loudness (one pass) / decode: {full / decode:.2f}"
           f"  (loudness adds {(full - sync) / decode:+.2f}x)")
+    cpu = {k: v / hours for k, v in CPU.items()}
+    print(f"CPU seconds per hour (ours + ffmpeg's), steadier on a shared machine: decode "
+          f"{cpu['decode']:.2f}, sync {cpu['sync']:.2f} ({cpu['sync'] / cpu['decode']:.2f}x), "
+          f"sync + loudness {cpu['analyse']:.2f} ({cpu['analyse'] / cpu['decode']:.2f}x)")
 
 
 if __name__ == "__main__":
