@@ -325,3 +325,17 @@ def test_render_strict_exits_1_on_clipping(tmp_path: Path, capsys) -> None:
     text = capsys.readouterr().out
     assert "error clipping" in text and out.is_file()
     assert ebur128(out)["TP"] <= PEAK  # the limiter still keeps the peaks under the limit
+
+
+def test_one_take_smart_render_copies_video_reaches_target_keeps_timing(two_takes,
+                                                                        tmp_path: Path,
+                                                                        capsys) -> None:
+    script, (a, _) = two_takes
+    out = tmp_path / "one.webm"
+    assert cli.main(["render", str(script), "--media", str(a), "-o", str(out)]) == 0
+    assert "smart render" in capsys.readouterr().out  # the audio gain keeps the video copied
+    loud = ebur128(out)
+    assert abs(loud["I"] - TARGET) <= 0.5 and loud["TP"] <= PEAK
+    trim = json.loads(out.with_suffix(".json").read_text())["trim_start"] * 1000
+    claps = [c.time for c in find_claps(out).claps]
+    assert any(abs(c - (10_500 - trim)) <= 3 for c in claps), (claps, trim)
