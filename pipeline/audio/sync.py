@@ -13,6 +13,10 @@ Rules, in order:
 3. Otherwise, when a clap was found, the captions are taken as timed from the clap: offset
    = clap time (method "clap-fallback"); the low confidence is reported as measured.
 4. Otherwise the measured offset is still reported (method "speech-low-confidence").
+
+``analyse`` is the lesson's one audio pass: the same decode also feeds the loudness tap
+(loudness.py), and its result (sync, speech stretches, loudness tracks) is what the build
+caches, so a cached build never decodes the recording again.
 """
 
 from __future__ import annotations
