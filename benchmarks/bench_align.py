@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import random
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.align import words as words_mod
@@ -95,6 +96,77 @@ def synthetic_lesson(words: int = 9000, captions: int = 900, cues: int = 200, se
         last = last_word[k]
         truth.append(caps[last // per].start + (last % per + 1) * MS_PER_WORD)
     return lesson, caps, truth
+
+
+MS_PER_CHAR = 60  # a caption lasts this long per character: the character split is exact
+
+
+@dataclass(frozen=True, slots=True)
+class Repeated:
+    """A lesson said ``copies`` times over in one take, with the truth to judge it by."""
+
+    lesson: Lesson
+    captions: list[Caption]
+    truth: list[int]  # per cue: ms when the narration passes it (the end of the last word
+    #   said for the paragraph before it: misheard words count, ad-libs do not)
+    spoken: list[bool]  # per narration word: said (as written or misheard), not swallowed
+
+
+def repeated_lesson(copies: int = 9, words: int = 1000, cues: int = 20, seed: int = 11,
+                    misheard: float = 0.05, words_per_caption: int = 10) -> Repeated:
+    """One lesson of ``words`` narration words and ``cues`` cues, written out ``copies``
+    times in one script (about an hour with the defaults) and said ``copies`` times in one
+    take, every copy with its own mishearings, swallowed words and ad-libs. No trigram of
+    the script is found once: every anchor is a repeat."""
+    rng = random.Random(seed)
+    vocab = _vocabulary(rng)
+    weights = [1 / (rank + 1) for rank in range(len(vocab))]
+    paragraphs: list[list[str]] = []
+    while sum(map(len, paragraphs)) < words:
+        paragraphs.append(rng.choices(vocab, weights, k=rng.randint(25, 65)))
+    cue_after = set(rng.sample(range(len(paragraphs)), min(cues, len(paragraphs))))
+    narration: list[NarrationLine] = []
+    cue_list: list[Cue] = []
+    said: list[tuple[str, int]] = []  # (word, paragraph number in the script or -1: ad-lib)
+    spoken: list[bool] = []
+    line = 10
+    for copy in range(copies):
+        for k, para in enumerate(paragraphs):
+            number = copy * len(paragraphs) + k
+            narration.append(NarrationLine(line, " ".join(para) + "."))
+            line += 2
+            if k in cue_after:
+                cue_list.append(Cue("visual_text", f"cue {copy}.{k}", (f"cue {copy}.{k}",), line))
+                line += 2
+            for word in para:
+                roll = rng.random()
+                spoken.append(roll >= misheard + 0.02 or roll < misheard)
+                if roll < misheard:
+                    said.append((rng.choice(vocab), number))
+                elif roll >= misheard + 0.02:
+                    said.append((word, number))
+                if rng.random() < 0.02:
+                    said.append((rng.choice(["um", "so", "you", "know", "right"]), -1))
+    caps: list[Caption] = []
+    ends: dict[int, int] = {}  # paragraph number -> ms its last said word ends
+    t = 0
+    for n, i in enumerate(range(0, len(said), words_per_caption), start=1):
+        chunk = said[i:i + words_per_caption]
+        text = " ".join(w for w, _ in chunk)
+        char = 0
+        for w, number in chunk:
+            char += len(w)
+            if number >= 0:
+                ends[number] = t + char * MS_PER_CHAR
+            char += 1
+        caps.append(Caption(n, t, t + len(text) * MS_PER_CHAR, text))
+        t += len(text) * MS_PER_CHAR + 200
+    truth = [ends[copy * len(paragraphs) + k] for copy in range(copies)
+             for k in sorted(cue_after)]
+    lesson = Lesson(path=Path("repeated-hour.md"), title="Repeated hour", tags=(), media=(),
+                    claps=(), cues=tuple(cue_list), captions=tuple(caps), notes=(), warnings=(),
+                    narration=tuple(narration))
+    return Repeated(lesson, caps, truth, spoken)
 
 
 def difflib_baseline(lesson: Lesson, captions: list[Caption]) -> list[int]:

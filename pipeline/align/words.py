@@ -543,8 +543,11 @@ def _inner_anchors(st: _State, a0: int, a1: int, b0: int, b1: int) -> list[tuple
         found = _paired_grams(a_ids, b_ids, n, st.base, unique)
         if not unique:  # |j - i * size_b / size_a| <= band
             found = [(i, j) for i, j in found if abs(j * size_a - i * size_b) <= band * size_a]
+        # A pair found by chance stands alone; a passage said in both runs on.
+        shortest = 2 if unique else _MIN_MOVED_RUN
+        runs = [run for run in _runs(found) if len(run) >= shortest]
         mids: list[tuple[int, int]] = []
-        for run in _chain(_runs(found), moved=False):
+        for run in _chain(runs, moved=False):
             for i, j in run:
                 i, j = a0 + i, b0 + j
                 if (not mids or (i > mids[-1][0] and j > mids[-1][1])) and not st.taken[j]:
