@@ -6,6 +6,7 @@ import json
 import random
 import re
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipeline.align.cues import READ_MAX_MS, READ_MIN_MS, align_cues
-from pipeline.align.overrides import cue_id, sidecar_path
+from pipeline.align.overrides import cue_id, override_line, sidecar_path
 from pipeline.align.words import align_words, tokenize
 from pipeline.cli import main
 from pipeline.errors import ScriptError
@@ -115,8 +116,9 @@ SEED_002 = [  # (cue line, last words spoken before it, first words spoken after
 ]
 SEED_001 = [
     # "narrow focus | absolute buyers | big enough to win" sums up the paragraph's first
-    # sentence; the second ("You can expand out...") is about something else.
-    (22, "big enough to get you to success.", "You can expand out"),
+    # sentence, but the author put it after the paragraph: it appears there (the earlier
+    # moment is only a suggestion, see test_seed_001_summing_card_stays_where_written).
+    (22, "once you're already succeeding.", "If your early adopters"),
     (45, "Sell an amazing thing to a well-defined market that's product market fit.",
      "Rethink your customer types"),
     (69, "with an urgent new must have need.", "You could try workflow repositioning"),
@@ -452,7 +454,7 @@ def test_retake_of_the_sentence_before_a_cue(tmp_path: Path) -> None:
     (vt,) = align_cues(lesson, overrides=()).cues
     track = Track(lesson.captions)
     assert_between(vt, track, "start that again. " + P[1], "Start with a single")
-    assert vt.confidence > 0.8
+    assert 0.5 <= vt.confidence <= 0.75 and "said 2 times" in vt.reason  # next to a retake
 
 
 # --- properties of the word alignment ---------------------------------------------------
@@ -560,7 +562,8 @@ def test_the_override_line_from_the_report_reads_back(text: str, ms: int) -> Non
     assert pin.start == ms and pin.text == normalize_text(text)
 
 
-def test_visual_text_appears_when_the_sentence_it_sums_up_ends(tmp_path: Path) -> None:
+def test_visual_text_stays_where_written_and_the_sentence_it_sums_up_is_suggested(
+        tmp_path: Path) -> None:
     paragraph = ("Raise the price for a small cohort and measure how many still convert."
                  " Meanwhile keep the support team in the loop about every change you make.")
     body = [P[0], paragraph, cue("vt", "raise price | small cohort | measure conversion"),
@@ -570,11 +573,39 @@ def test_visual_text_appears_when_the_sentence_it_sums_up_ends(tmp_path: Path) -
     lesson = make_lesson(tmp_path, body, take)
     summed, last, whole = align_cues(lesson, overrides=()).cues
     track = Track(lesson.captions)
-    assert_between(summed, track, "Raise the price for a small cohort and measure how many"
-                   " still convert.", "Meanwhile keep")
-    assert "sum up" in summed.reason and summed.confidence > 0.8
+    # Where the author put it: after the paragraph.
+    assert_between(summed, track, "every change you make.", "Start with a single")
+    assert summed.confidence > 0.8 and "sum" not in summed.reason
+    assert summed.suggestion is not None
+    lo, hi = track.window("Raise the price for a small cohort and measure how many still"
+                          " convert.", "Meanwhile keep")
+    assert lo - TOLERANCE <= summed.suggestion.start <= hi + TOLERANCE
+    assert "move the cue up?" in summed.suggestion.text and "still convert." in summed.suggestion.text
     assert_between(last, track, "Lower the price for a small cohort and measure how many still"
                    " convert. Meanwhile keep the support team in the loop about every change"
-                   " you make.", "Then raise the price")  # it sums up the last sentence
+                   " you make.", "Then raise the price")
+    assert last.suggestion is None  # it sums up the last sentence: already in place
     assert_between(whole, track, "team learns from it.", "In the next lesson")
-    assert not whole.reason
+    assert not whole.reason and whole.suggestion is None
+
+
+def test_seed_001_summing_card_stays_where_written_and_the_report_offers_the_earlier_moment(
+        ) -> None:
+    from pipeline.align.overrides import parse_overrides
+    from pipeline.align.report import render_report
+
+    lesson = parse_script(SCRIPTS / "001-improvement-levers.md")
+    result = align_cues(lesson, overrides=())
+    first = result.cues[0]
+    track = Track(lesson.captions)
+    assert first.cue.text == "narrow focus | absolute buyers | big enough to win"
+    assert_between(first, track, "once you're already succeeding.", "If your early adopters")
+    assert first.suggestion is not None
+    assert_between(replace(first, start=first.suggestion.start), track,
+                   "big enough to get you to success.", "You can expand out")
+    assert "0:29.6" in first.suggestion.text
+    html = render_report(lesson, result)
+    line = override_line(first.cue, first.suggestion.start)
+    assert html.count("move the cue up?") == 1 and line.replace('"', "&#34;") in html
+    (pin,) = parse_overrides("cue_times:\n  " + line, "x.cues.yaml", 1, True)
+    assert pin.start == first.suggestion.start
