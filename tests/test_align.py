@@ -609,3 +609,98 @@ def test_seed_001_summing_card_stays_where_written_and_the_report_offers_the_ear
     assert html.count("move the cue up?") == 1 and line.replace('"', "&#34;") in html
     (pin,) = parse_overrides("cue_times:\n  " + line, "x.cues.yaml", 1, True)
     assert pin.start == first.suggestion.start
+
+
+# --- repeats and retakes -----------------------------------------------------------------
+
+RETAKES = {  # take of P[1] (the sentence before the cue): (takes said, what the track reads)
+    "said twice, the first take cleaner": [P[1], P[1].replace("closely", "close")],
+    "said three times": [P[1], P[1], P[1]],
+    "false start": ["Today we look closely at how", P[1]],
+    "two false starts": ["Today we look", "Today we look closely at how pricing,", P[1]],
+    # The first take holds trigrams found once on each side ("pricing experiments reveal"),
+    # the last one is worded a little differently: the last take still wins.
+    "first take anchored, last take reworded": [P[1], P[1].replace("experiments", "tests")],
+}
+
+
+@pytest.mark.parametrize("takes", RETAKES.values(), ids=RETAKES.keys())
+def test_cue_after_a_retaken_sentence_follows_its_last_take(tmp_path: Path,
+                                                             takes: list[str]) -> None:
+    body = [P[0], P[1], cue("vt", "after the retake"), P[2], P[3]]
+    lesson = make_lesson(tmp_path, body, [P[0], *takes, P[2], P[3]])
+    (vt,) = align_cues(lesson, overrides=()).cues
+    track = Track(lesson.captions)
+    last = takes[-1]
+    assert_between(vt, track, " ".join(takes), "Start with a single")
+    assert vt.start >= track.end_of(" ".join(takes)) - TOLERANCE
+    assert last.split()[-1] in vt.before  # the context quoted is the script's
+    assert 0.5 <= vt.confidence <= 0.75, vt
+    assert f"said {len(takes)} times" in vt.reason and "after the last take" in vt.reason
+
+
+def test_cue_before_a_false_start_goes_with_the_take_that_is_kept(tmp_path: Path) -> None:
+    body = [P[0], P[1], cue("vt", "before the retake"), P[2], P[3]]
+    false_start = "Start with a single, sorry,"
+    lesson = make_lesson(tmp_path, body, [P[0], P[1], false_start, P[2], P[3]])
+    (vt,) = align_cues(lesson, overrides=()).cues
+    track = Track(lesson.captions)
+    assert_between(vt, track, "sorry,", "Start with a single offer")
+    assert 0.5 <= vt.confidence <= 0.75
+    assert "said 2 times" in vt.reason and "before the last take" in vt.reason
+
+
+def test_no_retake_no_retake_reason(tmp_path: Path) -> None:
+    # the same words twice in the script and twice in the take are no retake
+    body = [P[0], P[1], cue("vt", "one"), P[2], P[1], cue("vt", "two"), P[3]]
+    lesson = make_lesson(tmp_path, body, [P[0], P[1], P[2], P[1], P[3]])
+    one, two = align_cues(lesson, overrides=()).cues
+    track = Track(lesson.captions)
+    assert_between(one, track, "truly value.", "Start with a single")
+    assert_between(two, track, "ask about first. " + P[1], "Then raise")
+    assert "said" not in one.reason + two.reason and min(one.confidence, two.confidence) > 0.8
+
+
+def test_recap_paragraph_repeating_sentences_verbatim(tmp_path: Path) -> None:
+    recap = "To recap. " + P[1] + " " + P[3] + " " + P[5]
+    body = [P[0], P[1], cue("vt", "a"), P[2], P[3], cue("vt", "b"), P[4], P[5],
+            cue("mp", "c"), recap, cue("vt", "recap"), P[6], P[7]]
+    take = [P[0], P[1], P[2], P[3], P[4], P[5], recap, P[6], P[7]]
+    rng = random.Random(5)
+    clean = captions_from(take)
+    damaged = [c.__class__(c.index, c.start, c.end, _damage(c.text, rng)) for c in clean]
+    for captions in (clean, damaged):
+        lesson = make_lesson(tmp_path, body, captions=captions)
+        result = align_cues(lesson, overrides=())
+        track = Track(clean)
+        a, b, c, r = result.cues
+        assert_between(a, track, "truly value.", "Start with a single")
+        assert_between(b, track, "many still convert.", "Keep a written log")
+        assert_between(c, track, "for everyone.", "To recap")
+        recap_at = track.find("To recap")
+        lo = track.time_at(track.find("before changing anything for everyone.", recap_at)
+                           + len("before changing anything for everyone."))
+        assert lo - TOLERANCE <= r.start <= track.end_of("rarely fixes") , r
+        assert result.coverage > (0.95 if captions is clean else 0.6)
+
+
+def test_a_lesson_said_nine_times_over_to_an_hour() -> None:
+    # Every trigram of the script is found nine times: no unique anchor anywhere. Each copy
+    # is said with its own mishearings, swallowed words and ad-libs.
+    import numpy as np
+
+    from benchmarks.bench_align import repeated_lesson
+
+    rep = repeated_lesson()
+    assert rep.captions[-1].end > 55 * 60_000 and len(rep.lesson.cues) == 180
+    result = align_cues(rep.lesson, rep.captions, overrides=())
+    errors = [abs(c.start - t) for c, t in zip(result.cues, rep.truth, strict=True)]
+    assert max(errors) <= 500, sorted(errors)[-5:]
+    # No stretch of words said in the take is left unmatched.
+    script = [t.norm for n in rep.lesson.narration for t in tokenize(n.text)]
+    spoken = [t.norm for c in rep.captions for t in tokenize(c.text)]
+    al = align_words(script, spoken)
+    lost = np.array(rep.spoken) & (al.target < 0)
+    longest = max((len(run) for run in "".join("x" if x else " " for x in lost).split()),
+                  default=0)
+    assert longest <= 2 and al.coverage > 0.9

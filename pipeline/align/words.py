@@ -544,7 +544,7 @@ def _inner_anchors(st: _State, a0: int, a1: int, b0: int, b1: int) -> list[tuple
         if not unique:  # |j - i * size_b / size_a| <= band
             found = [(i, j) for i, j in found if abs(j * size_a - i * size_b) <= band * size_a]
         # A pair found by chance stands alone; a passage said in both runs on.
-        shortest = 2 if unique else _MIN_MOVED_RUN
+        shortest = 2
         runs = [run for run in _runs(found) if len(run) >= shortest]
         mids: list[tuple[int, int]] = []
         for run in _chain(runs, moved=False):
@@ -605,15 +605,56 @@ def _junctions(target: np.ndarray, m: int) -> list[tuple[int, int]]:
     return out
 
 
-def _take(st: _State, rows: tuple[int, int], cols: tuple[int, int], free_start: bool,
+def _local(score: np.ndarray, end_on_last_row: bool) -> list[tuple[int, int]]:
+    """The best local alignment of a score matrix (it may start and end anywhere; with
+    ``end_on_last_row`` it ends on the last row): pairs (row, col). Of equal ends, the
+    later column."""
+    n, m = score.shape
+    steps = np.arange(m + 1, dtype=np.float64) * _GAP
+    prev = np.zeros(m + 1)
+    ptr = np.full((n + 1, m + 1), 3, dtype=np.int8)  # 0 diag, 1 up, 2 left, 3 start here
+    best, end = 0.0, (0, 0)
+    for i in range(1, n + 1):
+        diag = prev[:-1] + score[i - 1]
+        up = prev[1:] - _GAP
+        t = np.zeros(m + 1)
+        t[1:] = np.maximum(np.maximum(diag, up), 0.0)
+        h = np.maximum.accumulate(t + steps) - steps
+        p = ptr[i]
+        p[1:] = np.where(diag >= up, 0, 1)
+        p[1:][t[1:] <= 0] = 3
+        p[h > t] = 2
+        j = _last_max(h)
+        if h[j] > 0 and (h[j] >= best or i == n and end_on_last_row):
+            best, end = h[j], (i, j)
+        prev = h
+    if end_on_last_row and end[0] != n:
+        return []
+    i, j = end
+    pairs: list[tuple[int, int]] = []
+    while i > 0 and j > 0 and ptr[i, j] != 3:
+        move = ptr[i, j]
+        if move == 0:
+            pairs.append((i - 1, j - 1))
+            i, j = i - 1, j - 1
+        elif move == 1:
+            i -= 1
+        else:
+            j -= 1
+    pairs.reverse()
+    return pairs
+
+
+def _take(st: _State, rows: tuple[int, int], cols: tuple[int, int], to_last: bool,
           ) -> list[tuple[int, int, int]]:
-    """Good matches (a index, b index, score) of ``a[rows]`` inside ``b[cols]``."""
+    """Good matches (a index, b index, score) of a stretch of ``a[rows]`` said inside
+    ``b[cols]`` (``to_last``: a stretch ending with the last of ``rows``)."""
     (a0, a1), (b0, b1) = rows, cols
     if a1 <= a0 or b1 <= b0:
         return []
     score = _scores(st.a, st.b, slice(a0, a1), slice(b0, b1))
     score[:, st.taken[b0:b1]] = _BLOCKED
-    return [(a0 + i, b0 + j, int(score[i, j])) for i, j in _dp(score, free_start, True)
+    return [(a0 + i, b0 + j, int(score[i, j])) for i, j in _local(score, to_last)
             if score[i, j] >= _SCORE_SOUND]
 
 
@@ -638,7 +679,12 @@ def _prefer_last_takes(st: _State) -> None:
                 break
             s = max(0, i - _RETAKE_WINDOW + 1)
             take = _take(st, (s, i + 1), (j0 + 1, j1), True)
-            if not take or take[-1][0] != i or len(take) < _MIN_TAKE:
+            if not take or take[-1][0] != i:
+                break
+            # Two words make a take when the next script word follows them at once ("today
+            # we, today we look"): the restart picks up there.
+            restart = len(take) >= 2 and k == i + 1 and take[-1][1] == j1 - 1
+            if len(take) < _MIN_TAKE and not restart:
                 break
             first = take[0][0]
             if len(take) < _TAKE_DENSITY * (i - first + 1) or j1 - 1 - take[-1][1] > _MAX_AFTER_TAKE:
@@ -663,7 +709,7 @@ def _count_earlier_takes(st: _State, retakes: np.ndarray) -> None:
         end = min(len(target), k + _RETAKE_WINDOW)
         takes, last = 0, k
         while j1 - j0 >= 2 and (_said_in(st, k, j0, j1) or _said_in(st, k + 1, j0, j1)):
-            take = _take(st, (k, end), (j0, j1), True)
+            take = _take(st, (k, end), (j0, j1), False)
             if len(take) < 2 or take[0][0] > k + 1:
                 break
             span = take[-1][1] - take[0][1] + 1
