@@ -684,14 +684,16 @@ def test_recap_paragraph_repeating_sentences_verbatim(tmp_path: Path) -> None:
         assert result.coverage > (0.95 if captions is clean else 0.6)
 
 
-def test_a_lesson_said_nine_times_over_to_an_hour() -> None:
+@pytest.mark.parametrize("same_take", [False, True], ids=["own takes", "pasted take"])
+def test_a_lesson_said_nine_times_over_to_an_hour(same_take: bool) -> None:
     # Every trigram of the script is found nine times: no unique anchor anywhere. Each copy
-    # is said with its own mishearings, swallowed words and ad-libs.
+    # is said with its own mishearings, swallowed words and ad-libs, or the same take is
+    # pasted nine times.
     import numpy as np
 
     from benchmarks.bench_align import repeated_lesson
 
-    rep = repeated_lesson()
+    rep = repeated_lesson(same_take=same_take)
     assert rep.captions[-1].end > 55 * 60_000 and len(rep.lesson.cues) == 180
     result = align_cues(rep.lesson, rep.captions, overrides=())
     errors = [abs(c.start - t) for c, t in zip(result.cues, rep.truth, strict=True)]

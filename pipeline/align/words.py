@@ -1,17 +1,41 @@
-"""Words: tokenizing and normalizing text, and aligning two word sequences.
+"""Words: tokenizing and normalizing text, and the one word aligner.
 
 ``tokenize`` turns script or caption text into normalized tokens that remember the span
-of the original text they came from. ``align_words`` is a global alignment of two token
-sequences that is fast on hour-long lessons and robust to what real takes do:
+of the original text they came from. ``align_words(a, b)`` aligns the words as written
+(``a``: the script) with the words as said (``b``: captions, recognized speech); every
+text-to-text match in the pipeline goes through it (cue placement, caption cleaning via
+``opcodes``, the script's words on speech). It is fast on hour-long lessons and robust to
+what real takes do:
 
-1. anchors: trigrams that occur exactly once in each sequence;
+1. anchors: trigrams found exactly once on each side;
 2. runs: anchors that follow one diagonal (same offset) are grouped into runs;
 3. chain: the heaviest in-order chain of runs is the backbone; runs off the backbone
    (a passage recorded in a different order) are kept when they are solid and do not
    overlap what is already placed;
-4. fill: between consecutive anchors, a small dynamic-programming alignment with fuzzy
-   word scores (exact, same stem, same sound-alike key, substitution) vectorized by rows
-   with numpy.
+4. fill: each gap between consecutive anchors is aligned by a dynamic-programming table
+   with fuzzy word scores (exact, same stem, same sound-alike key, substitution),
+   vectorized by rows with numpy, when it has at most ``_MAX_CELLS`` cells. A bigger gap
+   (repeated material: a recap, the same intro in every section, a lesson said again and
+   again) is divided first, never given up: at trigrams found once on each side of the gap
+   (a repeat elsewhere no longer counts); else at trigrams found as often on each side,
+   the k-th occurrence paired with the k-th, near the gap's diagonal and backed by a
+   neighbour on the same diagonal; else at bigrams found once; and when no anchor is left,
+   at the place where the gap's middle word crosses the other side (Hirschberg's split: one
+   pass over the gap keeping one row, then both halves in turn);
+5. retakes: of equal alignments the later take wins (the traceback prefers matches late in
+   ``b``); script words matched to an earlier take move to a later take of the same words
+   that follows before the next script word; each word's earlier takes are counted
+   (``Alignment.retakes``).
+
+Worst case: time O(n·m) numpy cell updates for sequences of n and m words (two rows'
+worth of work per cell over all levels of Hirschberg splits, each level halving the gap),
+when long stretches share words but no n-gram anchor; memory O(n + m) plus one table of at
+most ``_MAX_CELLS`` cells (int8 back-pointers, int32 scores and their temporaries: about
+50 MB at the limit). Typical: anchors cut an hour into tables of a few hundred words,
+O((n + m) log(n + m)) in all. Measured on this
+machine (``python -m benchmarks align``): a 9,000-word lesson in about 0.1 s; one lesson
+written and said nine times over (9,225 words, no unique trigram) in 0.1–0.4 s; with one
+copy never said (counts differ everywhere: Hirschberg splits) 1.5 s and 51 MB.
 """
 
 from __future__ import annotations
