@@ -420,6 +420,9 @@ def _dp(score: np.ndarray, free_start: bool, free_end: bool) -> list[tuple[int, 
     return pairs
 
 
+_ROW_CACHE = 512  # score rows kept in a linear-memory pass (512 x len(b) bytes)
+
+
 def _last_row(a: _Seq, b: _Seq, rows: np.ndarray, bj: slice, blocked: np.ndarray,
               free_start: bool) -> np.ndarray:
     """Scores of aligning ``a``'s words ``rows`` (in this order) with every prefix of
@@ -429,11 +432,19 @@ def _last_row(a: _Seq, b: _Seq, rows: np.ndarray, bj: slice, blocked: np.ndarray
     steps = np.arange(m + 1, dtype=np.float64) * _GAP
     prev = np.zeros(m + 1) if free_start else -steps
     t = np.empty(m + 1)
+    any_blocked = bool(blocked.any())
+    cache: dict[int, np.ndarray] = {}  # a word's scores against b[bj]; words repeat (Zipf)
     for r, i in enumerate(rows.tolist(), start=1):
-        s = np.where(bn == a.norm[i], _SCORE_EXACT,
-                     np.where(bs == a.stem[i], _SCORE_STEM,
-                              np.where(bd == a.sound[i], _SCORE_SOUND, _SCORE_SUB)))
-        s[blocked] = _BLOCKED
+        word = int(a.norm[i])
+        s = cache.get(word)
+        if s is None:
+            if len(cache) >= _ROW_CACHE:
+                cache.clear()
+            s = cache[word] = np.where(
+                bn == word, _SCORE_EXACT, np.where(bs == a.stem[i], _SCORE_STEM, np.where(
+                    bd == a.sound[i], _SCORE_SOUND, _SCORE_SUB))).astype(np.int8)
+        if any_blocked:
+            s = np.where(blocked, _BLOCKED, s)
         t[0] = 0.0 if free_start else -_GAP * r
         np.maximum(prev[:-1] + s, prev[1:] - _GAP, out=t[1:])
         prev = np.maximum.accumulate(t + steps) - steps
