@@ -607,6 +607,12 @@ def _middle_crossing(st: _State, a0: int, a1: int, b0: int, b1: int, free_start:
 
 def _fill_table(st: _State, a0: int, a1: int, b0: int, b1: int, free_start: bool,
                 free_end: bool) -> None:
+    if a1 - a0 == b1 - b0 and np.array_equal(st.a.norm[a0:a1], st.b.norm[b0:b1]) \
+            and not st.taken[b0:b1].any():  # the same words: one to one, no table
+        st.target[a0:a1] = np.arange(b0, b1)
+        st.quality[a0:a1] = EXACT
+        st.taken[b0:b1] = True
+        return
     score = _scores(st.a, st.b, slice(a0, a1), slice(b0, b1))
     score[:, st.taken[b0:b1]] = _BLOCKED  # never reuse a caption word an anchor already holds
     for i, j in _dp(score, free_start, free_end):
@@ -629,15 +635,10 @@ _MAX_AFTER_TAKE = 12  # unscripted words allowed between a later take and the ne
 def _junctions(target: np.ndarray, m: int) -> list[tuple[int, int]]:
     """(i, k): consecutive matched words of ``a`` (-1 and len(a) at the ends) with caption
     words between their matches."""
-    matched = np.flatnonzero(target >= 0).tolist()
-    ends = [-1] + matched + [len(target)]
-    out = []
-    for i, k in itertools.pairwise(ends):
-        j0 = int(target[i]) if i >= 0 else -1
-        j1 = int(target[k]) if k < len(target) else m
-        if j1 - j0 > 1:
-            out.append((i, k))
-    return out
+    ends = np.concatenate(([-1], np.flatnonzero(target >= 0), [len(target)]))
+    js = np.concatenate(([-1], target[ends[1:-1]], [m]))
+    at = np.flatnonzero(js[1:] - js[:-1] > 1)
+    return list(zip(ends[at].tolist(), ends[at + 1].tolist(), strict=True))
 
 
 def _local(score: np.ndarray, end_on_last_row: bool) -> list[tuple[int, int]]:
