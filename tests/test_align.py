@@ -706,3 +706,43 @@ def test_a_lesson_said_nine_times_over_to_an_hour(same_take: bool) -> None:
     longest = max((len(run) for run in "".join("x" if x else " " for x in lost).split()),
                   default=0)
     assert longest <= 2 and al.coverage > 0.9
+
+
+def _alignment_score(a: list[str], b: list[str], target) -> int:
+    """The table's score of an alignment: pair scores, gaps inside, one side's lead and
+    tail free (as the aligner scores the whole sequences)."""
+    from pipeline.align import words
+
+    sa, sb, _ = words._encode(a, b)
+    pairs = [(i, int(j)) for i, j in enumerate(target) if j >= 0]
+    if not pairs:
+        return 0
+    total = sum(int(words._scores(sa, sb, slice(i, i + 1), slice(j, j + 1))[0, 0])
+                for i, j in pairs)
+    for (i0, j0), (i1, j1) in zip(pairs, pairs[1:]):
+        total -= words._GAP * ((i1 - i0 - 1) + (j1 - j0 - 1))
+    (fi, fj), (li, lj) = pairs[0], pairs[-1]
+    total -= words._GAP * (min(fi, fj) + min(len(a) - 1 - li, len(b) - 1 - lj))
+    return total
+
+
+@settings(max_examples=60, deadline=None)
+@given(_words_list, st.lists(st.integers(0, 9), max_size=60))
+def test_the_linear_memory_split_finds_an_alignment_as_good_as_one_table(
+        words_a: list[str], edits: list[int]) -> None:
+    # A gap with no anchor at all is divided where its middle word crosses the other side;
+    # the parts together score exactly as well as one table over the whole gap.
+    from pipeline.align import words
+
+    b = [w if e > 2 else ("dog" if e == 0 else "xyz") for w, e in zip(words_a, edits + [9] * 60)
+         if e != 1]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(words, "_ANCHOR_N", 99)  # no anchor at the top
+        mp.setattr(words, "_prefer_last_takes", lambda st: None)
+        whole = align_words(words_a, b)
+        mp.setattr(words, "_MAX_CELLS", 6)
+        mp.setattr(words, "_inner_anchors", lambda *args: [])  # nor inside: split only
+        split = align_words(words_a, b)
+    assert _alignment_score(words_a, b, split.target) == _alignment_score(words_a, b, whole.target)
+    used = [int(j) for j in split.target if j >= 0]
+    assert used == sorted(set(used))

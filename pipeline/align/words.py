@@ -554,11 +554,13 @@ def _fill_gap(st: _State, ai: tuple[int, int], bj: tuple[int, int], free_start: 
         _fill_table(st, a0, a1, b0, b1, free_start, free_end)
         return
     mids = _inner_anchors(st, a0, a1, b0, b1)
-    if not mids:
-        mids = [_middle_crossing(st, a0, a1, b0, b1, free_start, free_end)]
-    else:
-        for i, j in mids:
-            st.target[i], st.quality[i], st.taken[j], st.anchored[i] = j, EXACT, True, True
+    if not mids:  # a[a0:mid] goes with b[b0:j], the rest with the rest
+        mid, j = _middle_crossing(st, a0, a1, b0, b1, free_start, free_end)
+        _fill_gap(st, (a0, mid), (b0, j), free_start, False)
+        _fill_gap(st, (mid, a1), (j, b1), False, free_end)
+        return
+    for i, j in mids:
+        st.target[i], st.quality[i], st.taken[j], st.anchored[i] = j, EXACT, True, True
     bounds = [(a0 - 1, b0 - 1)] + mids + [(a1, b1)]
     last = len(bounds) - 2
     for k, ((i0, j0), (i1, j1)) in enumerate(itertools.pairwise(bounds)):
