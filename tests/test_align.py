@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 import re
@@ -719,7 +720,7 @@ def _alignment_score(a: list[str], b: list[str], target) -> int:
         return 0
     total = sum(int(words._scores(sa, sb, slice(i, i + 1), slice(j, j + 1))[0, 0])
                 for i, j in pairs)
-    for (i0, j0), (i1, j1) in zip(pairs, pairs[1:]):
+    for (i0, j0), (i1, j1) in itertools.pairwise(pairs):
         total -= words._GAP * ((i1 - i0 - 1) + (j1 - j0 - 1))
     (fi, fj), (li, lj) = pairs[0], pairs[-1]
     total -= words._GAP * (min(fi, fj) + min(len(a) - 1 - li, len(b) - 1 - lj))
