@@ -372,19 +372,27 @@ def _last_max(values: np.ndarray) -> int:
     return len(values) - 1 - int(np.argmax(values[::-1]))
 
 
-def _dp(score: np.ndarray, free_start: bool, free_end: bool) -> list[tuple[int, int]]:
+Ends = tuple[bool, bool]  # (words of a, words of b) free at one end of a table
+FREE: Ends = (True, True)
+FIXED: Ends = (False, False)
+
+
+def _dp(score: np.ndarray, free_start: Ends | bool, free_end: Ends | bool,
+        ) -> list[tuple[int, int]]:
     """Global alignment (linear gaps) of a score matrix; pairs (row, col) on the diagonal.
 
-    ``free_start``/``free_end``: leading/trailing unmatched words on either side cost nothing
-    (the recording may begin with an ad-lib, or the script with words never spoken). Of two
+    ``free_start``/``free_end``: leading/trailing unmatched words of a side (a, b) cost
+    nothing (the recording may begin with an ad-lib, or the script with words never
+    spoken); the path leaves along one side: the first row or the first column. Of two
     equal alignments the traceback keeps matches late in ``b``: the last take of words said
     twice."""
     n, m = score.shape
     if n == 0 or m == 0:
         return []
+    (start_a, start_b), (end_a, end_b) = _ends(free_start), _ends(free_end)
     gap = _GAP
     steps = np.arange(m + 1, dtype=np.float64) * gap
-    prev = np.zeros(m + 1) if free_start else -steps.copy()
+    prev = np.zeros(m + 1) if start_b else -steps.copy()
     ptr = np.zeros((n + 1, m + 1), dtype=np.int8)  # 0 diag, 1 up (skip a), 2 left (skip b)
     ptr[0, 1:] = 2
     last_col = np.empty(n + 1)
@@ -393,7 +401,7 @@ def _dp(score: np.ndarray, free_start: bool, free_end: bool) -> list[tuple[int, 
         diag = prev[:-1] + score[i - 1]
         up = prev[1:] - gap
         t = np.empty(m + 1)
-        t[0] = 0.0 if free_start else -gap * i
+        t[0] = 0.0 if start_a else -gap * i
         t[1:] = np.maximum(diag, up)
         h = np.maximum.accumulate(t + steps) - steps
         p = ptr[i]
@@ -403,9 +411,9 @@ def _dp(score: np.ndarray, free_start: bool, free_end: bool) -> list[tuple[int, 
         last_col[i] = h[m]
         prev = h
     i, j = n, m
-    if free_end:
-        jr, ic = _last_max(prev), _last_max(last_col)
-        i, j = (n, jr) if prev[jr] >= last_col[ic] else (ic, m)
+    jr = _last_max(prev) if end_b else m
+    ic = _last_max(last_col) if end_a else n
+    i, j = (n, jr) if prev[jr] >= last_col[ic] else (ic, m)
     pairs: list[tuple[int, int]] = []
     while i > 0 and j > 0:
         move = ptr[i, j]
@@ -423,14 +431,21 @@ def _dp(score: np.ndarray, free_start: bool, free_end: bool) -> list[tuple[int, 
 _ROW_CACHE = 512  # score rows kept in a linear-memory pass (512 x len(b) bytes)
 
 
+def _ends(free: Ends | bool) -> Ends:
+    return (free, free) if isinstance(free, bool) else free
+
+
 def _last_row(a: _Seq, b: _Seq, rows: np.ndarray, bj: slice, blocked: np.ndarray,
-              free_start: bool) -> np.ndarray:
+              free_start: Ends) -> tuple[np.ndarray, float]:
     """Scores of aligning ``a``'s words ``rows`` (in this order) with every prefix of
-    ``b[bj]``: the last row of the table, computed a row at a time in O(len(b)) memory."""
+    ``b[bj]``: the last row of the table, computed a row at a time in O(len(b)) memory;
+    and the best score in its last column (all of ``b[bj]`` used) over all rows."""
     bn, bs, bd = b.norm[bj], b.stem[bj], b.sound[bj]
     m = len(bn)
     steps = np.arange(m + 1, dtype=np.float64) * _GAP
-    prev = np.zeros(m + 1) if free_start else -steps
+    start_a, start_b = free_start
+    prev = np.zeros(m + 1) if start_b else -steps
+    best_col = float(prev[m])
     t = np.empty(m + 1)
     any_blocked = bool(blocked.any())
     cache: dict[int, np.ndarray] = {}  # a word's scores against b[bj]; words repeat (Zipf)
@@ -445,10 +460,11 @@ def _last_row(a: _Seq, b: _Seq, rows: np.ndarray, bj: slice, blocked: np.ndarray
                     bd == a.sound[i], _SCORE_SOUND, _SCORE_SUB))).astype(np.int8)
         if any_blocked:
             s = np.where(blocked, _BLOCKED, s)
-        t[0] = 0.0 if free_start else -_GAP * r
+        t[0] = 0.0 if start_a else -_GAP * r
         np.maximum(prev[:-1] + s, prev[1:] - _GAP, out=t[1:])
         prev = np.maximum.accumulate(t + steps) - steps
-    return prev
+        best_col = max(best_col, float(prev[m]))
+    return prev, best_col
 
 
 def _quality(score: float) -> float:
@@ -542,12 +558,13 @@ def _free_until(taken: np.ndarray, start: int, limit: int, step: int) -> int:
     return pos if step > 0 else pos + 1
 
 
-def _fill_gap(st: _State, ai: tuple[int, int], bj: tuple[int, int], free_start: bool,
-              free_end: bool) -> None:
+def _fill_gap(st: _State, ai: tuple[int, int], bj: tuple[int, int], free_start: Ends | bool,
+              free_end: Ends | bool) -> None:
     """Align ``a[ai]`` with ``b[bj]``: one table when it is small; else divided at anchors
     found inside the gap, or, when it has none, where the middle word of ``a[ai]`` crosses
     ``b[bj]`` (Hirschberg: one pass over the gap in linear memory), and each part aligned."""
     (a0, a1), (b0, b1) = ai, bj
+    free_start, free_end = _ends(free_start), _ends(free_end)
     if a1 <= a0 or b1 <= b0:
         return
     if (a1 - a0) * (b1 - b0) <= _MAX_CELLS or a1 - a0 < 2:
@@ -556,16 +573,17 @@ def _fill_gap(st: _State, ai: tuple[int, int], bj: tuple[int, int], free_start: 
     mids = _inner_anchors(st, a0, a1, b0, b1)
     if not mids:  # a[a0:mid] goes with b[b0:j], the rest with the rest
         mid, j = _middle_crossing(st, a0, a1, b0, b1, free_start, free_end)
-        _fill_gap(st, (a0, mid), (b0, j), free_start, False)
-        _fill_gap(st, (mid, a1), (j, b1), False, free_end)
+        # Crossing at an edge column, the path may run on down it: words of a free there.
+        _fill_gap(st, (a0, mid), (b0, j), free_start, (free_end[0] and j == b1, False))
+        _fill_gap(st, (mid, a1), (j, b1), (free_start[0] and j == b0, False), free_end)
         return
     for i, j in mids:
         st.target[i], st.quality[i], st.taken[j], st.anchored[i] = j, EXACT, True, True
     bounds = [(a0 - 1, b0 - 1)] + mids + [(a1, b1)]
     last = len(bounds) - 2
     for k, ((i0, j0), (i1, j1)) in enumerate(itertools.pairwise(bounds)):
-        _fill_gap(st, (i0 + 1, i1), (j0 + 1, j1), free_start and k == 0,
-                  free_end and k == last)
+        _fill_gap(st, (i0 + 1, i1), (j0 + 1, j1), free_start if k == 0 else FIXED,
+                  free_end if k == last else FIXED)
 
 
 def _inner_anchors(st: _State, a0: int, a1: int, b0: int, b1: int) -> list[tuple[int, int]]:
@@ -594,21 +612,28 @@ def _inner_anchors(st: _State, a0: int, a1: int, b0: int, b1: int) -> list[tuple
     return []
 
 
-def _middle_crossing(st: _State, a0: int, a1: int, b0: int, b1: int, free_start: bool,
-                     free_end: bool) -> tuple[int, int]:
+def _middle_crossing(st: _State, a0: int, a1: int, b0: int, b1: int, free_start: Ends,
+                     free_end: Ends) -> tuple[int, int]:
     """(mid, j): the best alignment of ``a[a0:a1]`` with ``b[b0:b1]`` aligns ``a[a0:mid]``
     with ``b[b0:j]`` and the rest with the rest (the later of equal places)."""
     mid = (a0 + a1) // 2
     blocked = st.taken[b0:b1]
-    top = _last_row(st.a, st.b, np.arange(a0, mid), slice(b0, b1), blocked, free_start)
+    top, top_col = _last_row(st.a, st.b, np.arange(a0, mid), slice(b0, b1), blocked,
+                             free_start)
     back = slice(b1 - 1, b0 - 1 if b0 > 0 else None, -1)
-    bottom = _last_row(st.a, st.b, np.arange(a1 - 1, mid - 1, -1), back, blocked[::-1],
-                       free_end)
+    bottom, bottom_col = _last_row(st.a, st.b, np.arange(a1 - 1, mid - 1, -1), back,
+                                   blocked[::-1], free_end)
+    # A path may run down the first column past the middle (leading words of a free) or
+    # reach the last column early and run down it (trailing words of a free).
+    if free_end[0]:
+        top[-1] = max(top[-1], top_col)
+    if free_start[0]:
+        bottom[-1] = max(bottom[-1], bottom_col)
     return mid, b0 + _last_max(top + bottom[::-1])
 
 
-def _fill_table(st: _State, a0: int, a1: int, b0: int, b1: int, free_start: bool,
-                free_end: bool) -> None:
+def _fill_table(st: _State, a0: int, a1: int, b0: int, b1: int, free_start: Ends,
+                free_end: Ends) -> None:
     if a1 - a0 == b1 - b0 and np.array_equal(st.a.norm[a0:a1], st.b.norm[b0:b1]) \
             and not st.taken[b0:b1].any():  # the same words: one to one, no table
         st.target[a0:a1] = np.arange(b0, b1)
