@@ -397,7 +397,7 @@ class _Evidence:
     alignment: Alignment
     matched: np.ndarray  # script word indexes matched to a caption word
     support: np.ndarray  # per script word: match quality, halved when matched alone
-    anchors: np.ndarray  # script word indexes inside unique-trigram anchors
+    anchors: np.ndarray  # script word indexes inside anchors (n-grams found as often on each side)
     weight: np.ndarray  # per script word: 1 for a distinctive word, less for a common one
     used: np.ndarray  # caption word indexes matched to some script word, sorted
 
@@ -414,7 +414,7 @@ class _Evidence:
 
 _MAX_AD_LIB = 12  # more unscripted words than this between a cue's neighbours is a seam
 _SEAM_CONFIDENCE = 0.45  # a cue at a seam is flagged for the editor
-_ANCHOR_REACH = 30  # a cue with no unique-trigram match this many words away is doubtful
+_ANCHOR_REACH = 30  # a cue with no anchor this many words away is doubtful
 _RETAKE_REACH = 30  # script words before a cue whose retake concerns it
 _RETAKE_CONFIDENCE = 0.75  # a cue next to a retake: likely right, worth a look
 

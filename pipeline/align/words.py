@@ -34,8 +34,8 @@ most ``_MAX_CELLS`` cells (int8 back-pointers, int32 scores and their temporarie
 50 MB at the limit). Typical: anchors cut an hour into tables of a few hundred words,
 O((n + m) log(n + m)) in all. Measured on this
 machine (``python -m benchmarks align``): a 9,000-word lesson in about 0.1 s; one lesson
-written and said nine times over (9,225 words, no unique trigram) in 0.1–0.4 s; with one
-copy never said (counts differ everywhere: Hirschberg splits) 1.5 s and 51 MB.
+written and said nine times over (9,225 words, no unique trigram) in 0.1–0.5 s; with one
+copy never said (counts differ everywhere: Hirschberg splits) 0.9–1.5 s, 51 MB at the peak.
 """
 
 from __future__ import annotations
