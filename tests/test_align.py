@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 import re
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -14,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipeline.align.cues import READ_MAX_MS, READ_MIN_MS, align_cues
-from pipeline.align.overrides import cue_id, sidecar_path
+from pipeline.align.overrides import cue_id, override_line, sidecar_path
 from pipeline.align.words import align_words, tokenize
 from pipeline.cli import main
 from pipeline.errors import ScriptError
@@ -115,8 +117,9 @@ SEED_002 = [  # (cue line, last words spoken before it, first words spoken after
 ]
 SEED_001 = [
     # "narrow focus | absolute buyers | big enough to win" sums up the paragraph's first
-    # sentence; the second ("You can expand out...") is about something else.
-    (22, "big enough to get you to success.", "You can expand out"),
+    # sentence, but the author put it after the paragraph: it appears there (the earlier
+    # moment is only a suggestion, see test_seed_001_summing_card_stays_where_written).
+    (22, "once you're already succeeding.", "If your early adopters"),
     (45, "Sell an amazing thing to a well-defined market that's product market fit.",
      "Rethink your customer types"),
     (69, "with an urgent new must have need.", "You could try workflow repositioning"),
@@ -452,7 +455,7 @@ def test_retake_of_the_sentence_before_a_cue(tmp_path: Path) -> None:
     (vt,) = align_cues(lesson, overrides=()).cues
     track = Track(lesson.captions)
     assert_between(vt, track, "start that again. " + P[1], "Start with a single")
-    assert vt.confidence > 0.8
+    assert 0.5 <= vt.confidence <= 0.75 and "said 2 times" in vt.reason  # next to a retake
 
 
 # --- properties of the word alignment ---------------------------------------------------
@@ -560,7 +563,8 @@ def test_the_override_line_from_the_report_reads_back(text: str, ms: int) -> Non
     assert pin.start == ms and pin.text == normalize_text(text)
 
 
-def test_visual_text_appears_when_the_sentence_it_sums_up_ends(tmp_path: Path) -> None:
+def test_visual_text_stays_where_written_and_the_sentence_it_sums_up_is_suggested(
+        tmp_path: Path) -> None:
     paragraph = ("Raise the price for a small cohort and measure how many still convert."
                  " Meanwhile keep the support team in the loop about every change you make.")
     body = [P[0], paragraph, cue("vt", "raise price | small cohort | measure conversion"),
@@ -570,11 +574,176 @@ def test_visual_text_appears_when_the_sentence_it_sums_up_ends(tmp_path: Path) -
     lesson = make_lesson(tmp_path, body, take)
     summed, last, whole = align_cues(lesson, overrides=()).cues
     track = Track(lesson.captions)
-    assert_between(summed, track, "Raise the price for a small cohort and measure how many"
-                   " still convert.", "Meanwhile keep")
-    assert "sum up" in summed.reason and summed.confidence > 0.8
+    # Where the author put it: after the paragraph.
+    assert_between(summed, track, "every change you make.", "Start with a single")
+    assert summed.confidence > 0.8 and "sum" not in summed.reason
+    assert summed.suggestion is not None
+    lo, hi = track.window("Raise the price for a small cohort and measure how many still"
+                          " convert.", "Meanwhile keep")
+    assert lo - TOLERANCE <= summed.suggestion.start <= hi + TOLERANCE
+    assert "move the cue up?" in summed.suggestion.text and "still convert." in summed.suggestion.text
     assert_between(last, track, "Lower the price for a small cohort and measure how many still"
                    " convert. Meanwhile keep the support team in the loop about every change"
-                   " you make.", "Then raise the price")  # it sums up the last sentence
+                   " you make.", "Then raise the price")
+    assert last.suggestion is None  # it sums up the last sentence: already in place
     assert_between(whole, track, "team learns from it.", "In the next lesson")
-    assert not whole.reason
+    assert not whole.reason and whole.suggestion is None
+
+
+def test_seed_001_summing_card_stays_where_written_and_the_report_offers_the_earlier_moment(
+        ) -> None:
+    from pipeline.align.overrides import parse_overrides
+    from pipeline.align.report import render_report
+
+    lesson = parse_script(SCRIPTS / "001-improvement-levers.md")
+    result = align_cues(lesson, overrides=())
+    first = result.cues[0]
+    track = Track(lesson.captions)
+    assert first.cue.text == "narrow focus | absolute buyers | big enough to win"
+    assert_between(first, track, "once you're already succeeding.", "If your early adopters")
+    assert first.suggestion is not None
+    assert_between(replace(first, start=first.suggestion.start), track,
+                   "big enough to get you to success.", "You can expand out")
+    assert "0:29.6" in first.suggestion.text
+    html = render_report(lesson, result)
+    line = override_line(first.cue, first.suggestion.start)
+    assert html.count("move the cue up?") == 1 and line.replace('"', "&#34;") in html
+    (pin,) = parse_overrides("cue_times:\n  " + line, "x.cues.yaml", 1, True)
+    assert pin.start == first.suggestion.start
+
+
+# --- repeats and retakes -----------------------------------------------------------------
+
+RETAKES = {  # take of P[1] (the sentence before the cue): (takes said, what the track reads)
+    "said twice, the first take cleaner": [P[1], P[1].replace("closely", "close")],
+    "said three times": [P[1], P[1], P[1]],
+    "false start": ["Today we look closely at how", P[1]],
+    "two false starts": ["Today we look", "Today we look closely at how pricing,", P[1]],
+    # The first take holds trigrams found once on each side ("pricing experiments reveal"),
+    # the last one is worded a little differently: the last take still wins.
+    "first take anchored, last take reworded": [P[1], P[1].replace("experiments", "tests")],
+}
+
+
+@pytest.mark.parametrize("takes", RETAKES.values(), ids=RETAKES.keys())
+def test_cue_after_a_retaken_sentence_follows_its_last_take(tmp_path: Path,
+                                                             takes: list[str]) -> None:
+    body = [P[0], P[1], cue("vt", "after the retake"), P[2], P[3]]
+    lesson = make_lesson(tmp_path, body, [P[0], *takes, P[2], P[3]])
+    (vt,) = align_cues(lesson, overrides=()).cues
+    track = Track(lesson.captions)
+    last = takes[-1]
+    assert_between(vt, track, " ".join(takes), "Start with a single")
+    assert vt.start >= track.end_of(" ".join(takes)) - TOLERANCE
+    assert last.split()[-1] in vt.before  # the context quoted is the script's
+    assert 0.5 <= vt.confidence <= 0.75, vt
+    assert f"said {len(takes)} times" in vt.reason and "after the last take" in vt.reason
+
+
+def test_cue_before_a_false_start_goes_with_the_take_that_is_kept(tmp_path: Path) -> None:
+    body = [P[0], P[1], cue("vt", "before the retake"), P[2], P[3]]
+    false_start = "Start with a single, sorry,"
+    lesson = make_lesson(tmp_path, body, [P[0], P[1], false_start, P[2], P[3]])
+    (vt,) = align_cues(lesson, overrides=()).cues
+    track = Track(lesson.captions)
+    assert_between(vt, track, "sorry,", "Start with a single offer")
+    assert 0.5 <= vt.confidence <= 0.75
+    assert "said 2 times" in vt.reason and "before the last take" in vt.reason
+
+
+def test_no_retake_no_retake_reason(tmp_path: Path) -> None:
+    # the same words twice in the script and twice in the take are no retake
+    body = [P[0], P[1], cue("vt", "one"), P[2], P[1], cue("vt", "two"), P[3]]
+    lesson = make_lesson(tmp_path, body, [P[0], P[1], P[2], P[1], P[3]])
+    one, two = align_cues(lesson, overrides=()).cues
+    track = Track(lesson.captions)
+    assert_between(one, track, "truly value.", "Start with a single")
+    assert_between(two, track, "ask about first. " + P[1], "Then raise")
+    assert "said" not in one.reason + two.reason and min(one.confidence, two.confidence) > 0.8
+
+
+def test_recap_paragraph_repeating_sentences_verbatim(tmp_path: Path) -> None:
+    recap = "To recap. " + P[1] + " " + P[3] + " " + P[5]
+    body = [P[0], P[1], cue("vt", "a"), P[2], P[3], cue("vt", "b"), P[4], P[5],
+            cue("mp", "c"), recap, cue("vt", "recap"), P[6], P[7]]
+    take = [P[0], P[1], P[2], P[3], P[4], P[5], recap, P[6], P[7]]
+    rng = random.Random(5)
+    clean = captions_from(take)
+    damaged = [c.__class__(c.index, c.start, c.end, _damage(c.text, rng)) for c in clean]
+    for captions in (clean, damaged):
+        lesson = make_lesson(tmp_path, body, captions=captions)
+        result = align_cues(lesson, overrides=())
+        track = Track(clean)
+        a, b, c, r = result.cues
+        assert_between(a, track, "truly value.", "Start with a single")
+        assert_between(b, track, "many still convert.", "Keep a written log")
+        assert_between(c, track, "for everyone.", "To recap")
+        recap_at = track.find("To recap")
+        lo = track.time_at(track.find("before changing anything for everyone.", recap_at)
+                           + len("before changing anything for everyone."))
+        assert lo - TOLERANCE <= r.start <= track.end_of("rarely fixes") , r
+        assert result.coverage > (0.95 if captions is clean else 0.6)
+
+
+@pytest.mark.parametrize("same_take", [False, True], ids=["own takes", "pasted take"])
+def test_a_lesson_said_nine_times_over_to_an_hour(same_take: bool) -> None:
+    # Every trigram of the script is found nine times: no unique anchor anywhere. Each copy
+    # is said with its own mishearings, swallowed words and ad-libs, or the same take is
+    # pasted nine times.
+    import numpy as np
+
+    from benchmarks.bench_align import repeated_lesson
+
+    rep = repeated_lesson(same_take=same_take)
+    assert rep.captions[-1].end > 55 * 60_000 and len(rep.lesson.cues) == 180
+    result = align_cues(rep.lesson, rep.captions, overrides=())
+    errors = [abs(c.start - t) for c, t in zip(result.cues, rep.truth, strict=True)]
+    assert max(errors) <= 500, sorted(errors)[-5:]
+    # No stretch of words said in the take is left unmatched.
+    script = [t.norm for n in rep.lesson.narration for t in tokenize(n.text)]
+    spoken = [t.norm for c in rep.captions for t in tokenize(c.text)]
+    al = align_words(script, spoken)
+    lost = np.array(rep.spoken) & (al.target < 0)
+    longest = max((len(run) for run in "".join("x" if x else " " for x in lost).split()),
+                  default=0)
+    assert longest <= 2 and al.coverage > 0.9
+
+
+def _alignment_score(a: list[str], b: list[str], target) -> int:
+    """The table's score of an alignment: pair scores, gaps inside, one side's lead and
+    tail free (as the aligner scores the whole sequences)."""
+    from pipeline.align import words
+
+    sa, sb, _ = words._encode(a, b)
+    pairs = [(i, int(j)) for i, j in enumerate(target) if j >= 0]
+    if not pairs:
+        return 0
+    total = sum(int(words._scores(sa, sb, slice(i, i + 1), slice(j, j + 1))[0, 0])
+                for i, j in pairs)
+    for (i0, j0), (i1, j1) in itertools.pairwise(pairs):
+        total -= words._GAP * ((i1 - i0 - 1) + (j1 - j0 - 1))
+    (fi, fj), (li, lj) = pairs[0], pairs[-1]
+    total -= words._GAP * (min(fi, fj) + min(len(a) - 1 - li, len(b) - 1 - lj))
+    return total
+
+
+@settings(max_examples=60, deadline=None)
+@given(_words_list, st.lists(st.integers(0, 9), max_size=60))
+def test_the_linear_memory_split_finds_an_alignment_as_good_as_one_table(
+        words_a: list[str], edits: list[int]) -> None:
+    # A gap with no anchor at all is divided where its middle word crosses the other side;
+    # the parts together score exactly as well as one table over the whole gap.
+    from pipeline.align import words
+
+    b = [w if e > 2 else ("dog" if e == 0 else "xyz") for w, e in zip(words_a, edits + [9] * 60)
+         if e != 1]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(words, "_ANCHOR_N", 99)  # no anchor at the top
+        mp.setattr(words, "_prefer_last_takes", lambda st: None)
+        whole = align_words(words_a, b)
+        mp.setattr(words, "_MAX_CELLS", 6)
+        mp.setattr(words, "_inner_anchors", lambda *args: [])  # nor inside: split only
+        split = align_words(words_a, b)
+    assert _alignment_score(words_a, b, split.target) == _alignment_score(words_a, b, whole.target)
+    used = [int(j) for j in split.target if j >= 0]
+    assert used == sorted(set(used))

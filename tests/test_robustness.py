@@ -505,28 +505,33 @@ def test_lessons_named_like_the_builds_own_files_build_in_the_course(tmp_path: P
     assert set(statuses(again).values()) == {"cached"}
 
 
-def test_piecewise_word_matching_agrees_with_difflib_on_a_long_lesson() -> None:
-    # protects: the anchored, piecewise matcher that keeps caption cleaning linear finds the
-    # same matches as one global difflib run on a realistic 1-hour lesson, and its anchors
-    # are strictly in order on both sides
+def test_word_aligner_agrees_with_difflib_on_a_long_lesson(monkeypatch) -> None:
+    # protects: the one word aligner (caption cleaning calls it too) finds the same matches
+    # as one global difflib run on a realistic 1-hour lesson, strictly in order on both
+    # sides, and stays linear there: anchors divide it into small tables, never a pass over
+    # the whole lesson (difflib took minutes on a 9,000-caption file)
     import difflib
 
     from benchmarks.bench_align import synthetic_lesson
-    from pipeline.captions import clean
+    from pipeline.align import words
 
     lesson, captions, _ = synthetic_lesson(words=6000, captions=600, cues=100, misheard=0.08)
     said = [w.lower().strip(".,") for c in captions for w in c.text.split()]
     written = [w.lower().strip(".,") for n in lesson.narration for w in n.text.split()]
-    assert min(len(said), len(written)) > clean.SPLIT_UNITS  # the piecewise path is taken
-    anchors = clean._anchors(said, written)
-    assert len(anchors) > 100
-    assert all(a[0] < b[0] and a[1] < b[1] for a, b in itertools.pairwise(anchors))
+    tables: list[tuple[int, int]] = []
+    dp, last_row = words._dp, words._last_row
+    monkeypatch.setattr(words, "_dp", lambda score, *a: tables.append(score.shape) or dp(score, *a))
+    monkeypatch.setattr(words, "_last_row", lambda *a: pytest.fail("a pass over a whole gap")
+                        or last_row(*a))
+    codes = words.opcodes(written, said)
+    assert len(tables) > 100 and max(r * c for r, c in tables) < 100_000
 
     def equal_pairs(codes: list[tuple[str, int, int, int, int]]) -> set[tuple[int, int]]:
         return {(i1 + k, j1 + k) for op, i1, i2, j1, _ in codes if op == "equal"
                 for k in range(i2 - i1)}
 
-    piecewise = equal_pairs(clean._opcodes(said, written))
-    whole = equal_pairs(difflib.SequenceMatcher(None, said, written, autojunk=False)
+    ours = sorted(equal_pairs(codes))
+    assert all(a[0] < b[0] and a[1] < b[1] for a, b in itertools.pairwise(ours))
+    whole = equal_pairs(difflib.SequenceMatcher(None, written, said, autojunk=False)
                         .get_opcodes())
-    assert len(piecewise ^ whole) <= len(whole) // 200, (len(piecewise ^ whole), len(whole))
+    assert len(set(ours) ^ whole) <= len(whole) // 200, (len(set(ours) ^ whole), len(whole))

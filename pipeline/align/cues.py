@@ -13,7 +13,7 @@ import bisect
 import logging
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -24,7 +24,7 @@ from pipeline.captions.profiles import Profile
 from pipeline.models import Caption, Cue, Lesson
 from pipeline.script.cues import CUE_START
 from pipeline.script.parse import plain_text
-from pipeline.timecode import seconds
+from pipeline.timecode import format_clock, seconds
 
 WORDS_PER_MINUTE = 150  # speaking rate for scripts without captions
 READ_MIN_MS, READ_MAX_MS = 2_500, 8_000  # how long a VISUAL TEXT may stay up for reading
@@ -32,6 +32,14 @@ _CHARS_PER_WORD = 6.0  # average English word plus its space, to turn wpm into c
 _NOTICE_MS = 1_000  # time to notice an overlay before reading it
 _WINDOW = 6  # narration words each side of a cue that judge its confidence
 _CONTEXT_CHARS = 90  # script context shown in the report, each side
+
+
+@dataclass(frozen=True, slots=True)
+class Suggestion:
+    """A place for a cue the analysis prefers to the script's, offered in the report."""
+
+    start: int  # ms, caption timeline
+    text: str  # why, and the question to the editor
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +56,7 @@ class AlignedCue:
     anchor_char: int = -1  # offset in the caption's text where the anchor falls
     anchor_word: int = -1  # the caption's word (whitespace-split, 0-based) at the anchor
     reason: str = ""  # why the confidence is what it is, for the report
+    suggestion: Suggestion | None = None  # another place the editor may prefer, never applied
 
     def to_json(self) -> dict[str, Any]:
         return {"kind": self.cue.kind, "text": self.cue.text, "line": self.cue.line,
@@ -154,30 +163,29 @@ def align_cues(lesson: Lesson, captions: Sequence[Caption] | None = None, *,
     pins = load_overrides(lesson) if overrides is None else tuple(overrides)
     script = _words([n.text for n in lesson.narration])
     positions = _positions(lesson, [lesson.narration[u].line for u in script.unit])
-    summed = {k: _summed_sentence(cue, positions[k], lesson, script)
-              for k, cue in enumerate(lesson.cues) if cue.kind == "visual_text"}
-    for k, found in summed.items():
-        if found is not None:
-            positions[k] = found[0]
-
     if caps:
         timeline = _Timeline(caps, _words([_caption_text(c) for c in caps]))
         evidence = _Evidence.of(align_words(script.norms, timeline.words.norms), script.norms)
         coverage = evidence.alignment.coverage
-        placed = [_anchor(pos, evidence, timeline) for pos in positions]
+
+        def place(pos: int) -> _Placement:
+            return _anchor(pos, evidence, timeline)
     else:
         coverage = 0.0
-        placed = [_Placement(pos * 60_000 // WORDS_PER_MINUTE, -1, 0.1, "estimated", -1,
-                             f"no captions: time estimated from {WORDS_PER_MINUTE} words"
-                             " a minute") for pos in positions]
-    for k, found in summed.items():
-        if found is not None:
-            note = f"placed after the sentence its items sum up: “{found[1]}”"
-            placed[k] = replace(placed[k], reason="; ".join(filter(None, [note, placed[k].reason])))
+
+        def place(pos: int) -> _Placement:
+            return _Placement(pos * 60_000 // WORDS_PER_MINUTE, -1, 0.1, "estimated", -1,
+                              f"no captions: time estimated from {WORDS_PER_MINUTE} words"
+                              " a minute")
+    placed = [place(pos) for pos in positions]
 
     ids = cue_ids(lesson.cues)
     warnings: list[str] = []
     pinned = _match_pins(lesson.cues, ids, pins, warnings)
+    suggestions = {k: _suggestion(found, place(found[0]).start, placed[k].start)
+                   for k, cue in enumerate(lesson.cues)
+                   if cue.kind == "visual_text" and k not in pinned
+                   and (found := _summed_sentence(cue, positions[k], lesson, script)) is not None}
     for k, pin in pinned.items():
         placed[k] = _Placement(pin.start, timeline.caption_at(pin.start) if caps else -1, 1.0,
                                "override", -1, f"pinned by the editor at {pin.where}")
@@ -196,7 +204,7 @@ def align_cues(lesson: Lesson, captions: Sequence[Caption] | None = None, *,
             method=p.method, caption_index=caption.index if caption else 0, id=ids[k],
             before=context.before(positions[k]), after=context.after(positions[k]),
             anchor_char=p.char, anchor_word=_word_at(caption.text, p.char) if caption else -1,
-            reason=p.reason,
+            reason=p.reason, suggestion=suggestions.get(k),
         ))
     log.info("%s: %d cues aligned to %d captions, coverage %.0f%%", lesson.path, len(out),
              len(caps), 100 * coverage)
@@ -274,9 +282,10 @@ def _content(text: str) -> set[str]:
 def _summed_sentence(cue: Cue, pos: int, lesson: Lesson, script: _Words,
                      ) -> tuple[int, str] | None:
     """A VISUAL TEXT that sums up one sentence of the paragraph above it, followed there by
-    sentences that say nothing of its items, appears when that sentence ends (a careful
-    editor does not leave it waiting through the unrelated rest of the paragraph).
-    Returns (new place in the narration, the sentence) or None to keep the cue's place."""
+    sentences that say nothing of its items, could appear when that sentence ends rather
+    than wait through the unrelated rest of the paragraph. Only ever a suggestion: the cue
+    stays where the author wrote it. Returns (that place in the narration, the sentence)
+    or None."""
     if pos == 0:
         return None
     unit = script.unit[pos - 1]
@@ -302,6 +311,14 @@ def _summed_sentence(cue: Cue, pos: int, lesson: Lesson, script: _Words,
     if best == order[-1] or share[best] < _SUMMED or any(share[n] > 0 for n in later):
         return None
     return sentences[best][-1] + 1, texts[best]
+
+
+def _suggestion(found: tuple[int, str], at: int, placed: int) -> Suggestion | None:
+    """The earlier moment a VISUAL TEXT that sums up one sentence could appear."""
+    if at >= placed:
+        return None
+    return Suggestion(at, f"the items sum up the sentence that ends at {format_clock(at)}"
+                          f" (“{found[1]}”): move the cue up?")
 
 
 def _words_before_cue(line: str, nth: int) -> int:
@@ -380,7 +397,7 @@ class _Evidence:
     alignment: Alignment
     matched: np.ndarray  # script word indexes matched to a caption word
     support: np.ndarray  # per script word: match quality, halved when matched alone
-    anchors: np.ndarray  # script word indexes inside unique-trigram anchors
+    anchors: np.ndarray  # script word indexes inside anchors (n-grams found as often on each side)
     weight: np.ndarray  # per script word: 1 for a distinctive word, less for a common one
     used: np.ndarray  # caption word indexes matched to some script word, sorted
 
@@ -397,7 +414,9 @@ class _Evidence:
 
 _MAX_AD_LIB = 12  # more unscripted words than this between a cue's neighbours is a seam
 _SEAM_CONFIDENCE = 0.45  # a cue at a seam is flagged for the editor
-_ANCHOR_REACH = 30  # a cue with no unique-trigram match this many words away is doubtful
+_ANCHOR_REACH = 30  # a cue with no anchor this many words away is doubtful
+_RETAKE_REACH = 30  # script words before a cue whose retake concerns it
+_RETAKE_CONFIDENCE = 0.75  # a cue next to a retake: likely right, worth a look
 
 
 def _anchor(pos: int, ev: _Evidence, tl: _Timeline) -> _Placement:
@@ -432,7 +451,19 @@ def _anchor(pos: int, ev: _Evidence, tl: _Timeline) -> _Placement:
     j_next = int(target[next_i]) if next_i is not None else None
     side = "next" if j_prev is None else "prev" if j_next is None else ""
     seam = False
-    if j_prev is not None and j_next is not None and prev_i is not None and next_i is not None:
+    retakes = ev.alignment.retakes
+    said_before = int(retakes[max(0, pos - _RETAKE_REACH):pos].max(initial=0))
+    said_after = int(retakes[pos]) if pos < len(retakes) and next_i == pos else 0
+    if said_before:
+        reasons.append(f"the words before the cue were said {said_before + 1} times (a retake"
+                       " or false start): placed after the last take")
+    if said_after and j_prev is not None:
+        # The caption words at the cue are an earlier take of the words after it: the cue
+        # goes where the take the editor keeps begins.
+        side = "next"
+        reasons.append(f"the words after the cue were said {said_after + 1} times (a retake"
+                       " or false start): placed before the last take")
+    elif j_prev is not None and j_next is not None and prev_i is not None and next_i is not None:
         extra = j_next - j_prev - 1  # caption words spoken between the two neighbours
         if j_next <= j_prev or (extra > _MAX_AD_LIB and prev_i == pos - 1 and next_i == pos):
             # A seam: the words before and after the cue were not spoken one after the
@@ -469,6 +500,8 @@ def _anchor(pos: int, ev: _Evidence, tl: _Timeline) -> _Placement:
         reasons.insert(0, "the narration around the cue was not found in the captions"
                           " (not recorded, or reworded)")
     conf = 0.1 + 0.85 * q * factor
+    if said_before or said_after:
+        conf = min(conf, _RETAKE_CONFIDENCE)
     if seam:
         conf = min(conf, _SEAM_CONFIDENCE)
         reasons.append("check whether it belongs after the words before it or before the"

@@ -2,7 +2,8 @@
 
 A timeline (captions as blocks, cues as markers), then every cue, least confident first:
 its script context, the caption with the anchor marked, its time and confidence, and the
-override line to pin it. With a rendered video: a thumbnail per cue and a player that
+override line to pin it; where the analysis prefers another moment (a VISUAL TEXT that sums
+up an earlier sentence), that moment as a suggestion with its own override line. With a rendered video: a thumbnail per cue and a player that
 seeks to the cue on click.
 """
 
@@ -93,6 +94,14 @@ def _caption_parts(result: AlignResult, cue: AlignedCue) -> dict[str, str] | Non
     return parts
 
 
+def _suggestion(c: AlignedCue, by_id: bool) -> dict[str, str] | None:
+    """Another place for the cue, offered with the override line that would put it there."""
+    if c.suggestion is None:
+        return None
+    return {"text": c.suggestion.text, "clock": format_clock(c.suggestion.start),
+            "override": override_line(c.cue, c.suggestion.start, c.id if by_id else None)}
+
+
 def report_context(lesson: Lesson, result: AlignResult, video: Video | None = None,
                    thumbs: dict[str, str] | None = None,
                    out_dir: Path | None = None) -> dict[str, Any]:
@@ -121,6 +130,7 @@ def report_context(lesson: Lesson, result: AlignResult, video: Video | None = No
             "override": override_line(c.cue, c.start,
                                       c.id if texts[normalize_text(c.cue.text)] > 1 else None),
             "thumb": (thumbs or {}).get(c.id),
+            "suggestion": _suggestion(c, texts[normalize_text(c.cue.text)] > 1),
         })
     video_src = None
     if video is not None:

@@ -20,6 +20,7 @@ from typing import Any
 
 import ftfy
 
+from pipeline.align.words import opcodes as word_opcodes
 from pipeline.captions.profiles import Profile, get_profile
 from pipeline.models import Caption, Lesson
 from pipeline.timecode import format_srt
@@ -286,76 +287,13 @@ class _Group:
     misheard: bool
 
 
-Opcode = tuple[str, int, int, int, int]
-SPLIT_UNITS = 2000  # above this many words a side, align between unique anchors (see _opcodes)
-
-
-def _anchors(a: Sequence[str], b: Sequence[str], n: int = 3) -> list[tuple[int, int]]:
-    """(i, j) starts of word n-grams found exactly once in each sequence, the longest run
-    that is in order on both sides (patience sorting: O(k log k))."""
-    def unique(seq: Sequence[str]) -> dict[tuple[str, ...], int]:
-        seen: dict[tuple[str, ...], int] = {}
-        for i in range(len(seq) - n + 1):
-            gram = tuple(seq[i:i + n])
-            seen[gram] = -1 if gram in seen else i
-        return {g: i for g, i in seen.items() if i >= 0}
-
-    in_b = unique(b)
-    pairs = sorted((i, in_b[g]) for g, i in unique(a).items() if g in in_b)
-    tails: list[int] = []  # tails[k]: index into pairs ending the best chain of length k+1
-    back = [-1] * len(pairs)
-    for k, (_, j) in enumerate(pairs):
-        lo = _bisect_tails(pairs, tails, j)
-        back[k] = tails[lo - 1] if lo else -1
-        if lo == len(tails):
-            tails.append(k)
-        else:
-            tails[lo] = k
-    chain = []
-    k = tails[-1] if tails else -1
-    while k >= 0:
-        chain.append(pairs[k])
-        k = back[k]
-    return chain[::-1]
-
-
-def _bisect_tails(pairs: list[tuple[int, int]], tails: list[int], j: int) -> int:
-    """The first k with pairs[tails[k]]'s j not below ``j`` (a strictly rising chain)."""
-    lo, hi = 0, len(tails)
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if pairs[tails[mid]][1] < j:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo
-
-
-def _opcodes(a: Sequence[str], b: Sequence[str]) -> list[Opcode]:
-    """difflib's opcodes turning ``a`` into ``b``. difflib is quadratic on long, repetitive
-    word lists (a 9,000-caption file took minutes), so long sequences are cut at unique
-    in-order anchors about SPLIT_UNITS/4 words apart and each piece is matched alone."""
-    if min(len(a), len(b)) <= SPLIT_UNITS:
-        return list(difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes())
-    cuts, last = [], (0, 0)
-    for i, j in _anchors(a, b):
-        if i - last[0] >= SPLIT_UNITS // 4 and j - last[1] >= SPLIT_UNITS // 4 \
-                and i > last[0] and j > last[1]:
-            cuts.append((i, j))
-            last = (i, j)
-    codes: list[Opcode] = []
-    for (i0, j0), (i1, j1) in zip([(0, 0), *cuts], [*cuts, (len(a), len(b))]):
-        piece = difflib.SequenceMatcher(None, a[i0:i1], b[j0:j1], autojunk=False)
-        codes += [(op, x1 + i0, x2 + i0, y1 + j0, y2 + j0)
-                  for op, x1, x2, y1, y2 in piece.get_opcodes()]
-    return codes
-
-
 def _align(cap_tokens: list[Token], script: _Script) -> list[_Group]:
     """Groups of caption tokens that correspond to script tokens word for word (or by a
     near-identical spelling), fully covered on both sides."""
     cu, su = _units(cap_tokens), _units(script.tokens)
-    opcodes = _opcodes([u.key for u in cu], [u.key for u in su])
+    swap = {"delete": "insert", "insert": "delete"}  # the aligner takes the written words first
+    opcodes = [(swap.get(op, op), i1, i2, j1, j2) for op, j1, j2, i1, i2
+               in word_opcodes([u.key for u in su], [u.key for u in cu])]
     links: list[tuple[int, int, bool]] = []
     for op, i1, i2, j1, j2 in opcodes:
         if op == "equal":
