@@ -105,8 +105,8 @@ def plan_takes(media: Sequence[Path], syncs: Sequence[SyncResult], captions: Seq
     """Each recording trimmed shortly after its clap (never after its first word), joined."""
     rows = []
     for path, sync in zip(media, syncs, strict=True):
-        info = ffmpeg.probe(path)
-        duration = info.duration or 0
+        # measured when the container does not say (live WebM): never an unknown length as 0
+        duration = ffmpeg.probe(path, measure=True).duration or 0
         spoken = [c.start + sync.offset for c in captions
                   if sync.clap is None or c.start + sync.offset > sync.clap]
         first = min(spoken) if spoken else None

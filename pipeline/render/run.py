@@ -7,7 +7,6 @@ import json
 import logging
 import tempfile
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +61,7 @@ def render_video(
         raise RenderError("nothing to render: no recording given", out)
     if preset not in PRESETS:
         raise RenderError(f"unknown preset {preset!r} (use {' or '.join(PRESETS)})", out)
-    infos = [_probe(segment.path) for segment in segments]
+    infos = [ffmpeg.probe(segment.path, measure=True) for segment in segments]
     for info in infos:
         if info.video is None or not info.width or info.duration is None:
             raise RenderError("recording has no video stream with a known size and duration",
@@ -107,21 +106,6 @@ def render_video(
             ffmpeg.run(args, duration=duration, progress=progress, what=out)
         written = ffmpeg.probe(webm)
     return RenderResult(out, written.duration or duration, placed, len(kept), use_smart)
-
-
-def _probe(path: Path) -> ffmpeg.MediaInfo:
-    """Probe a recording; when the container has no duration (live-recorded webm, e.g. from
-    a browser's MediaRecorder), measure it from the video packets."""
-    info = ffmpeg.probe(path)
-    if info.duration is not None or info.video is None:
-        return info
-    with tempfile.TemporaryDirectory(prefix="pipeline-probe-") as tmp:
-        listing = Path(tmp) / "packets.framecrc"
-        ffmpeg.run(smart_render.keyframe_list_args(path, listing), what=path)
-        packets = smart_render.parse_framecrc(listing.read_text(encoding="utf-8"))
-    if not packets:
-        return info
-    return replace(info, duration=packets[-1].pts + packets[-1].duration)
 
 
 def _draw_cards(overlays: Sequence[Overlay], frame: Frame, duration: int, theme: Theme,
