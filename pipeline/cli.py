@@ -247,7 +247,11 @@ def cmd_build(args: argparse.Namespace) -> int:
         report = build_course(
             root, work, jobs=args.jobs, force=args.force, only=args.only or None,
             scheduler=args.scheduler, progress=progress, index=write_index,
+            strict=args.strict,
         )
+        for outcome in report.lessons:  # what a lesson's output lacks, by script line
+            for warning in outcome.warnings:
+                print(warning, file=sys.stderr)
         counts = ", ".join(f"{report.count(s)} {s}" for s in ("built", "cached", "skipped", "failed")
                            if report.count(s))
         human = "\n".join(
@@ -278,7 +282,7 @@ def cmd_build(args: argparse.Namespace) -> int:
 # --- render ----------------------------------------------------------------------------
 
 def cmd_render(args: argparse.Namespace) -> int:
-    from pipeline.lesson import Settings, plan, render
+    from pipeline.lesson import Settings, dropped, plan, render
     from pipeline.render.theme import load_theme
 
     out = Path(args.output)
@@ -296,6 +300,9 @@ def cmd_render(args: argparse.Namespace) -> int:
                   if progress and step == "render" else None)
         lesson_plan = plan(Path(args.script), media, settings=settings)
         result, doc = render(lesson_plan, out, settings, report)
+    lost = dropped(lesson_plan, result)
+    for item in lost:  # what the output lacks, by script line
+        print(item.message(), file=sys.stderr)
     human = "\n".join([
         (f"{out}: {result.duration / 1000:.3f} s, {len(result.overlays)} overlays,"
         f" {result.captions} captions ({'smart render' if result.smart else 'full encode'})"),
@@ -306,7 +313,7 @@ def cmd_render(args: argparse.Namespace) -> int:
         f" {out.with_suffix('.json')}"),
     ])
     emit(args, doc, human)
-    return 0
+    return 1 if args.strict and lost else 0
 
 
 def _default_panels(media: list[Path]) -> Path | None:
@@ -415,6 +422,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--profile", default=None, help="caption profile: netflix (default), bbc")
     p.add_argument("--lead-in", type=float, default=0.5, metavar="SECONDS",
                    help="seconds of each take kept after its clap (default 0.5)")
+    p.add_argument("--strict", action="store_true",
+                   help="exit 1 when a cue or caption of the script is not in the output")
 
 
     p = command("build", cmd_build, "build every lesson of the course into output/")
@@ -428,6 +437,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--watch", action="store_true",
                    help="rebuild when a script or recording changes (Ctrl-C stops)")
     p.add_argument("--root", default=".", help="course folder holding scripts/ and media/")
+    p.add_argument("--strict", action="store_true",
+                   help="fail a lesson when a cue or caption of its script is not in its output")
     p.add_argument("--interval", type=float, default=1.0, help=argparse.SUPPRESS)
     p.add_argument("--work", default=None, help=argparse.SUPPRESS)  # MODULE:FUNCTION, tests
     return parser

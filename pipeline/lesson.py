@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import ffmpeg
-from pipeline.align.cues import AlignResult, align_cues, reading_cps
+from pipeline.align.cues import AlignedCue, AlignResult, align_cues, reading_cps
 from pipeline.align.markers import write_csv, write_otio
 from pipeline.align.report import Video, write_report
 from pipeline.atomic import write_text
@@ -124,6 +124,71 @@ def on_output(takes: Sequence[Take], aligned: AlignResult) -> AlignResult:
                    captions=tuple(captions_to_output(takes, aligned.captions)))
 
 
+# --- what the plan had that the output lacks (issue #13: nothing dropped silently) -------
+
+@dataclass(frozen=True, slots=True)
+class Dropped:
+    """A cue or caption of the plan that is not in the output, and why."""
+
+    kind: str  # "visual_text" | "main_panel" | "caption"
+    text: str
+    file: Path  # where it is written: the script, or a sidecar caption file
+    line: int | None
+    reason: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "text": self.text, "file": self.file.name,
+                "line": self.line, "reason": self.reason}
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any], folder: Path) -> Dropped:
+        """One entry of summary.json's ``dropped``; ``folder``: the script's folder."""
+        line = doc.get("line")
+        return cls(str(doc.get("kind")), str(doc.get("text")), folder / str(doc.get("file")),
+                   line if isinstance(line, int) else None, str(doc.get("reason")))
+
+    def message(self) -> str:
+        """``path:line: warning: ...`` for the command line."""
+        where = f"{self.file}:{self.line}" if self.line else str(self.file)
+        what = "caption" if self.kind == "caption" else self.kind.replace("_", " ").upper()
+        return f"{where}: warning: {what} {self.text!r} is not in the output: {self.reason}"
+
+
+def _outside_reason(takes: Sequence[Take], start: int) -> str:
+    reason = f"outside every recording (caption time {seconds(start):.3f} s)"
+    empty = [t.path.name for t in takes if t.length == 0]
+    if empty:
+        reason += f"; {', '.join(empty)} is empty after its trim"
+    return reason
+
+
+def _dropped_in_plan(lesson: Lesson, source: Captions, takes: Sequence[Take],
+                     cues: Sequence[tuple[AlignedCue, int]],
+                     captions: Sequence[Caption]) -> list[Dropped]:
+    """Cues (``(aligned cue, start)`` pairs) and captions no take shows."""
+    dropped = [Dropped(cue.cue.kind, cue.cue.text, lesson.path, cue.cue.line,
+                       _outside_reason(takes, start)) for cue, start in cues]
+    file = lesson.path if source.source == "script" else lesson.path.with_name(source.source)
+    for caption in captions:
+        if span_to_output(takes, caption.start, caption.end) is None:
+            dropped.append(Dropped("caption", caption.text, file, caption.line or None,
+                                   _outside_reason(takes, caption.start)))
+    return dropped
+
+
+def dropped(plan_: Plan, result: RenderResult) -> tuple[Dropped, ...]:
+    """Everything the plan had that the rendered video lacks: the plan's own drops, and
+    overlays or captions the render could not place (outside the video, under a frame)."""
+    file = (plan_.lesson.path if plan_.source.source == "script"
+            else plan_.lesson.path.with_name(plan_.source.source))
+    why = "outside the rendered video or shorter than one frame"
+    return (*plan_.dropped,
+            *(Dropped(o.kind, o.text, plan_.lesson.path, o.line, why)
+              for o in result.skipped_overlays),
+            *(Dropped("caption", c.text, file, c.line or None, why)
+              for c in result.skipped_captions))
+
+
 @dataclass(frozen=True, slots=True)
 class Plan:
     """Everything decided about a lesson before its render."""
@@ -137,6 +202,7 @@ class Plan:
     takes: tuple[Take, ...]
     overlays: tuple[Overlay, ...]  # output timeline
     captions: tuple[Caption, ...]  # cleaned, output timeline
+    dropped: tuple[Dropped, ...] = ()  # cues and captions no take shows
 
 
 def plan(
@@ -167,6 +233,7 @@ def plan(
         syncs.append(_sync(path, timing, offset, cached, identity))
     takes = plan_takes(media, syncs, timing, settings.lead_in)
     overlays = []
+    outside = []
     last_panel = max((k for k, c in enumerate(aligned.cues) if c.cue.kind == "main_panel"),
                      default=-1)
     for k, cue in enumerate(aligned.cues):
@@ -174,12 +241,14 @@ def plan(
         end = OPEN_END if k == last_panel and cue.method != "override" else cue.end
         span = span_to_output(takes, cue.start, end)
         if span is None:
-            log.warning("%s:%d: cue falls outside every recording; not drawn", script,
-                        cue.cue.line)
+            outside.append((cue, cue.start))
             continue
-        overlays.append(Overlay(cue.cue.kind, cue.cue.text, cue.cue.items, *span))
+        overlays.append(Overlay(cue.cue.kind, cue.cue.text, cue.cue.items, *span,
+                                line=cue.cue.line))
+    lost = _dropped_in_plan(lesson, source, takes, outside, cleaned.captions)
     return Plan(lesson, source, cleaned, qa, aligned, tuple(syncs), tuple(takes),
-                tuple(overlays), tuple(captions_to_output(takes, cleaned.captions)))
+                tuple(overlays), tuple(captions_to_output(takes, cleaned.captions)),
+                tuple(lost))
 
 
 def render(plan_: Plan, out: Path, settings: Settings = Settings(),
@@ -234,6 +303,7 @@ def produce(
     write_text(data / "align.json", json.dumps(p.aligned.to_json(), indent=2))
     thumbnail = _thumbnail(video, result, out_dir / "thumb.jpg")
     summary = lesson_summary(name, p, result, thumbnail)
+    summary["dropped"] = [d.to_json() for d in dropped(p, result)]
     write_text(data / "summary.json", json.dumps(summary, ensure_ascii=False, indent=2))
     return summary
 

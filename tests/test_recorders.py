@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import REALDATA
 
 from pipeline import ffmpeg
 from pipeline.audio.clap import find_claps
@@ -101,7 +100,7 @@ def make_variant(kind: str, src: Base, out_dir: Path) -> Path:
         out = out_dir / "take.mp4"
         _ff("-i", i, "-vf", "scale=1366:768", *H264, "-g", "480", "-keyint_min", "480",
             "-sc_threshold", "0", *AAC, "-ar", "44100", "-ac", "2", ffmpeg.media_arg(out))
-    elif kind == "phone_mp4":  # stored landscape, shown portrait (display matrix)
+    elif kind == "phone_mp4":  # stored on its side, shown upright (display matrix)
         plain = out_dir / "plain.mp4"
         _ff("-i", i, "-vf", "transpose=2", *H264, *AAC, ffmpeg.media_arg(plain))
         out = out_dir / "take.mp4"
@@ -139,21 +138,31 @@ KINDS = ("live_webm", "live_webm_vfr", "screen_mp4", "phone_mp4", "obs_mkv", "of
          "one_keyframe_webm", "audio_longer", "video_longer", "second_audio")
 
 
-@pytest.fixture(scope="session", params=KINDS)
-def variant(request: pytest.FixtureRequest, base: Base,
-            tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
-    kind = request.param
-    return kind, make_variant(kind, base, tmp_path_factory.mktemp(kind))
+# the frame each recorder's file decodes to (the phone's is stored 270x480 and its display
+# matrix turns it back to 480x270, so a probe that ignores the matrix gets it wrong)
+SIZES = {"screen_mp4": (1366, 768)}
+
+
+@pytest.fixture(scope="session")
+def variants(base: Base, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Every recorder's file, made once per session."""
+    return {kind: make_variant(kind, base, tmp_path_factory.mktemp(kind)) for kind in KINDS}
+
+
+@pytest.fixture(params=KINDS)
+def variant(request: pytest.FixtureRequest, variants: dict[str, Path]) -> tuple[str, Path]:
+    return request.param, variants[request.param]
 
 
 def probe_text(path: Path) -> str:
     return subprocess.run([ffmpeg.executable(), "-hide_banner", "-i", ffmpeg.media_arg(path)],
-                          capture_output=True, text=True).stderr
+                          check=False, capture_output=True, text=True).stderr
 
 
 def decode_errors(path: Path) -> str:
     return subprocess.run([ffmpeg.executable(), "-v", "error", "-i", ffmpeg.media_arg(path),
-                           "-f", "null", "-"], capture_output=True, text=True).stderr.strip()
+                           "-f", "null", "-"], check=False, capture_output=True,
+                          text=True).stderr.strip()
 
 
 def test_variants_are_what_recorders_write(variant: tuple[str, Path]) -> None:
@@ -171,13 +180,19 @@ def test_variants_are_what_recorders_write(variant: tuple[str, Path]) -> None:
         assert "1366x768" in text and "44100 Hz, stereo" in text
 
 
-def check_output(video: Path, doc: dict, base: Base) -> None:
+def check_output(video: Path, doc: dict, base: Base, kind: str) -> None:
     assert abs(doc["trim_start"] - (base.clap + 0.5)) <= TOLERANCE, doc["trim_start"]
     assert abs(doc["caption_offset"] - base.offset) <= TOLERANCE, doc["caption_offset"]
     assert doc["captions"] == CAPTIONS
     assert tuple(sorted(o["kind"] for o in doc["overlays"])) == OVERLAYS
     info = ffmpeg.probe(video)
     assert (info.video, info.audio, info.subtitles) == ("vp9", "opus", ("webvtt",))
+    assert (info.width, info.height) == SIZES.get(kind, (480, 270))
+    for o in doc["overlays"]:  # every card inside the frame and inside the video
+        assert 0 <= o["x"] and o["x"] + o["w"] <= info.width, o
+        assert 0 <= o["y"] and o["y"] + o["h"] <= info.height, o
+        # within a frame (42 ms at 24 fps) and the 10 ms ffmpeg -i rounds durations to
+        assert 0 <= o["start"] < o["end"] <= doc["duration"] + 0.052, o
     assert decode_errors(video) == ""
     assert find_claps(video).claps == ()  # the clap was trimmed off
     expected = base.duration - doc["trim_start"]
@@ -194,4 +209,137 @@ def test_render_gives_the_original_trim_offset_captions_and_overlays(
     captured = capsys.readouterr()
     assert code == 0, captured.err
     assert "warning" not in captured.err
-    check_output(out, json.loads(captured.out), base)
+    check_output(out, json.loads(captured.out), base, kind)
+
+
+def test_build_finds_and_builds_every_recorder_format(variants: dict[str, Path], base: Base,
+                                                      tmp_path: Path, capsys) -> None:
+    """A real ``build``: one lesson per recorder; the screen recording is found by the
+    lesson's own name (its script names no recording) in an MP4."""
+    (tmp_path / "scripts").mkdir()
+    (tmp_path / "media").mkdir()
+    for kind, path in variants.items():
+        stored = tmp_path / "media" / f"{kind}{path.suffix}"
+        shutil.copy(path, stored)
+        named = "" if kind == "screen_mp4" else stored.name
+        (tmp_path / "scripts" / f"{kind}.md").write_text(SCRIPT.format(media=named))
+    code = main(["build", "--root", str(tmp_path), "--jobs", "2", "--json"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    doc = json.loads(captured.out)
+    assert {(o["name"], o["status"]) for o in doc["lessons"]} == {(k, "built") for k in KINDS}
+    for kind in KINDS:
+        folder = tmp_path / "output" / kind
+        summary = json.loads((folder / "data" / "summary.json").read_text())
+        assert summary["dropped"] == [], kind
+        assert summary["media"] == [variants[kind].name.replace("take", kind)]
+        manifest = json.loads((folder / f"{kind}.json").read_text())
+        check_output(folder / f"{kind}.webm", manifest, base, kind)
+        [sync] = summary["sync"]
+        assert sync["trim_start"] == manifest["trim_start"]
+
+
+def test_a_real_recording_without_a_duration(realdata: Path, tmp_path: Path, capsys) -> None:
+    """moviepy's no-duration WebM (``Duration: N/A``): measured, rendered whole."""
+    path = realdata / "video" / "moviepy_no_duration.webm"
+    if not path.is_file():
+        pytest.skip(f"{path} is not in ../shared/realdata")
+    assert "Duration: N/A" in probe_text(path)
+    info = ffmpeg.probe(path, measure=True)
+    frames = subprocess.run(
+        [ffmpeg.executable(), "-v", "error", "-i", ffmpeg.media_arg(path), "-map", "0:v",
+         "-f", "framecrc", "-"], capture_output=True, text=True, check=True).stdout
+    decoded = [line for line in frames.splitlines() if line and not line.startswith("#")]
+    assert info.duration is not None
+    assert abs(info.duration - len(decoded) * 1000 / info.fps) <= 70  # within a frame
+    script = tmp_path / "real.md"
+    script.write_text("---\ntitle: Real\ncaption_offset: 0\n---\nmoviepy_no_duration.webm\n\n"
+                      "Hello there.\n\n`[VISUAL TEXT: real file]`\n\nAnd more words.\n\n"
+                      "**CLAP**\n1\n00:00:00,500 --> 00:00:02,000\nHello there.\n\n"
+                      "2\n00:00:02,500 --> 00:00:04,500\nAnd more words.\n")
+    out = tmp_path / "real.webm"
+    assert main(["render", str(script), "--media", str(path), "-o", str(out), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["captions"] == 2 and [o["kind"] for o in doc["overlays"]] == ["visual_text"]
+    assert abs(doc["duration"] - (info.duration / 1000 - doc["trim_start"])) <= 0.1
+    assert decode_errors(out) == ""
+
+
+# --- nothing dropped silently ----------------------------------------------------------
+
+LATE = """
+4
+00:00:30,000 --> 00:00:32,000
+Words the recording never reached.
+"""
+
+
+def late_script(folder: Path, base: Base, media: str) -> tuple[Path, int, int]:
+    """A script whose last caption and cue come after the recording ends; returns the
+    script and the script lines of the late cue and the late caption's timing."""
+    text = SCRIPT.format(media=media).replace(
+        "`[MAIN PANEL: The closing panel]`\n",
+        "`[MAIN PANEL: The closing panel]`\n\nWords the recording never reached.\n\n"
+        "`[VISUAL TEXT: late idea]`\n").rstrip("\n") + "\n" + LATE
+    # pinned offset: the sync is not what this test is about
+    text = text.replace("title: Recorder lesson", f"title: Recorder lesson\ncaption_offset: {base.offset}")
+    script = folder / "late.md"
+    script.write_text(text)
+    lines = text.splitlines()
+    return (script, lines.index("`[VISUAL TEXT: late idea]`") + 1,
+            lines.index("00:00:30,000 --> 00:00:32,000") + 1)
+
+
+def test_render_names_every_cue_and_caption_it_could_not_place(
+        base: Base, tmp_path: Path, capsys) -> None:
+    script, cue_line, caption_line = late_script(tmp_path, base, base.path.name)
+    out = tmp_path / "late.webm"
+    assert main(["render", str(script), "--media", str(base.path), "-o", str(out)]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert (f"{script}:{cue_line}: warning: VISUAL TEXT 'late idea' is not in the output: "
+            "outside every recording (caption time 32.000 s)") in err
+    assert any(e.startswith(f"{script}:{caption_line}: warning: caption 'Words the recording")
+               for e in err), err
+    assert main(["render", str(script), "--media", str(base.path), "-o", str(out),
+                 "--strict"]) == 1
+    assert len(capsys.readouterr().err.splitlines()) == 2
+
+
+def test_build_reports_drops_in_summary_index_and_fails_them_under_strict(
+        base: Base, tmp_path: Path, capsys) -> None:
+    (tmp_path / "scripts").mkdir()
+    (tmp_path / "media").mkdir()
+    shutil.copy(base.path, tmp_path / "media" / "late.webm")
+    script, cue_line, caption_line = late_script(tmp_path / "scripts", base, "late.webm")
+    assert main(["build", "--root", str(tmp_path), "--jobs", "1", "--json"]) == 0
+    captured = capsys.readouterr()
+    [lesson] = json.loads(captured.out)["lessons"]
+    assert lesson["status"] == "built" and len(lesson["warnings"]) == 2
+    assert f"{script}:{cue_line}: warning: VISUAL TEXT 'late idea'" in captured.err
+    summary = json.loads((tmp_path / "output" / "late" / "data" / "summary.json").read_text())
+    assert [(d["kind"], d["line"], d["file"]) for d in summary["dropped"]] == [
+        ("visual_text", cue_line, "late.md"), ("caption", caption_line, "late.md")]
+    assert all(d["reason"].startswith("outside every recording") for d in summary["dropped"])
+    assert summary["captions"] == CAPTIONS  # the three the recording holds
+    index = (tmp_path / "output" / "index.html").read_text()
+    assert "2 not in the video" in index and f"late.md:{cue_line}" in index
+    assert "late idea" in index and "2 dropped" in index
+
+    # --strict: the cached lesson fails (its summary says what it lacks), and so does a
+    # rebuild; the previous output stays in place
+    for extra in ([], ["--force"]):
+        assert main(["build", "--root", str(tmp_path), "--strict", "--json", *extra]) == 1
+        captured = capsys.readouterr()
+        [lesson] = json.loads(captured.out)["lessons"]
+        assert lesson["status"] == "failed" and "--strict" in lesson["reason"], lesson
+        assert f"{script}:{cue_line}: warning:" in captured.err
+        assert (tmp_path / "output" / "late" / "late.webm").is_file()
+
+
+def test_a_clean_lesson_has_an_empty_dropped_list(base: Base, tmp_path: Path) -> None:
+    from pipeline.lesson import produce
+
+    script = tmp_path / "clean.md"
+    script.write_text(SCRIPT.format(media=base.path.name))
+    summary = produce(script, [base.path], tmp_path / "out", name="clean")
+    assert summary["dropped"] == [] and summary["status"] == "built"

@@ -16,9 +16,9 @@ from urllib.parse import quote
 
 from pipeline import __version__
 from pipeline.atomic import write_text
+from pipeline.course import DATA
 from pipeline.course.cache import sha256_hex
 from pipeline.course.orchestrate import BuildReport
-from pipeline.course import DATA
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,19 @@ def lesson_row(output: Path, name: str, status: str, reason: str | None) -> dict
         else "low" if confidence < 0.5 else "fair" if confidence < 0.8 else "good",
         "captions": summary.get("captions"),
         "cues": summary.get("cues"),
+        "dropped": _dropped(summary.get("dropped")),
     }
+
+
+def _dropped(entries: Any) -> list[dict[str, Any]]:
+    """summary.json's ``dropped``: what the plan had and the output lacks, and why."""
+    if not isinstance(entries, list):
+        return []
+    return [{"kind": str(d.get("kind", "")).replace("_", " "), "text": str(d.get("text", "")),
+             "file": str(d.get("file") or ""),
+             "line": d.get("line") if isinstance(d.get("line"), int) else None,
+             "reason": str(d.get("reason", ""))}
+            for d in entries if isinstance(d, dict)]
 
 
 def write_index(output: Path, report: BuildReport) -> Path:

@@ -27,6 +27,7 @@ from pipeline.render.plan import (
     PlacedOverlay,
     RenderResult,
     Segment,
+    captions_outside,
     clip_captions,
     plan_timing,
     resolve_sources,
@@ -74,10 +75,12 @@ def render_video(
     if duration <= 0:
         raise RenderError("the segments to render are empty (check trim times)", out)
     kept = clip_captions(captions, duration)
+    outside = captions_outside(captions, duration)
 
     with contextlib.ExitStack() as stack:
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="pipeline-render-")))
-        cards, placed = _draw_cards(overlays, frame, duration, theme, panels_dir, work)
+        cards, placed, skipped = _draw_cards(overlays, frame, duration, theme, panels_dir,
+                                             work)
         vtt_text = to_vtt(kept)
         captions_vtt = work / "captions.vtt"
         captions_vtt.write_text(vtt_text, encoding="utf-8")
@@ -105,18 +108,21 @@ def render_video(
             log.info("ffmpeg %s", " ".join(args))
             ffmpeg.run(args, duration=duration, progress=progress, what=out)
         written = ffmpeg.probe(webm)
-    return RenderResult(out, written.duration or duration, placed, len(kept), use_smart)
+    return RenderResult(out, written.duration or duration, placed, len(kept), use_smart,
+                        skipped, tuple(outside))
 
 
 def _draw_cards(overlays: Sequence[Overlay], frame: Frame, duration: int, theme: Theme,
                 panels_dir: Path | None, work: Path
-                ) -> tuple[list[CardInput], tuple[PlacedOverlay, ...]]:
+                ) -> tuple[list[CardInput], tuple[PlacedOverlay, ...], tuple[Overlay, ...]]:
+    """The cards as ffmpeg inputs, where each is drawn, and the overlays not drawn."""
     cards: list[CardInput] = []
     placed: list[PlacedOverlay] = []
+    skipped: list[Overlay] = []
     for overlay in sorted(overlays, key=lambda o: (o.start, o.end)):
         timing = plan_timing(overlay, duration, theme.fade, frame.fps)
         if timing is None:
-            log.warning("overlay %r is outside the output, skipped", overlay.text[:40])
+            skipped.append(overlay)
             continue
         card = draw_card(overlay.kind, overlay.text, overlay.items, theme, frame.width,
                          frame.height, panels_dir)
@@ -125,7 +131,7 @@ def _draw_cards(overlays: Sequence[Overlay], frame: Frame, duration: int, theme:
         cards.append(CardInput(Path(image2_pattern(work, stem)), timing, card.x, card.y))
         placed.append(PlacedOverlay(overlay.kind, overlay.text, timing.start, timing.end,
                                     card.x, card.y, card.w, card.h))
-    return cards, tuple(placed)
+    return cards, tuple(placed), tuple(skipped)
 
 
 def _write_frames(card: Card, steps: int, work: Path, stem: str) -> None:
