@@ -79,13 +79,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def _load_captions(
     args: argparse.Namespace,
 ) -> tuple[tuple[Caption, ...], tuple[ReadIssue, ...], Lesson | None]:
-    """(captions, read issues, lesson or None) for a script (.md) or a caption file."""
+    """(captions, read issues, lesson or None) for a script or a caption file (told apart
+    by content, not by extension: a seed saved as .txt is still a script)."""
     from pipeline.captions.io import embedded_issues, read_captions
     from pipeline.errors import CaptionError
-    from pipeline.script.parse import parse_script
+    from pipeline.script.parse import is_script, parse_script
 
     source = Path(args.input)
-    if source.suffix.lower() in (".md", ".markdown"):
+    if is_script(source):
         lesson = parse_script(source)
         if not lesson.captions:
             raise CaptionError("script has no embedded captions (an SRT block after the last CLAP)",
