@@ -100,11 +100,11 @@ def make_variant(kind: str, src: Base, out_dir: Path) -> Path:
         out = out_dir / "take.mp4"
         _ff("-i", i, "-vf", "scale=1366:768", *H264, "-g", "480", "-keyint_min", "480",
             "-sc_threshold", "0", *AAC, "-ar", "44100", "-ac", "2", ffmpeg.media_arg(out))
-    elif kind == "phone_mp4":  # stored on its side, shown upright (display matrix)
+    elif kind == "phone_mp4":  # stored as the sensor sees it, shown upright (display matrix)
         plain = out_dir / "plain.mp4"
-        _ff("-i", i, "-vf", "transpose=2", *H264, *AAC, ffmpeg.media_arg(plain))
+        _ff("-i", i, *H264, *AAC, ffmpeg.media_arg(plain))
         out = out_dir / "take.mp4"
-        _ff("-display_rotation:v:0", "-90", "-i", ffmpeg.media_arg(plain), "-c", "copy",
+        _ff("-display_rotation:v:0", "90", "-i", ffmpeg.media_arg(plain), "-c", "copy",
             ffmpeg.media_arg(out))
         plain.unlink()
     elif kind == "obs_mkv":
@@ -138,9 +138,9 @@ KINDS = ("live_webm", "live_webm_vfr", "screen_mp4", "phone_mp4", "obs_mkv", "of
          "one_keyframe_webm", "audio_longer", "video_longer", "second_audio")
 
 
-# the frame each recorder's file decodes to (the phone's is stored 270x480 and its display
-# matrix turns it back to 480x270, so a probe that ignores the matrix gets it wrong)
-SIZES = {"screen_mp4": (1366, 768)}
+# the frame each recorder's file decodes to (the phone's is stored 480x270 and its display
+# matrix turns it upright: a probe that ignored the matrix would place cards off the frame)
+SIZES = {"screen_mp4": (1366, 768), "phone_mp4": (270, 480)}
 
 
 @pytest.fixture(scope="session")
@@ -205,11 +205,25 @@ def test_render_gives_the_original_trim_offset_captions_and_overlays(
     script = tmp_path / "lesson.md"
     script.write_text(SCRIPT.format(media=path.name))
     out = tmp_path / "out" / "lesson.webm"
-    code = main(["render", str(script), "--media", str(path), "-o", str(out), "--json"])
+    code = main(["render", str(script), "--media", str(path), "-o", str(out)])
     captured = capsys.readouterr()
     assert code == 0, captured.err
     assert "warning" not in captured.err
-    check_output(out, json.loads(captured.out), base, kind)
+    # VP9 recordings take the smart path (keyframe listing and cuts from the stream start)
+    smart = ffmpeg.probe(path).video == "vp9"
+    assert ("(smart render)" if smart else "(full encode)") in captured.out
+    check_output(out, json.loads(out.with_suffix(".json").read_text()), base, kind)
+
+
+@pytest.mark.parametrize("kind", ["offset_webm", "live_webm_vfr"])
+def test_full_render_of_webm_recorders(kind: str, variants: dict[str, Path], base: Base,
+                                       tmp_path: Path, capsys) -> None:
+    script = tmp_path / "lesson.md"
+    script.write_text(SCRIPT.format(media=variants[kind].name))
+    out = tmp_path / "lesson.webm"
+    assert main(["render", str(script), "--media", str(variants[kind]), "-o", str(out),
+                 "--full", "--json"]) == 0
+    check_output(out, json.loads(capsys.readouterr().out), base, kind)
 
 
 def test_build_finds_and_builds_every_recorder_format(variants: dict[str, Path], base: Base,
@@ -343,3 +357,20 @@ def test_a_clean_lesson_has_an_empty_dropped_list(base: Base, tmp_path: Path) ->
     script.write_text(SCRIPT.format(media=base.path.name))
     summary = produce(script, [base.path], tmp_path / "out", name="clean")
     assert summary["dropped"] == [] and summary["status"] == "built"
+
+
+@pytest.mark.parametrize(("head", "rotation", "expected"), [
+    ("Duration: N/A, start: 3.500000, bitrate: N/A", "-90.00", (None, 3500, 1080, 1920)),
+    ("Duration: 00:01:02.50, start: -0.021333, bitrate: 900 kb/s", "180.00",
+     (62_500, -21, 1920, 1080)),
+    ("Duration: 00:00:04.00, start: 0.000000, bitrate: 1 kb/s", "270.00", (4000, 0, 1080, 1920)),
+])
+def test_probe_reads_start_rotation_and_an_unknown_duration(
+        head: str, rotation: str, expected: tuple[object, ...]) -> None:
+    text = (f"Input #0, mov,mp4, from 'x':\n  {head}\n"
+            "  Stream #0:0[0x1](und): Video: h264 (High) (avc1 / 0x31637661), yuv420p, "
+            "1920x1080, 30 fps, 30 tbr, 90k tbn (default)\n"
+            f"    Side data:\n      Display Matrix: rotation of {rotation} degrees\n"
+            "  Stream #0:1[0x2](und): Audio: aac (LC), 44100 Hz, stereo, fltp (default)\n")
+    info = ffmpeg.parse_probe(Path("x.mp4"), text)
+    assert (info.duration, info.start, info.width, info.height) == expected
