@@ -100,13 +100,25 @@ def _sync(path: Path, captions: Sequence[Caption], offset: int | None,
     return SyncResult(doc["clap"], doc["offset"], doc["confidence"], doc["method"])
 
 
+def _length(path: Path, cached: Cached | None, identity: str) -> int:
+    """The recording's length in ms, measured when the container does not say (a live
+    WebM has no duration): never an unknown length taken as 0. Cached by identity."""
+    def compute() -> int:
+        duration = ffmpeg.probe(path, measure=True).duration
+        if duration is None:  # pragma: no cover  (measure=True measures or raises)
+            raise PipelineError("cannot tell how long this recording is", path)
+        return duration
+
+    if cached is None:
+        return compute()
+    return int(cached("length", [identity, "length-1"], compute))
+
+
 def plan_takes(media: Sequence[Path], syncs: Sequence[SyncResult], captions: Sequence[Caption],
-               lead_in: int) -> list[Take]:
+               lead_in: int, lengths: Sequence[int]) -> list[Take]:
     """Each recording trimmed shortly after its clap (never after its first word), joined."""
     rows = []
-    for path, sync in zip(media, syncs, strict=True):
-        # measured when the container does not say (live WebM): never an unknown length as 0
-        duration = ffmpeg.probe(path, measure=True).duration or 0
+    for path, sync, duration in zip(media, syncs, lengths, strict=True):
         spoken = [c.start + sync.offset for c in captions
                   if sync.clap is None or c.start + sync.offset > sync.clap]
         first = min(spoken) if spoken else None
@@ -226,12 +238,13 @@ def plan(
 
     timing = list(cleaned.captions) or estimated_captions(lesson)
     offset = caption_offset_of(lesson)
-    syncs = []
+    syncs, lengths = [], []
     for i, path in enumerate(media):
         report("sync", i / len(media))
         identity = identities[i] if identities else str(path)
         syncs.append(_sync(path, timing, offset, cached, identity))
-    takes = plan_takes(media, syncs, timing, settings.lead_in)
+        lengths.append(_length(path, cached, identity))
+    takes = plan_takes(media, syncs, timing, settings.lead_in, lengths)
     overlays = []
     outside = []
     last_panel = max((k for k, c in enumerate(aligned.cues) if c.cue.kind == "main_panel"),
