@@ -52,6 +52,7 @@ class MediaInfo:
     fps: float = 0.0
     sample_rate: int = 0
     start: int = 0  # ms: the first timestamp (e.g. 3500 for a WebM written with an offset)
+    audio_delay: int = 0  # ms the first audio stream starts after the file does (recorders)
 
 
 _DURATION = re.compile(r"Duration: (\d+):(\d\d):(\d\d)\.(\d+)")
@@ -138,7 +139,7 @@ def parse_probe(path: Path, text: str) -> MediaInfo:
         start = sign * (abs(int(whole)) * 1000 + int(frac.ljust(3, "0")[:3]))
     video = audio = None
     subtitles: list[str] = []
-    width = height = rate = 0
+    width = height = rate = audio_delay = 0
     fps = 0.0
     for found in _STREAM.finditer(text):
         kind, codec, rest = found.groups()
@@ -156,12 +157,17 @@ def parse_probe(path: Path, text: str) -> MediaInfo:
             audio = codec
             if hz := re.search(r"(\d+) Hz", rest):
                 rate = int(hz[1])
+            if late := re.search(r"\bstart (-?\d+)\.(\d+)", rest):
+                stream_start = (int(late[1]) * 1000
+                                + (-1 if late[1].startswith("-") else 1)
+                                * int(late[2].ljust(3, "0")[:3]))
+                audio_delay = max(0, stream_start - start)
         elif kind == "Subtitle":
             subtitles.append(codec)
     if video is None and audio is None:
         raise MediaError("file has no audio or video stream", path)
     return MediaInfo(path, duration, video, audio, tuple(subtitles), width, height, fps, rate,
-                     start)
+                     start, audio_delay)
 
 
 _SIGNAL_HINTS = {

@@ -124,6 +124,10 @@ def make_variant(kind: str, src: Base, out_dir: Path) -> Path:
         out = out_dir / "take.webm"
         _ff("-i", i, "-t", f"{d - 1:.3f}", "-i", i, "-map", "0:v", "-map", "1:a", "-c", "copy",
             ffmpeg.media_arg(out))
+    elif kind == "audio_starts_late":  # the audio stream begins 0.3 s after the video
+        out = out_dir / "take.webm"
+        _ff("-i", i, "-itsoffset", f"{LATE_AUDIO:.3f}", "-i", i, "-map", "0:v", "-map", "1:a",
+            "-c:v", "copy", "-c:a", "libopus", ffmpeg.media_arg(out))
     elif kind == "second_audio":  # a second audio stream (system sound) after the voice
         out = out_dir / "take.webm"
         _ff("-i", i, "-f", "lavfi", "-t", f"{d:.3f}", "-i", "sine=f=220:sample_rate=48000",
@@ -135,7 +139,12 @@ def make_variant(kind: str, src: Base, out_dir: Path) -> Path:
 
 
 KINDS = ("live_webm", "live_webm_vfr", "screen_mp4", "phone_mp4", "obs_mkv", "offset_webm",
-         "one_keyframe_webm", "audio_longer", "video_longer", "second_audio")
+         "one_keyframe_webm", "audio_longer", "video_longer", "audio_starts_late",
+         "second_audio")
+# In the file's time, the late audio's clap and speech come LATE_AUDIO later than the base
+# take's (the video is cut on the file's timeline, so that is where the trim must be).
+LATE_AUDIO = 0.3
+SHIFT = {"audio_starts_late": LATE_AUDIO}
 
 
 # the frame each recorder's file decodes to (the phone's is stored 480x270 and its display
@@ -176,13 +185,16 @@ def test_variants_are_what_recorders_write(variant: tuple[str, Path]) -> None:
         assert "rotation of" in text
     if kind == "second_audio":
         assert text.count("Audio:") == 2
+    if kind == "audio_starts_late":
+        assert f"start {LATE_AUDIO:.2f}" in text  # 0.301: Opus pre-skip
     if kind == "screen_mp4":
         assert "1366x768" in text and "44100 Hz, stereo" in text
 
 
 def check_output(video: Path, doc: dict, base: Base, kind: str) -> None:
-    assert abs(doc["trim_start"] - (base.clap + 0.5)) <= TOLERANCE, doc["trim_start"]
-    assert abs(doc["caption_offset"] - base.offset) <= TOLERANCE, doc["caption_offset"]
+    shift = SHIFT.get(kind, 0.0)
+    assert abs(doc["trim_start"] - (base.clap + shift + 0.5)) <= TOLERANCE, doc["trim_start"]
+    assert abs(doc["caption_offset"] - (base.offset + shift)) <= TOLERANCE, doc["caption_offset"]
     assert doc["captions"] == CAPTIONS
     assert tuple(sorted(o["kind"] for o in doc["overlays"])) == OVERLAYS
     info = ffmpeg.probe(video)
@@ -195,7 +207,7 @@ def check_output(video: Path, doc: dict, base: Base, kind: str) -> None:
         assert 0 <= o["start"] < o["end"] <= doc["duration"] + 0.052, o
     assert decode_errors(video) == ""
     assert find_claps(video).claps == ()  # the clap was trimmed off
-    expected = base.duration - doc["trim_start"]
+    expected = base.duration + shift - doc["trim_start"]
     assert abs(doc["duration"] - expected) <= 0.1, (doc["duration"], expected)
 
 
@@ -374,3 +386,12 @@ def test_probe_reads_start_rotation_and_an_unknown_duration(
             "  Stream #0:1[0x2](und): Audio: aac (LC), 44100 Hz, stereo, fltp (default)\n")
     info = ffmpeg.parse_probe(Path("x.mp4"), text)
     assert (info.duration, info.start, info.width, info.height) == expected
+
+
+def test_probe_reads_how_late_the_audio_starts() -> None:
+    text = ("Input #0, matroska,webm, from 'x':\n  Duration: 00:00:11.06, start: 0.000000\n"
+            "  Stream #0:0: Video: vp9 (Profile 0), yuv420p, 480x270, 24 fps, 1k tbn\n"
+            "  Stream #0:1: Audio: opus, 48000 Hz, mono, fltp, start 0.301000\n")
+    assert ffmpeg.parse_probe(Path("x.webm"), text).audio_delay == 301
+    shifted = text.replace("start: 0.000000", "start: 0.200000")
+    assert ffmpeg.parse_probe(Path("x.webm"), shifted).audio_delay == 101
