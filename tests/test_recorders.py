@@ -395,3 +395,24 @@ def test_probe_reads_how_late_the_audio_starts() -> None:
     assert ffmpeg.parse_probe(Path("x.webm"), text).audio_delay == 301
     shifted = text.replace("start: 0.000000", "start: 0.200000")
     assert ffmpeg.parse_probe(Path("x.webm"), shifted).audio_delay == 101
+
+
+def test_a_take_measured_empty_is_named_in_the_reason(tmp_path: Path) -> None:
+    # protects: a cue or caption lost to a take with nothing left after its trim says so
+    from pipeline.align.cues import AlignedCue
+    from pipeline.lesson import Captions, _dropped_in_plan
+    from pipeline.script.parse import parse_script
+    from pipeline.timeline import join
+
+    script = tmp_path / "empty.md"
+    script.write_text(SCRIPT.format(media="a.webm"))
+    lesson = parse_script(script)
+    takes = join([(Path("a.webm"), 5000, 0, 5000)])  # trimmed at its very end
+    assert takes[0].length == 0
+    cue = AlignedCue(lesson.cues[0], 2000, 4000, 1, 0.9, "text")
+    lost = _dropped_in_plan(lesson, Captions(lesson.captions, (), "script"), takes,
+                            [(cue, cue.start)], lesson.captions)
+    assert [(d.kind, d.line) for d in lost] == [
+        ("visual_text", lesson.cues[0].line), *(("caption", c.line) for c in lesson.captions)]
+    assert all("a.webm is empty after its trim" in d.reason for d in lost)
+    assert lost[0].message().startswith(f"{script}:{lesson.cues[0].line}: warning: VISUAL TEXT")
