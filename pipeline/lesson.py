@@ -174,13 +174,19 @@ def _outside_reason(takes: Sequence[Take], start: int) -> str:
     return reason
 
 
+def _caption_file(lesson: Lesson, source: Captions) -> Path:
+    """Where the lesson's captions are written: a sidecar file, else the script."""
+    if source.source.endswith(CAPTION_SIDECARS):
+        return lesson.path.with_name(source.source)
+    return lesson.path
+
+
 def _dropped_in_plan(lesson: Lesson, source: Captions, takes: Sequence[Take],
-                     cues: Sequence[tuple[AlignedCue, int]],
-                     captions: Sequence[Caption]) -> list[Dropped]:
-    """Cues (``(aligned cue, start)`` pairs) and captions no take shows."""
+                     cues: Sequence[AlignedCue], captions: Sequence[Caption]) -> list[Dropped]:
+    """Cues and captions (caption timeline) that no take shows."""
     dropped = [Dropped(cue.cue.kind, cue.cue.text, lesson.path, cue.cue.line,
-                       _outside_reason(takes, start)) for cue, start in cues]
-    file = lesson.path if source.source == "script" else lesson.path.with_name(source.source)
+                       _outside_reason(takes, cue.start)) for cue in cues]
+    file = _caption_file(lesson, source)
     for caption in captions:
         if span_to_output(takes, caption.start, caption.end) is None:
             dropped.append(Dropped("caption", caption.text, file, caption.line or None,
@@ -191,8 +197,7 @@ def _dropped_in_plan(lesson: Lesson, source: Captions, takes: Sequence[Take],
 def dropped(plan_: Plan, result: RenderResult) -> tuple[Dropped, ...]:
     """Everything the plan had that the rendered video lacks: the plan's own drops, and
     overlays or captions the render could not place (outside the video, under a frame)."""
-    file = (plan_.lesson.path if plan_.source.source == "script"
-            else plan_.lesson.path.with_name(plan_.source.source))
+    file = _caption_file(plan_.lesson, plan_.source)
     why = "outside the rendered video or shorter than one frame"
     return (*plan_.dropped,
             *(Dropped(o.kind, o.text, plan_.lesson.path, o.line, why)
@@ -254,7 +259,7 @@ def plan(
         end = OPEN_END if k == last_panel and cue.method != "override" else cue.end
         span = span_to_output(takes, cue.start, end)
         if span is None:
-            outside.append((cue, cue.start))
+            outside.append(cue)
             continue
         overlays.append(Overlay(cue.cue.kind, cue.cue.text, cue.cue.items, *span,
                                 line=cue.cue.line))

@@ -411,7 +411,7 @@ def test_a_take_measured_empty_is_named_in_the_reason(tmp_path: Path) -> None:
     assert takes[0].length == 0
     cue = AlignedCue(lesson.cues[0], 2000, 4000, 1, 0.9, "text")
     lost = _dropped_in_plan(lesson, Captions(lesson.captions, (), "script"), takes,
-                            [(cue, cue.start)], lesson.captions)
+                            [cue], lesson.captions)
     assert [(d.kind, d.line) for d in lost] == [
         ("visual_text", lesson.cues[0].line), *(("caption", c.line) for c in lesson.captions)]
     assert all("a.webm is empty after its trim" in d.reason for d in lost)
