@@ -79,13 +79,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def _load_captions(
     args: argparse.Namespace,
 ) -> tuple[tuple[Caption, ...], tuple[ReadIssue, ...], Lesson | None]:
-    """(captions, read issues, lesson or None) for a script (.md) or a caption file."""
+    """(captions, read issues, lesson or None) for a script or a caption file (told apart
+    by content, not by extension: a seed saved as .txt is still a script)."""
     from pipeline.captions.io import embedded_issues, read_captions
     from pipeline.errors import CaptionError
-    from pipeline.script.parse import parse_script
+    from pipeline.script.parse import is_script, parse_script
 
     source = Path(args.input)
-    if source.suffix.lower() in (".md", ".markdown"):
+    if is_script(source):
         lesson = parse_script(source)
         if not lesson.captions:
             raise CaptionError("script has no embedded captions (an SRT block after the last CLAP)",
@@ -241,22 +242,17 @@ def cmd_build(args: argparse.Namespace) -> int:
     logging.getLogger("pipeline.course.watch").setLevel(logging.INFO)
     status = 0
 
-    def index(output: Path, report: BuildReport) -> object:
-        if args.strict:  # --strict: lessons with audio QA errors fail
-            from pipeline.lesson import strict_outcomes
-            report = strict_outcomes(output, report)
-        return write_index(output, report)
-
     def once() -> BuildReport:
         nonlocal status
         progress = RichProgress(sys.stderr) if sys.stderr.isatty() else LogProgress()
         report = build_course(
             root, work, jobs=args.jobs, force=args.force, only=args.only or None,
-            scheduler=args.scheduler, progress=progress, index=index,
+            scheduler=args.scheduler, progress=progress, index=write_index,
+            strict=args.strict,
         )
-        if args.strict:
-            from pipeline.lesson import strict_outcomes
-            report = strict_outcomes(root / "output", report)
+        for outcome in report.lessons:  # what a lesson's output lacks, by script line
+            for warning in outcome.warnings:
+                print(warning, file=sys.stderr)
         counts = ", ".join(f"{report.count(s)} {s}" for s in ("built", "cached", "skipped", "failed")
                            if report.count(s))
         human = "\n".join(
@@ -288,7 +284,7 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 def cmd_render(args: argparse.Namespace) -> int:
     from pipeline.audio.normalize import DEFAULT_AUDIO, load_audio_settings
-    from pipeline.lesson import Settings, plan, render
+    from pipeline.lesson import Settings, dropped, plan, render
     from pipeline.render.theme import load_theme
 
     out = Path(args.output)
@@ -308,6 +304,9 @@ def cmd_render(args: argparse.Namespace) -> int:
         lesson_plan = plan(Path(args.script), media, settings=settings)
         result, doc = render(lesson_plan, out, settings, report)
     audio = lesson_plan.audio
+    lost = dropped(lesson_plan, result)
+    for item in lost:  # what the output lacks, by script line
+        print(item.message(), file=sys.stderr)
     human = "\n".join([
         (f"{out}: {result.duration / 1000:.3f} s, {len(result.overlays)} overlays,"
         f" {result.captions} captions ({'smart render' if result.smart else 'full encode'})"),
@@ -323,7 +322,7 @@ def cmd_render(args: argparse.Namespace) -> int:
         f" {out.with_suffix('.json')}"),
     ])
     emit(args, doc, human)
-    return 1 if args.strict and audio.errors else 0
+    return 1 if args.strict and (lost or audio.errors) else 0
 
 
 def _default_panels(media: list[Path]) -> Path | None:
@@ -433,7 +432,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lead-in", type=float, default=0.5, metavar="SECONDS",
                    help="seconds of each take kept after its clap (default 0.5)")
     p.add_argument("--strict", action="store_true",
-                   help="exit 1 when the audio QA finds errors (clipping)")
+                   help="exit 1 when a cue or caption of the script is not in the output"
+                        " or the audio QA finds errors (clipping)")
 
 
     p = command("build", cmd_build, "build every lesson of the course into output/")
@@ -448,7 +448,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="rebuild when a script or recording changes (Ctrl-C stops)")
     p.add_argument("--root", default=".", help="course folder holding scripts/ and media/")
     p.add_argument("--strict", action="store_true",
-                   help="fail lessons whose audio QA finds errors (clipping); exit 1")
+                   help="fail a lesson when a cue or caption of its script is not in its output"
+                        " or its audio QA finds errors (clipping)")
     p.add_argument("--interval", type=float, default=1.0, help=argparse.SUPPRESS)
     p.add_argument("--work", default=None, help=argparse.SUPPRESS)  # MODULE:FUNCTION, tests
     return parser

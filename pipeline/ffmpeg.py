@@ -13,7 +13,7 @@ import sys
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 from typing import IO
@@ -51,14 +51,24 @@ class MediaInfo:
     height: int = 0
     fps: float = 0.0
     sample_rate: int = 0
+    start: int = 0  # ms: the first timestamp (e.g. 3500 for a WebM written with an offset)
+    audio_delay: int = 0  # ms the first audio stream starts after the file does (recorders)
 
 
 _DURATION = re.compile(r"Duration: (\d+):(\d\d):(\d\d)\.(\d+)")
+_START = re.compile(r"Duration: [^\n]*?, start: (-?\d+)\.(\d+)")
+_ROTATION = re.compile(r"rotation of (-?[\d.]+) degrees")
 _STREAM = re.compile(r"Stream #\d+:\d+(?:\[\w+\])?(?:\(\w+\))?: (Video|Audio|Subtitle): (\w+)(.*)")
 
 
-def probe(path: str | Path) -> MediaInfo:
-    """Describe a media file, or raise MediaError naming it when ffmpeg cannot read it."""
+def probe(path: str | Path, *, measure: bool = False) -> MediaInfo:
+    """Describe a media file, or raise MediaError naming it when ffmpeg cannot read it.
+
+    ``measure``: when the container does not say how long the file is (a live-recorded
+    WebM: ``Duration: N/A``) or its timestamps do not start at 0 (where the container's
+    duration may count from 0, not from the first frame), measure the length from the last
+    packet of every stream (see :func:`measure_duration`). Never an unknown length as zero.
+    """
     path = Path(path)
     if not path.is_file():
         raise MediaError("recording not found", path)
@@ -68,7 +78,51 @@ def probe(path: str | Path) -> MediaInfo:
         [executable(), "-hide_banner", "-nostdin", "-i", media_arg(path)],
         capture_output=True, text=True, errors="replace", check=False,
     )
-    return parse_probe(path, proc.stderr)
+    info = parse_probe(path, proc.stderr)
+    if measure and (info.duration is None or info.start != 0):
+        measured = measure_duration(path)
+        if measured is None:
+            raise MediaError("cannot tell how long this recording is: no packets found", path)
+        info = replace(info, duration=measured)
+    return info
+
+
+def packet_listing_args(path: str | Path, streams: Sequence[str] = ("0:v:0",)) -> list[str]:
+    """Arguments listing the packets (times, sizes, key flags) of ``streams`` without
+    decoding them, as ``-f framecrc`` text on stdout. Times count from the file's start."""
+    maps = [arg for spec in streams for arg in ("-map", spec)]
+    return ["-i", media_arg(path), *maps, "-c", "copy", "-f", "framecrc", "pipe:1"]
+
+
+def packet_listing(path: str | Path, streams: Sequence[str] = ("0:v:0",)) -> str:
+    """The ``-f framecrc`` packet listing of ``streams`` (a demux pass: no decoding)."""
+    data = b"".join(stream(packet_listing_args(path, streams), chunk_bytes=1 << 20, what=path))
+    return data.decode("utf-8", "replace")
+
+
+def measure_duration(path: str | Path) -> int | None:
+    """ms from the file's first timestamp to the end of its last audio or video packet."""
+    ends = [pts + dur for pts, dur in _packet_times(packet_listing(path, ("0:v?", "0:a?")))]
+    return max(ends) if ends else None
+
+
+_TIMEBASE = re.compile(r"^#tb (\d+): (\d+)/(\d+)", re.MULTILINE)
+
+
+def _packet_times(text: str) -> list[tuple[int, int]]:
+    """(pts, duration) in ms of every packet of a framecrc listing."""
+    bases = {int(m[1]): (int(m[2]), int(m[3])) for m in _TIMEBASE.finditer(text)}
+    times = []
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        fields = line.split(",")
+        if len(fields) < 5:
+            continue
+        num, den = bases.get(int(fields[0]), (1, 1000))
+        times.append((round(int(fields[2]) * 1000 * num / den),
+                      round(int(fields[3]) * 1000 * num / den)))
+    return times
 
 
 def parse_probe(path: Path, text: str) -> MediaInfo:
@@ -78,26 +132,42 @@ def parse_probe(path: Path, text: str) -> MediaInfo:
     if match := _DURATION.search(text):
         h, m, s, frac = match.groups()
         duration = ((int(h) * 60 + int(m)) * 60 + int(s)) * 1000 + int(frac.ljust(3, "0")[:3])
+    start = 0
+    if found := _START.search(text):
+        whole, frac = found.groups()
+        sign = -1 if whole.startswith("-") else 1
+        start = sign * (abs(int(whole)) * 1000 + int(frac.ljust(3, "0")[:3]))
     video = audio = None
     subtitles: list[str] = []
-    width = height = rate = 0
+    width = height = rate = audio_delay = 0
     fps = 0.0
-    for kind, codec, rest in _STREAM.findall(text):
+    for found in _STREAM.finditer(text):
+        kind, codec, rest = found.groups()
         if kind == "Video" and video is None:
             video = codec
             if size := re.search(r"\b(\d{2,5})x(\d{2,5})\b", rest):
                 width, height = int(size[1]), int(size[2])
+            # a phone's display matrix: ffmpeg decodes the frames turned upright
+            following = text[found.end():].split("Stream #", 1)[0]
+            if (turn := _ROTATION.search(following)) and round(float(turn[1])) % 180 == 90:
+                width, height = height, width
             if frames := re.search(r"([\d.]+) (?:fps|tbr)", rest):
                 fps = float(frames[1])
         elif kind == "Audio" and audio is None:
             audio = codec
             if hz := re.search(r"(\d+) Hz", rest):
                 rate = int(hz[1])
+            if late := re.search(r"\bstart (-?\d+)\.(\d+)", rest):
+                stream_start = (int(late[1]) * 1000
+                                + (-1 if late[1].startswith("-") else 1)
+                                * int(late[2].ljust(3, "0")[:3]))
+                audio_delay = max(0, stream_start - start)
         elif kind == "Subtitle":
             subtitles.append(codec)
     if video is None and audio is None:
         raise MediaError("file has no audio or video stream", path)
-    return MediaInfo(path, duration, video, audio, tuple(subtitles), width, height, fps, rate)
+    return MediaInfo(path, duration, video, audio, tuple(subtitles), width, height, fps, rate,
+                     start, audio_delay)
 
 
 _SIGNAL_HINTS = {

@@ -13,10 +13,10 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pipeline import ffmpeg
-from pipeline.align.cues import AlignResult, align_cues, reading_cps
+from pipeline.align.cues import AlignedCue, AlignResult, align_cues, reading_cps
 from pipeline.align.markers import write_csv, write_otio
 from pipeline.align.report import Video, write_report
 from pipeline.atomic import write_text
@@ -45,9 +45,6 @@ from pipeline.timeline import (
     span_to_output,
     trim_point,
 )
-
-if TYPE_CHECKING:
-    from pipeline.course.orchestrate import BuildReport
 
 log = logging.getLogger(__name__)
 
@@ -105,13 +102,25 @@ def _sync(path: Path, captions: Sequence[Caption], offset: int | None,
                                      compute))
 
 
+def _length(path: Path, cached: Cached | None, identity: str) -> int:
+    """The recording's length in ms, measured when the container does not say (a live
+    WebM has no duration): never an unknown length taken as 0. Cached by identity."""
+    def compute() -> int:
+        duration = ffmpeg.probe(path, measure=True).duration
+        if duration is None:  # pragma: no cover  (measure=True measures or raises)
+            raise PipelineError("cannot tell how long this recording is", path)
+        return duration
+
+    if cached is None:
+        return compute()
+    return int(cached("length", [identity, "length-1"], compute))
+
+
 def plan_takes(media: Sequence[Path], syncs: Sequence[SyncResult], captions: Sequence[Caption],
-               lead_in: int) -> list[Take]:
+               lead_in: int, lengths: Sequence[int]) -> list[Take]:
     """Each recording trimmed shortly after its clap (never after its first word), joined."""
     rows = []
-    for path, sync in zip(media, syncs, strict=True):
-        info = ffmpeg.probe(path)
-        duration = info.duration or 0
+    for path, sync, duration in zip(media, syncs, lengths, strict=True):
         spoken = [c.start + sync.offset for c in captions
                   if sync.clap is None or c.start + sync.offset > sync.clap]
         first = min(spoken) if spoken else None
@@ -129,6 +138,76 @@ def on_output(takes: Sequence[Take], aligned: AlignResult) -> AlignResult:
                    captions=tuple(captions_to_output(takes, aligned.captions)))
 
 
+# --- what the plan had that the output lacks (issue #13: nothing dropped silently) -------
+
+@dataclass(frozen=True, slots=True)
+class Dropped:
+    """A cue or caption of the plan that is not in the output, and why."""
+
+    kind: str  # "visual_text" | "main_panel" | "caption"
+    text: str
+    file: Path  # where it is written: the script, or a sidecar caption file
+    line: int | None
+    reason: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "text": self.text, "file": self.file.name,
+                "line": self.line, "reason": self.reason}
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any], folder: Path) -> Dropped:
+        """One entry of summary.json's ``dropped``; ``folder``: the script's folder."""
+        line = doc.get("line")
+        return cls(str(doc.get("kind")), str(doc.get("text")), folder / str(doc.get("file")),
+                   line if isinstance(line, int) else None, str(doc.get("reason")))
+
+    def message(self) -> str:
+        """``path:line: warning: ...`` for the command line."""
+        where = f"{self.file}:{self.line}" if self.line else str(self.file)
+        what = "caption" if self.kind == "caption" else self.kind.replace("_", " ").upper()
+        return f"{where}: warning: {what} {self.text!r} is not in the output: {self.reason}"
+
+
+def _outside_reason(takes: Sequence[Take], start: int) -> str:
+    reason = f"outside every recording (caption time {seconds(start):.3f} s)"
+    empty = [t.path.name for t in takes if t.length == 0]
+    if empty:
+        reason += f"; {', '.join(empty)} is empty after its trim"
+    return reason
+
+
+def _caption_file(lesson: Lesson, source: Captions) -> Path:
+    """Where the lesson's captions are written: a sidecar file, else the script."""
+    if source.source.endswith(CAPTION_SIDECARS):
+        return lesson.path.with_name(source.source)
+    return lesson.path
+
+
+def _dropped_in_plan(lesson: Lesson, source: Captions, takes: Sequence[Take],
+                     cues: Sequence[AlignedCue], captions: Sequence[Caption]) -> list[Dropped]:
+    """Cues and captions (caption timeline) that no take shows."""
+    dropped = [Dropped(cue.cue.kind, cue.cue.text, lesson.path, cue.cue.line,
+                       _outside_reason(takes, cue.start)) for cue in cues]
+    file = _caption_file(lesson, source)
+    for caption in captions:
+        if span_to_output(takes, caption.start, caption.end) is None:
+            dropped.append(Dropped("caption", caption.text, file, caption.line or None,
+                                   _outside_reason(takes, caption.start)))
+    return dropped
+
+
+def dropped(plan_: Plan, result: RenderResult) -> tuple[Dropped, ...]:
+    """Everything the plan had that the rendered video lacks: the plan's own drops, and
+    overlays or captions the render could not place (outside the video, under a frame)."""
+    file = _caption_file(plan_.lesson, plan_.source)
+    why = "outside the rendered video or shorter than one frame"
+    return (*plan_.dropped,
+            *(Dropped(o.kind, o.text, plan_.lesson.path, o.line, why)
+              for o in result.skipped_overlays),
+            *(Dropped("caption", c.text, file, c.line or None, why)
+              for c in result.skipped_captions))
+
+
 @dataclass(frozen=True, slots=True)
 class Plan:
     """Everything decided about a lesson before its render."""
@@ -143,6 +222,7 @@ class Plan:
     overlays: tuple[Overlay, ...]  # output timeline
     captions: tuple[Caption, ...]  # cleaned, output timeline
     audio: AudioReport  # each take's levels, its gain, the audio findings
+    dropped: tuple[Dropped, ...] = ()  # cues and captions no take shows
 
 
 def plan(
@@ -166,17 +246,19 @@ def plan(
 
     timing = list(cleaned.captions) or estimated_captions(lesson)
     offset = caption_offset_of(lesson)
-    analyses = []
+    analyses, lengths = [], []
     for i, path in enumerate(media):
         report("sync", i / len(media))
         identity = identities[i] if identities else str(path)
         analyses.append(_sync(path, timing, offset, cached, identity))
+        lengths.append(_length(path, cached, identity))
     syncs = [a.sync for a in analyses]
-    takes = plan_takes(media, syncs, timing, settings.lead_in)
+    takes = plan_takes(media, syncs, timing, settings.lead_in, lengths)
     audio = lesson_audio([(t.path.name, a.loudness, a.speech, t.trim, t.duration)
                           for t, a in zip(takes, analyses, strict=True)],
                          settings.audio, lesson_target(lesson, settings.audio))
     overlays = []
+    outside = []
     last_panel = max((k for k, c in enumerate(aligned.cues) if c.cue.kind == "main_panel"),
                      default=-1)
     for k, cue in enumerate(aligned.cues):
@@ -184,12 +266,14 @@ def plan(
         end = OPEN_END if k == last_panel and cue.method != "override" else cue.end
         span = span_to_output(takes, cue.start, end)
         if span is None:
-            log.warning("%s:%d: cue falls outside every recording; not drawn", script,
-                        cue.cue.line)
+            outside.append(cue)
             continue
-        overlays.append(Overlay(cue.cue.kind, cue.cue.text, cue.cue.items, *span))
+        overlays.append(Overlay(cue.cue.kind, cue.cue.text, cue.cue.items, *span,
+                                line=cue.cue.line))
+    lost = _dropped_in_plan(lesson, source, takes, outside, cleaned.captions)
     return Plan(lesson, source, cleaned, qa, aligned, tuple(syncs), tuple(takes),
-                tuple(overlays), tuple(captions_to_output(takes, cleaned.captions)), audio)
+                tuple(overlays), tuple(captions_to_output(takes, cleaned.captions)), audio,
+                tuple(lost))
 
 
 def render(plan_: Plan, out: Path, settings: Settings = Settings(),
@@ -247,6 +331,7 @@ def produce(
     write_text(out_dir / "audio.html", audio_html(p.audio, p.lesson.title, str(script)))
     thumbnail = _thumbnail(video, result, out_dir / "thumb.jpg")
     summary = lesson_summary(name, p, result, thumbnail)
+    summary["dropped"] = [d.to_json() for d in dropped(p, result)]
     write_text(data / "summary.json", json.dumps(summary, ensure_ascii=False, indent=2))
     return summary
 
@@ -282,28 +367,9 @@ def lesson_summary(name: str, p: Plan, result: RenderResult,
     }
 
 
-def strict_outcomes(output: Path, report: BuildReport) -> BuildReport:
-    """``build --strict``: a built (or cached) lesson whose summary lists audio errors fails,
-    with those errors as its reason (its output stays in place, as ``qa --strict`` does)."""
-    from pipeline.course.orchestrate import BuildReport, LessonOutcome
-
-    outcomes = []
-    for o in report.lessons:
-        problems: list[str] = []
-        if o.status in ("built", "cached"):
-            try:
-                summary = json.loads((output / o.name / DATA / "summary.json").read_text(
-                    encoding="utf-8"))
-                problems = strict_problems(summary) if isinstance(summary, dict) else []
-            except (OSError, ValueError):
-                pass
-        outcomes.append(LessonOutcome(o.name, "failed", "--strict: " + "; ".join(problems))
-                        if problems else o)
-    return BuildReport(tuple(outcomes))
-
-
 def strict_problems(summary: dict[str, Any]) -> list[str]:
-    """Why ``--strict`` fails a built lesson (from its summary): audio QA errors."""
+    """Audio QA errors of a built lesson (from its summary): ``--strict`` fails it for them,
+    as for anything of its plan the output lacks (``dropped``)."""
     audio = summary.get("audio")
     findings = audio.get("findings", []) if isinstance(audio, dict) else []
     return [f"audio {f['rule']} (take {f['take']}): {f['message']}" for f in findings

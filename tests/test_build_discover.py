@@ -104,6 +104,23 @@ def test_no_reference_looks_for_lesson_name(tmp_path: Path) -> None:
     assert "names no recording" in jobs["011-nothing"].problem
 
 
+@pytest.mark.parametrize("ext", [".webm", ".mp4", ".mov", ".mkv", ".MP4"])
+def test_no_reference_finds_the_lesson_in_any_container(tmp_path: Path, ext: str) -> None:
+    script(tmp_path, "012-phone", captions=True)
+    own = media(tmp_path, f"012-phone{ext}")
+    media(tmp_path, "demo/012-phone.webm")  # a real recording beats a demo one
+    assert job(tmp_path, "012-phone").media == (own,)
+
+
+def test_no_reference_with_two_containers_is_ambiguous(tmp_path: Path) -> None:
+    script(tmp_path, "013-two", captions=True)
+    media(tmp_path, "013-two.webm")
+    media(tmp_path, "013-two.mkv")
+    problem = job(tmp_path, "013-two").problem
+    assert problem is not None and "ambiguous" in problem
+    assert "'013-two.webm'" in problem and "'013-two.mkv'" in problem
+
+
 @pytest.mark.parametrize("ref", [
     "../secret.webm", "../../etc/passwd.webm", "sub/../../x.webm", "/etc/x.webm",
     "C:\\media\\x.webm", "~/x.webm",

@@ -305,13 +305,20 @@ def test_build_strict_fails_a_clipped_lesson_and_the_index_shows_loudness(tmp_pa
               gain_db=30.0, seed=3)  # a mic gain far too high: the take clips
     assert cli.main(["build", "--root", str(tmp_path), "--jobs", "1", "--strict",
                      "--json"]) == 1
-    [lesson] = json.loads(capsys.readouterr().out)["lessons"]
+    out = capsys.readouterr()
+    [lesson] = json.loads(out.out)["lessons"]
     assert lesson["status"] == "failed" and "clipping" in lesson["reason"]
+    assert f"{script}: warning: audio clipping" in out.err
+    # a lesson failed under --strict is not installed (as any failed lesson)
+    assert not (tmp_path / "output" / "two").exists()
+    assert cli.main(["build", "--root", str(tmp_path), "--jobs", "1", "--json"]) == 0
     summary = json.loads((tmp_path / "output" / "two" / "data" / "summary.json").read_text())
     assert summary["audio"]["target"] == -18.0 and summary["audio"]["errors"] >= 1
     page = (tmp_path / "output" / "index.html").read_text()
     assert "LUFS" in page and 'href="./two/audio.html"' in page
-    assert cli.main(["build", "--root", str(tmp_path), "--jobs", "1", "--json"]) == 0
+    # now built, --strict fails the cached lesson too, and keeps its output in place
+    assert cli.main(["build", "--root", str(tmp_path), "--jobs", "1", "--strict"]) == 1
+    assert (tmp_path / "output" / "two" / "data" / "summary.json").is_file()
 
 
 def test_render_strict_exits_1_on_clipping(tmp_path: Path, capsys) -> None:

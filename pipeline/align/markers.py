@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
 from typing import Any
 
 from pipeline.align.cues import AlignResult
 from pipeline.atomic import atomic_path, write_text
+from pipeline.csvtext import csv_text
 from pipeline.timecode import seconds
 
 LOW_CONFIDENCE = 0.5
@@ -23,15 +22,13 @@ def timecode(ms: int, fps: int) -> str:
 
 
 def to_csv(result: AlignResult, fps: int = 30) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["id", "kind", "text", "line", "start_tc", "end_tc", "start", "end",
-                     "caption_index", "confidence", "method"])
-    for c in result.cues:
-        writer.writerow([c.id, c.cue.kind, c.cue.text, c.cue.line, timecode(c.start, fps),
-                         timecode(c.end, fps), f"{seconds(c.start):.3f}", f"{seconds(c.end):.3f}",
-                         c.caption_index, f"{c.confidence:.3f}", c.method])
-    return out.getvalue()
+    """The cues as CSV (text that would start a spreadsheet formula quoted)."""
+    header = ["id", "kind", "text", "line", "start_tc", "end_tc", "start", "end",
+              "caption_index", "confidence", "method"]
+    return csv_text([header, *(
+        [c.id, c.cue.kind, c.cue.text, c.cue.line, timecode(c.start, fps),
+         timecode(c.end, fps), f"{seconds(c.start):.3f}", f"{seconds(c.end):.3f}",
+         c.caption_index, f"{c.confidence:.3f}", c.method] for c in result.cues)])
 
 
 def write_csv(result: AlignResult, path: str | Path, fps: int = 30) -> None:

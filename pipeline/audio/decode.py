@@ -36,13 +36,17 @@ class Tap(Protocol):
 
 
 def decode_args(
-    path: str | Path, *, rate: int = RATE, start: int | None = None, length: int | None = None
+    path: str | Path, *, rate: int = RATE, start: int | None = None, length: int | None = None,
+    delay: int = 0,
 ) -> list[str]:
     """ffmpeg arguments decoding the first audio stream to mono float32 PCM on stdout.
 
     ``start``/``length`` (ms) select a window (input seeking: ffmpeg decodes from the
-    nearest seek point and drops samples before ``start``).
+    nearest seek point and drops samples before ``start``). ``delay``: ms the audio stream
+    starts after the file (MediaInfo.audio_delay); that much silence is put before it, so
+    sample times are the file's times, where the video is cut.
     """
+    pad = max(0, delay - max(0, start or 0))
     args: list[str] = []
     if start is not None:
         args += ["-ss", f"{seconds(max(0, start)):.3f}"]
@@ -53,7 +57,8 @@ def decode_args(
              # little aliasing it lets through near 8 kHz is harmless for claps and VAD;
              # rematrix_maxval=1: a stereo recording decodes to (L+R)/2, not (L+R)/sqrt 2,
              # so identical channels give the channel itself (loudness.py counts two)
-             "-af", f"aresample={rate}:filter_size=8:phase_shift=6:rematrix_maxval=1",
+             "-af", (f"adelay={pad}:all=1," if pad else "")
+             + f"aresample={rate}:filter_size=8:phase_shift=6:rematrix_maxval=1",
              # write 32 KB blocks, not one small write per decoded packet: a fifth of the
              # reader's CPU (system calls are dear in containers)
              "-flush_packets", "0",
@@ -75,10 +80,11 @@ def scan(path: str | Path, taps: Sequence[Tap], *, chunk: int = CHUNK) -> int:
     missing, empty, not media, has no audio, or decodes to no samples.
     """
     path = Path(path)
-    _check_audio(path)
+    info = _check_audio(path)
     total = 0
     carry = b""
-    for data in ffmpeg.stream(decode_args(path), chunk_bytes=chunk * 4, what=path):
+    args = decode_args(path, delay=info.audio_delay)
+    for data in ffmpeg.stream(args, chunk_bytes=chunk * 4, what=path):
         data = carry + data
         usable = len(data) // 4 * 4
         carry = data[usable:]
@@ -98,7 +104,8 @@ def read_window(path: str | Path, start: int, length: int, *, rate: int = RATE) 
     chunks = [
         np.frombuffer(data[: len(data) // 4 * 4], dtype="<f4")
         for data in ffmpeg.stream(
-            decode_args(path, rate=rate, start=start, length=length),
+            decode_args(path, rate=rate, start=start, length=length,
+                        delay=ffmpeg.probe(path).audio_delay),
             chunk_bytes=1 << 20, what=path,
         )
     ]

@@ -195,10 +195,10 @@ def load_captions(path: str | Path) -> tuple[list[Caption], int | None]:
 
     CaptionError when there is nothing to sync against: no captions and no offset.
     """
-    path = Path(path)
-    if path.suffix.lower() in (".md", ".markdown"):
-        from pipeline.script.parse import parse_script
+    from pipeline.script.parse import is_script, parse_script
 
+    path = Path(path)
+    if is_script(path):  # by content: a script saved as .txt is still a script
         lesson = parse_script(path)
         offset = caption_offset_of(lesson)
         if not lesson.captions and offset is None:

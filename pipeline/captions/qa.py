@@ -7,9 +7,7 @@ come from the profile, never from literals in the checks. ``fixable`` says wheth
 
 from __future__ import annotations
 
-import csv
 import difflib
-import io
 import itertools
 import re
 from collections.abc import Callable, Iterator, Sequence
@@ -19,6 +17,7 @@ from typing import Any, Literal
 from pipeline.captions.clean import CleanResult, layout
 from pipeline.captions.io import ReadIssue
 from pipeline.captions.profiles import Profile
+from pipeline.csvtext import csv_text
 from pipeline.models import Caption, Lesson
 from pipeline.timecode import format_clock
 
@@ -357,12 +356,10 @@ def check_captions(
 
 
 def findings_csv(result: QaResult) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["index", "rule", "severity", "message", "fixable"])
-    for f in result.findings:
-        writer.writerow([f.index, f.rule, f.severity, f.message, "yes" if f.fixable else "no"])
-    return out.getvalue()
+    """The findings as CSV (text that would start a spreadsheet formula quoted)."""
+    return csv_text([["index", "rule", "severity", "message", "fixable"],
+                     *([f.index, f.rule, f.severity, f.message, "yes" if f.fixable else "no"]
+                       for f in result.findings)])
 
 
 Segment = tuple[str, str]  # ("same" | "del" | "ins", text)

@@ -3,7 +3,7 @@
 A lesson is a script ``scripts/<name>.md``. Each recording it references is looked up in
 media/: the exact name first, then a forgiving match (unicode normalization, case, runs of
 spaces/underscores), then the same two in media/demo/. A script that names no recording
-looks for ``<name>.webm``. A reference that would leave media/ (``../``, absolute paths,
+looks for ``<name>`` in any of RECORDING_EXTENSIONS (two of them is ambiguous). A reference that would leave media/ (``../``, absolute paths,
 a symlink pointing outside) is refused. Problems are reported per lesson, never raised.
 """
 
@@ -20,6 +20,8 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 log = logging.getLogger(__name__)
 
 DEMO = "demo"
+# Containers a script without recording names is looked up in (the output is always WebM).
+RECORDING_EXTENSIONS = (".webm", ".mp4", ".mov", ".mkv")
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,11 +109,12 @@ def resolve_lesson(
 ) -> LessonJob:
     refs = tuple(refs)
     if not refs:
-        own = f"{name}.webm"
-        path, problem = finder.find(own)
+        path, problem = finder.find_any(name, RECORDING_EXTENSIONS)
         if path is None:
+            tried = "/".join(RECORDING_EXTENSIONS)
             why = "script names no recording" + (
-                f" and {own!r} is not in media/" if problem == "not found" else f"; {problem}")
+                f" and no {name!r} with {tried} is in media/" if problem == "not found"
+                else f"; {problem}")
             return LessonJob(name, script, (), why)
         return LessonJob(name, script, (path,))
     paths: list[Path] = []
@@ -140,6 +143,26 @@ class MediaFinder:
             path, problem = self._find_in(folder, rel.name)
             if path is not None or problem != "not found":
                 return path, problem
+        return None, "not found"
+
+    def find_any(self, stem: str, extensions: Sequence[str]) -> tuple[Path | None, str]:
+        """``stem`` with any of ``extensions``: media/ first, then media/demo/; two
+        recordings in the same folder are ambiguous."""
+        if problem := _unsafe(stem):
+            return None, problem
+        for folder in (self.media, self.media / DEMO):
+            found = []
+            for ext in extensions:
+                path, problem = self._find_in(folder, stem + ext)
+                if path is None and problem != "not found":
+                    return None, problem
+                if path is not None:
+                    found.append(path)
+            if len(found) > 1:
+                shown = ", ".join(repr(p.name) for p in found)
+                return None, f"ambiguous: matches {shown} in {folder}"
+            if found:
+                return found[0], ""
         return None, "not found"
 
     def _find_in(self, folder: Path, name: str) -> tuple[Path | None, str]:

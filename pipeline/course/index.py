@@ -86,7 +86,19 @@ def lesson_row(output: Path, name: str, status: str, reason: str | None) -> dict
         "loudness_after": _number(audio.get("after")),
         "audio_errors": _number(audio.get("errors")),
         "audio_warnings": _number(audio.get("warnings")),
+        "dropped": _dropped(summary.get("dropped")),
     }
+
+
+def _dropped(entries: Any) -> list[dict[str, Any]]:
+    """summary.json's ``dropped``: what the plan had and the output lacks, and why."""
+    if not isinstance(entries, list):
+        return []
+    return [{"kind": str(d.get("kind", "")).replace("_", " "), "text": str(d.get("text", "")),
+             "file": str(d.get("file") or ""),
+             "line": d.get("line") if isinstance(d.get("line"), int) else None,
+             "reason": str(d.get("reason", ""))}
+            for d in entries if isinstance(d, dict)]
 
 
 def write_index(output: Path, report: BuildReport) -> Path:

@@ -55,11 +55,16 @@ class LessonOutcome:
     name: str
     status: Status
     reason: str | None = None
+    # ``path:line: warning: ...`` for what the plan had and the output lacks (a cue
+    # outside every recording); ``build --strict`` fails a lesson that has any
+    warnings: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         doc: dict[str, Any] = {"name": self.name, "status": self.status}
         if self.reason is not None:
             doc["reason"] = self.reason
+        if self.warnings:
+            doc["warnings"] = list(self.warnings)
         return doc
 
 
@@ -166,8 +171,10 @@ def _pump(events: Any, progress: BuildProgress) -> None:
 
 def run_job(
     work: Work, job: LessonJob, output: Path, key: str, events: Any = None,
+    strict: bool = False,
 ) -> LessonOutcome:
-    """Run ``work`` for one lesson into a temporary folder and swap it in on success."""
+    """Run ``work`` for one lesson into a temporary folder and swap it in on success
+    (``strict``: a lesson with warnings fails and the previous output stays)."""
     _send(events, ("start", job.name, None, None))
     tmp = Path(tempfile.mkdtemp(prefix=f".{job.name}.tmp-", dir=output))
     tmp.chmod(0o755)  # mkdtemp makes it private; the lesson folder is meant to be served
@@ -181,12 +188,21 @@ def run_job(
             return LessonOutcome(job.name, "failed", f"{type(exc).__name__}: {exc}")
         if result is not None and result.status != "built":
             return result
+        warnings = result.warnings if result is not None else ()
+        if strict and warnings:
+            return _strict_failure(job.name, warnings)
         (tmp / DATA).mkdir(exist_ok=True)
         write_text(tmp / STAMP, json.dumps({"key": key, "version": __version__}))
         _install(tmp, output / job.name)
-        return LessonOutcome(job.name, "built")
+        return LessonOutcome(job.name, "built", warnings=warnings)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _strict_failure(name: str, warnings: Sequence[str]) -> LessonOutcome:
+    count = f"{len(warnings)} problem{'s' if len(warnings) != 1 else ''}"
+    first = warnings[0].split(": warning: ", 1)[-1]
+    return LessonOutcome(name, "failed", f"--strict: {count} ({first})", tuple(warnings))
 
 
 def _install(tmp: Path, final: Path) -> None:
@@ -291,8 +307,12 @@ def build_course(
     settings: Mapping[str, Any] | None = None,
     progress: BuildProgress | None = None,
     index: Callable[[Path, BuildReport], object] | None = None,
+    strict: bool = False,
 ) -> BuildReport:
-    """Build every lesson under ``root`` into ``root/output``; never raises for one lesson."""
+    """Build every lesson under ``root`` into ``root/output``; never raises for one lesson.
+
+    ``strict``: a lesson whose output lacks something of its plan (a cue outside every
+    recording: its summary's ``dropped``) fails, cached or not."""
     progress = progress or NullProgress()
     settings = dict(settings or {})
     jobs = max(1, jobs or os.cpu_count() or 1)
@@ -308,14 +328,14 @@ def build_course(
             missing = sorted(set(only) - {job.name for job in found})
             if missing:
                 raise BuildError(f"no lesson named {', '.join(map(repr, missing))} in scripts/")
-        plan = _plan(found, cache, work, settings, output, force)
+        plan = _plan(found, cache, work, settings, output, force, strict)
         cache.save()
         progress.start(len(found), len(plan.to_run))
         try:
             for outcome in plan.outcomes.values():
                 progress.lesson_done(outcome)
             if plan.to_run:
-                _run(plan, work, output, jobs, scheduler, progress)
+                _run(plan, work, output, jobs, scheduler, progress, strict)
         except BaseException:
             sweep(output)  # interrupted: no temp folder outlives this build
             raise
@@ -337,7 +357,7 @@ def _on_disk(output: Path, name: str) -> LessonOutcome:
 
 def _plan(
     found: list[LessonJob], cache: StepCache, work: Work, settings: Mapping[str, Any],
-    output: Path, force: bool,
+    output: Path, force: bool, strict: bool = False,
 ) -> _Plan:
     plan = _Plan()
     for job in found:
@@ -351,15 +371,35 @@ def _plan(
                 job.name, "failed", f"cannot read inputs: {exc.strerror or exc}")
             continue
         if not force and built_key(output / job.name) == key:
-            plan.outcomes[job.name] = LessonOutcome(job.name, "cached")
+            warnings = dropped_warnings(output / job.name, job.script) if strict else ()
+            plan.outcomes[job.name] = (_strict_failure(job.name, warnings) if warnings
+                                       else LessonOutcome(job.name, "cached"))
         else:
             plan.to_run.append((job, key))
     return plan
 
 
+def dropped_warnings(folder: Path, script: Path) -> tuple[str, ...]:
+    """What a built lesson's summary.json says is wrong with its output, as command-line
+    warnings: each cue or caption of the plan it lacks (``dropped``) and each audio QA error
+    (a clipped take). ``build --strict`` fails a lesson that has any."""
+    from pipeline.lesson import Dropped, strict_problems
+
+    try:
+        summary = json.loads((folder / DATA / "summary.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return ()
+    if not isinstance(summary, dict):
+        return ()
+    entries = summary.get("dropped")
+    return (tuple(Dropped.from_json(d, script.parent).message()
+                  for d in entries or () if isinstance(d, dict))
+            + tuple(f"{script}: warning: {problem}" for problem in strict_problems(summary)))
+
+
 def _run(
     plan: _Plan, work: Work, output: Path, jobs: int, scheduler: str | None,
-    progress: BuildProgress,
+    progress: BuildProgress, strict: bool = False,
 ) -> None:
     # Live progress from workers needs a queue process: only when someone is watching.
     live = scheduler is None and not isinstance(progress, NullProgress)
@@ -384,7 +424,7 @@ def _run(
 
     try:
         with executor(min(jobs, len(plan.to_run)), scheduler) as pool:
-            futures = {pool.submit(run_job, work, job, output, key, events): job
+            futures = {pool.submit(run_job, work, job, output, key, events, strict): job
                        for job, key in plan.to_run}
             for future in cf.as_completed(futures):
                 try:

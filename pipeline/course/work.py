@@ -11,10 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipeline.course.cache import StepCache, code_digest
 from pipeline.course.discover import LessonJob
+
+if TYPE_CHECKING:
+    from pipeline.course.orchestrate import LessonOutcome
 
 Report = Callable[..., None]  # report(step: str, fraction: float | None = None)
 
@@ -48,8 +51,10 @@ def course_settings(root: Path) -> Any:
                     audio=audio_settings(data, path))
 
 
-def run_lesson(job: LessonJob, out_dir: Path, report: Report) -> None:
-    """The whole lesson (pipeline.lesson.produce); audio analysis cached by recording."""
+def run_lesson(job: LessonJob, out_dir: Path, report: Report) -> LessonOutcome:
+    """The whole lesson (pipeline.lesson.produce); audio analysis cached by recording.
+    Anything of the plan the output lacks comes back as the outcome's warnings."""
+    from pipeline.course.orchestrate import LessonOutcome, dropped_warnings
     from pipeline.lesson import produce
 
     cache = course_cache(job)
@@ -65,3 +70,4 @@ def run_lesson(job: LessonJob, out_dir: Path, report: Report) -> None:
                 identities=identities, report=report)
     finally:
         cache.save()
+    return LessonOutcome(job.name, "built", warnings=dropped_warnings(out_dir, job.script))

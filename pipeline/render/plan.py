@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -40,6 +40,7 @@ class Overlay:
     items: tuple[str, ...]
     start: int
     end: int
+    line: int | None = None  # the cue's script line, for reports of what was not drawn
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +68,9 @@ class RenderResult:
     overlays: tuple[PlacedOverlay, ...]
     captions: int
     smart: bool  # True when only the touched keyframe intervals were re-encoded
+    # what was asked for but is not in the video (outside it, or shorter than a frame)
+    skipped_overlays: tuple[Overlay, ...] = ()
+    skipped_captions: tuple[Caption, ...] = ()
 
     def to_json(self, trim_start: int = 0, caption_offset: int = 0) -> dict[str, Any]:
         """The manifest (OUT.json) exactly as INTERFACE.md describes it."""
@@ -167,12 +171,22 @@ def clip_captions(captions: Sequence[Caption], duration: int) -> list[Caption]:
     """Captions inside the output, renumbered, with text safe for SRT/VTT blocks."""
     kept: list[Caption] = []
     for caption in sorted(captions, key=lambda c: (c.start, c.end)):
-        start, end = max(0, caption.start), min(duration, caption.end)
-        text = re.sub(r"\n\s*\n+", "\n", caption.text.strip())
-        if end <= start or not text:
-            continue
-        kept.append(Caption(len(kept) + 1, start, end, text, caption.line))
+        if (clipped := _clip(caption, duration)) is not None:
+            kept.append(replace(clipped, index=len(kept) + 1))
     return kept
+
+
+def captions_outside(captions: Sequence[Caption], duration: int) -> list[Caption]:
+    """The captions clip_captions leaves out (nothing of them inside the output)."""
+    return [c for c in captions if _clip(c, duration) is None]
+
+
+def _clip(caption: Caption, duration: int) -> Caption | None:
+    start, end = max(0, caption.start), min(duration, caption.end)
+    text = re.sub(r"\n\s*\n+", "\n", caption.text.strip())
+    if end <= start or not text:
+        return None
+    return Caption(caption.index, start, end, text, caption.line)
 
 
 def video_bitrate(width: int, height: int) -> int:

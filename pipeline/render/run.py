@@ -7,7 +7,6 @@ import json
 import logging
 import tempfile
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +27,7 @@ from pipeline.render.plan import (
     PlacedOverlay,
     RenderResult,
     Segment,
+    captions_outside,
     clip_captions,
     plan_timing,
     resolve_sources,
@@ -62,7 +62,7 @@ def render_video(
         raise RenderError("nothing to render: no recording given", out)
     if preset not in PRESETS:
         raise RenderError(f"unknown preset {preset!r} (use {' or '.join(PRESETS)})", out)
-    infos = [_probe(segment.path) for segment in segments]
+    infos = [ffmpeg.probe(segment.path, measure=True) for segment in segments]
     for info in infos:
         if info.video is None or not info.width or info.duration is None:
             raise RenderError("recording has no video stream with a known size and duration",
@@ -75,10 +75,12 @@ def render_video(
     if duration <= 0:
         raise RenderError("the segments to render are empty (check trim times)", out)
     kept = clip_captions(captions, duration)
+    outside = captions_outside(captions, duration)
 
     with contextlib.ExitStack() as stack:
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="pipeline-render-")))
-        cards, placed = _draw_cards(overlays, frame, duration, theme, panels_dir, work)
+        cards, placed, skipped = _draw_cards(overlays, frame, duration, theme, panels_dir,
+                                             work)
         vtt_text = to_vtt(kept)
         captions_vtt = work / "captions.vtt"
         captions_vtt.write_text(vtt_text, encoding="utf-8")
@@ -106,33 +108,21 @@ def render_video(
             log.info("ffmpeg %s", " ".join(args))
             ffmpeg.run(args, duration=duration, progress=progress, what=out)
         written = ffmpeg.probe(webm)
-    return RenderResult(out, written.duration or duration, placed, len(kept), use_smart)
-
-
-def _probe(path: Path) -> ffmpeg.MediaInfo:
-    """Probe a recording; when the container has no duration (live-recorded webm, e.g. from
-    a browser's MediaRecorder), measure it from the video packets."""
-    info = ffmpeg.probe(path)
-    if info.duration is not None or info.video is None:
-        return info
-    with tempfile.TemporaryDirectory(prefix="pipeline-probe-") as tmp:
-        listing = Path(tmp) / "packets.framecrc"
-        ffmpeg.run(smart_render.keyframe_list_args(path, listing), what=path)
-        packets = smart_render.parse_framecrc(listing.read_text(encoding="utf-8"))
-    if not packets:
-        return info
-    return replace(info, duration=packets[-1].pts + packets[-1].duration)
+    return RenderResult(out, written.duration or duration, placed, len(kept), use_smart,
+                        skipped, tuple(outside))
 
 
 def _draw_cards(overlays: Sequence[Overlay], frame: Frame, duration: int, theme: Theme,
                 panels_dir: Path | None, work: Path
-                ) -> tuple[list[CardInput], tuple[PlacedOverlay, ...]]:
+                ) -> tuple[list[CardInput], tuple[PlacedOverlay, ...], tuple[Overlay, ...]]:
+    """The cards as ffmpeg inputs, where each is drawn, and the overlays not drawn."""
     cards: list[CardInput] = []
     placed: list[PlacedOverlay] = []
+    skipped: list[Overlay] = []
     for overlay in sorted(overlays, key=lambda o: (o.start, o.end)):
         timing = plan_timing(overlay, duration, theme.fade, frame.fps)
         if timing is None:
-            log.warning("overlay %r is outside the output, skipped", overlay.text[:40])
+            skipped.append(overlay)
             continue
         card = draw_card(overlay.kind, overlay.text, overlay.items, theme, frame.width,
                          frame.height, panels_dir)
@@ -141,7 +131,7 @@ def _draw_cards(overlays: Sequence[Overlay], frame: Frame, duration: int, theme:
         cards.append(CardInput(Path(image2_pattern(work, stem)), timing, card.x, card.y))
         placed.append(PlacedOverlay(overlay.kind, overlay.text, timing.start, timing.end,
                                     card.x, card.y, card.w, card.h))
-    return cards, tuple(placed)
+    return cards, tuple(placed), tuple(skipped)
 
 
 def _write_frames(card: Card, steps: int, work: Path, stem: str) -> None:

@@ -61,12 +61,6 @@ def possible(sources: Sequence[Source], infos: Sequence[ffmpeg.MediaInfo]) -> bo
     return len(sources) == 1 and infos[0].video == "vp9"
 
 
-def keyframe_list_args(path: Path, out: Path) -> list[str]:
-    """Packet list (with key flags) of the first video stream, without decoding."""
-    return ["-i", media_arg(path), "-map", "0:v:0", "-c", "copy", "-f", "framecrc",
-            media_arg(out)]
-
-
 def parse_framecrc(text: str) -> list[Packet]:
     """Packets from ``-f framecrc`` output; a line without ``F=`` flags is a keyframe."""
     match = _TB.search(text)
@@ -227,9 +221,7 @@ def render(source: Source, frame: Frame, cards: Sequence[CardInput], out: Path, 
            preset: str, captions_vtt: Path | None, progress: ffmpeg.Progress | None,
            info: ffmpeg.MediaInfo) -> list[Piece]:
     """Render ``source`` with ``cards`` (output timeline) into ``out``; return the pieces."""
-    listing = work / "packets.framecrc"
-    ffmpeg.run(keyframe_list_args(source.path, listing), what=source.path)
-    packets = parse_framecrc(listing.read_text(encoding="utf-8", errors="replace"))
+    packets = parse_framecrc(ffmpeg.packet_listing(source.path))
     spans = [(c.timing.start + source.start, c.timing.end + source.start) for c in cards]
     pieces = plan_pieces(packets, source.start, source.end, spans)
     if not pieces:

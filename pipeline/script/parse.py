@@ -17,7 +17,7 @@ import ftfy
 import yaml
 from markdown_it import MarkdownIt
 
-from pipeline.captions.io import parse_srt_text
+from pipeline.captions.io import decode_caption_bytes, parse_srt_text
 from pipeline.errors import ScriptError
 from pipeline.models import (
     Caption,
@@ -29,7 +29,7 @@ from pipeline.models import (
     Note,
     ParseWarning,
 )
-from pipeline.script.cues import CUE_START, find_cues
+from pipeline.script.cues import CUE_START, KINDS, find_cues
 
 MEDIA_EXTENSIONS = ("webm", "mp4", "mkv", "mov", "m4v", "avi", "wav", "flac", "mp3", "m4a", "ogg")
 _MEDIA_LINE = re.compile(
@@ -130,6 +130,42 @@ def _srt_start(lines: list[str], after: int) -> int | None:
             return i
         return None
     return None
+
+
+_SRT_INDEX = re.compile(r"^\d+$")
+CAPTION_SUFFIXES = (".srt", ".vtt")
+_KNOWN_CUE = re.compile(r"\[\s*(?:" + "|".join(KINDS) + r")\s*:")
+
+
+def is_script(path: str | Path) -> bool:
+    """Whether ``path`` is a lesson script, judged by its content, whatever its extension.
+
+    A file with frontmatter, a CLAP marker or an editor cue is a script. Without those, a
+    file that starts as captions (``WEBVTT``, an SRT index or a timing line) is captions,
+    and so is an empty file or a broken ``.srt``/``.vtt`` (the caption reader says what is
+    wrong with it); anything else (headings, narration around an SRT block, a pasted
+    transcript) is a script. A file that cannot be read is judged by its name, so that the
+    reader it goes to says why in its own words.
+    """
+    caption_name = Path(path).suffix.lower() in CAPTION_SUFFIXES
+    try:
+        data = Path(path).read_bytes()
+    except OSError:
+        return not caption_name
+    text = decode_caption_bytes(data)
+    lines = [line.strip() for line in text.splitlines()]
+    content = [line for line in lines if line]
+    if not content:
+        return False
+    if content[0] == "---":  # frontmatter
+        return True
+    if any(_is_clap(line) or _KNOWN_CUE.search(line) for line in content):
+        return True
+    first = content[0]
+    second = content[1] if len(content) > 1 else ""
+    starts_as_captions = (first.startswith("WEBVTT") or "-->" in first
+                          or (_SRT_INDEX.match(first) is not None and "-->" in second))
+    return not starts_as_captions and not caption_name
 
 
 def parse_script(path: str | Path) -> Lesson:
