@@ -200,9 +200,9 @@ def run_job(
 
 
 def _strict_failure(name: str, warnings: Sequence[str]) -> LessonOutcome:
-    count = f"{len(warnings)} problem{'s' if len(warnings) != 1 else ''}"
-    first = warnings[0].split(": warning: ", 1)[-1]
-    return LessonOutcome(name, "failed", f"--strict: {count} ({first})", tuple(warnings))
+    shown = "; ".join(w.split(": warning: ", 1)[-1] for w in warnings[:3])
+    more = f"; and {len(warnings) - 3} more" if len(warnings) > 3 else ""
+    return LessonOutcome(name, "failed", f"--strict: {shown}{more}", tuple(warnings))
 
 
 def _install(tmp: Path, final: Path) -> None:
