@@ -17,13 +17,13 @@ from pathlib import Path
 import pytest
 
 from pipeline import ffmpeg
+from pipeline.cli import main
 from pipeline.course import orchestrate
 from pipeline.course.discover import LessonJob
 from pipeline.course.index import write_index
 from pipeline.course.orchestrate import BuildReport, build_course
 from pipeline.course.watch import watch
 from pipeline.course.work import run_lesson
-from pipeline.cli import main
 from pipeline.errors import BuildError
 
 ROOT = Path(__file__).resolve().parent.parent

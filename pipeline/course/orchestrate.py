@@ -34,10 +34,10 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from pipeline import __version__
 from pipeline.atomic import is_partial, write_text
+from pipeline.course import DATA
 from pipeline.course.cache import StepCache, code_digest, file_digest
 from pipeline.course.discover import LessonJob, ScriptRefs, discover, read_refs
 from pipeline.errors import BuildError, PipelineError
-from pipeline.course import DATA
 
 if TYPE_CHECKING:
     from multiprocessing.managers import SyncManager
