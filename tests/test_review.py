@@ -270,7 +270,7 @@ TRACKS_JS = """async () => {
 }"""
 
 
-def test_captions_show_in_every_player(server: Server, browser: Any) -> None:
+def test_captions_show_in_every_player(server: Server, browser: Any, course: Path) -> None:
     page = browser.new_page()
     for path in ("/tiny/watch.html", "/tiny/align.html", "/_/lesson/tiny"):
         page.goto(server.url.rstrip("/") + path)
@@ -279,6 +279,10 @@ def test_captions_show_in_every_player(server: Server, browser: Any) -> None:
         assert found["mode"] == "showing", path
         assert found["cues"] == 3 and found["first"] == "Hello there, welcome to the lesson.", path
         assert found["chapters"] == "chapters", path
+    for name in ("watch.html", "align.html"):  # opened straight from disk, as output/ is
+        page.goto((course / "output" / "tiny" / name).as_uri())
+        found = page.evaluate(TRACKS_JS)
+        assert (found["mode"], found["cues"]) == ("showing", 3), name
     page.goto(server.url)
     watch = page.get_attribute("a:has-text('Watch')", "href")
     assert watch is not None and watch.endswith("tiny/watch.html")  # not the bare .webm

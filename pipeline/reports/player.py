@@ -2,11 +2,15 @@
 
 Browsers do not expose the WebVTT stream inside a WebM, so the lesson's ``.vtt`` (captions)
 and ``.chapters.vtt`` (its MAIN PANEL cues) beside the video go in as ``<track>`` elements;
-``templates/_player.html.j2`` draws them.
+``templates/_player.html.j2`` draws them. Pages written to disk carry the tracks inline as
+``data:`` URLs: Chromium refuses to load a track file from a page opened as ``file://``
+(measured: 0 cues from ``src="x.vtt"``, all 78 from the same file as a data: URL), and
+output/ is meant to be opened straight from disk.
 """
 
 from __future__ import annotations
 
+import base64
 import os
 from pathlib import Path
 from typing import Any
@@ -26,15 +30,21 @@ def _href(path: Path, base: Path | None, prefix: str | None) -> str:
     return "/".join(quote(part) for part in Path(rel).parts)
 
 
+def _track(path: Path, base: Path | None, prefix: str | None) -> str | None:
+    if not path.is_file():
+        return None
+    if prefix is not None:
+        return _href(path, base, prefix)
+    return "data:text/vtt;charset=utf-8;base64," + base64.b64encode(path.read_bytes()).decode()
+
+
 def player(video: Path, base: Path | None = None, *, prefix: str | None = None,
            element_id: str = "player") -> dict[str, Any]:
-    """The ``player`` context of ``_player.html.j2``: sources relative to ``base`` (the
-    page's folder), or ``prefix`` + file name (the review app's URLs)."""
-    captions = video.with_suffix(".vtt")
-    chapters = chapters_path(video)
+    """The ``player`` context of ``_player.html.j2``. A page on disk: the video relative to
+    ``base`` (the page's folder), the tracks inline. The review app: ``prefix`` + file name."""
     return {
         "id": element_id,
         "src": _href(video, base, prefix),
-        "captions": _href(captions, base, prefix) if captions.is_file() else None,
-        "chapters": _href(chapters, base, prefix) if chapters.is_file() else None,
+        "captions": _track(video.with_suffix(".vtt"), base, prefix),
+        "chapters": _track(chapters_path(video), base, prefix),
     }

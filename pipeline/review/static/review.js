@@ -40,6 +40,7 @@
         mk.style.left = c.left + "%";
         mk.style.setProperty("--c", c.colour);
         mk.classList.toggle("pinned", c.pinned);
+        mk.classList.toggle("flip", c.left > 94);
         mk.classList.toggle("selected", c.id === selected);
       }
       if (bar) { bar.style.left = c.left + "%"; bar.style.width = c.width + "%"; bar.style.setProperty("--c", c.colour); }
@@ -255,7 +256,7 @@
       showStatus(s);
       if (s.state === "running") return setTimeout(function () { poll(run); }, 400);
       if (s.state === "failed" || s.state === "skipped") return say("Rebuild " + s.state + ": " + s.message, "error");
-      sessionStorage.setItem("review:" + lesson, JSON.stringify({ t: video ? video.currentTime : 0, cue: selected, run: s.run, seconds: s.seconds }));
+      sessionStorage.setItem("review:" + lesson, JSON.stringify({ t: video ? video.currentTime : 0, cue: selected, run: s.run, seconds: s.seconds, undo: undo }));
       location.reload();
     }).catch(function (err) { say(err.message, "error"); });
   }
@@ -283,6 +284,7 @@
   if (back) {
     back = JSON.parse(back);
     if (back.cue && cue(back.cue)) selected = back.cue;
+    undo = (back.undo || []).filter(function (u) { return cue(u.id); });
     if (video) {
       var restore = function () { video.currentTime = back.t; tick(); };
       if (video.readyState >= 1) restore(); else video.addEventListener("loadedmetadata", restore, { once: true });
