@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -356,3 +357,67 @@ def test_drag_a_cue_rebuild_and_the_video_shows_it_at_the_new_time(
     # the player came back at the moment it was at (where the drag left it)
     assert abs(page.evaluate("document.getElementById('player').currentTime") - dropped) <= 0.1
     page.close()
+
+
+def test_cue_here_nudge_end_and_unpin_through_the_api(server: Server, course: Path) -> None:
+    side = sidecar_path(course / "scripts" / "tiny.md")
+    state = json.loads(_request(server, "GET", "/_/api/tiny/state")[1])
+    panel = next(c for c in state["cues"] if c["kind"] == "main_panel")
+    manifest = json.loads((course / "output" / "tiny" / "tiny.json").read_text())
+    offset = manifest["caption_offset"] - manifest["trim_start"]  # video = caption + offset
+    token = {"X-Review-Token": server.token, "Origin": server.url.rstrip("/")}
+
+    def pin(**change: Any) -> dict[str, Any]:
+        status, body = _request(server, "POST", "/_/api/tiny/pin",
+                                {"id": panel["id"], "version": state["version"]} | change, token)
+        assert status == 200, body
+        doc = json.loads(body)
+        state.update(doc["state"])
+        return doc | {"cue": next(c for c in doc["state"]["cues"] if c["id"] == panel["id"])}
+
+    here = pin(video=3.5)["cue"]  # "cue here" at 3.5 s of the video
+    assert abs(here["at"] - (3.5 - offset)) <= 0.001 and here["method"] == "override"
+    assert abs(here["video"] - 3.5) <= 0.001
+    nudged = pin(nudge=-40)["cue"]
+    assert abs(nudged["at"] - (here["at"] - 0.040)) <= 0.001
+    ended = pin(until_video=5.0)["cue"]
+    assert ended["pinned_end"] and abs(ended["until"] - (5.0 - offset)) <= 0.001
+    assert _request(server, "POST", "/_/api/tiny/pin",
+                    {"id": panel["id"], "until": nudged["at"] - 1}, token)[0] == 400
+    side.write_text(side.read_text() + "# edited by hand\n")  # another editor, underneath
+    stale = pin(until=None)
+    assert stale["conflict"] and "changed outside this page" in stale["message"]
+    assert not stale["cue"]["pinned_end"]
+    back = pin(unpin=True)["cue"]
+    assert not back["pinned"] and back["method"] != "override"
+    assert all(p.id != panel["id"] and p.text != "the closing panel" for p in read_sidecar(side))
+
+
+def test_review_command_serves_the_course(course: Path) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pipeline", "review", "--port", "0", "--root", str(course)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert line.startswith("review app: http://127.0.0.1:"), line
+        port = int(line.split("127.0.0.1:")[1].split("/")[0])
+        for _ in range(100):
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                conn.request("GET", "/", headers={"Host": f"localhost:{port}"})
+                response = conn.getresponse()
+                break
+            except OSError:
+                time.sleep(0.05)
+        assert response.status == 200 and b"/_/lesson/tiny" in response.read()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_review_command_without_a_course_is_a_usage_error(tmp_path: Path, capsys) -> None:
+    from pipeline.cli import main
+
+    assert main(["review", "--root", str(tmp_path)]) == 2
+    assert "no scripts/ folder" in capsys.readouterr().err
