@@ -421,3 +421,32 @@ def test_review_command_without_a_course_is_a_usage_error(tmp_path: Path, capsys
 
     assert main(["review", "--root", str(tmp_path)]) == 2
     assert "no scripts/ folder" in capsys.readouterr().err
+
+
+def test_keyboard_nudge_and_undo_in_the_browser(server: Server, browser: Any,
+                                                course: Path) -> None:
+    side = sidecar_path(course / "scripts" / "tiny.md")
+    page = browser.new_page()
+    page.goto(server.url + "_/lesson/tiny")
+    visual = next(c for c in page.evaluate("window.review.state()")["cues"]
+                  if c["kind"] == "visual_text")
+    page.evaluate(f"window.review.select('{visual['id']}', false)")
+
+    def pinned() -> int | None:
+        return next((p.start for p in read_sidecar(side) if p.text == "first idea | second idea"),
+                    None) if side.is_file() else None
+
+    def saved_after(key: str) -> None:
+        page.evaluate("document.getElementById('saved').classList.remove('ok')")
+        page.keyboard.press(key)
+        page.wait_for_function("document.getElementById('saved').classList.contains('ok')")
+
+    start = round(visual["at"] * 1000)
+    saved_after("Shift+ArrowRight")
+    assert pinned() == start + 100
+    saved_after("ArrowLeft")  # one frame of the rendered video
+    assert pinned() == start + 100 - page.evaluate("parseInt(document.body.dataset.frame)")
+    saved_after("z")
+    saved_after("z")
+    assert pinned() == (start if visual["pinned"] else None)  # back where it was
+    page.close()
