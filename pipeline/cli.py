@@ -280,6 +280,23 @@ def cmd_build(args: argparse.Namespace) -> int:
     return status
 
 
+# --- review ----------------------------------------------------------------------------
+
+def cmd_review(args: argparse.Namespace) -> int:
+    from pipeline.review.app import Server
+
+    root = Path(args.root)
+    if not (root / "scripts").is_dir():
+        raise UsageError("no scripts/ folder here (use --root)", root)
+    server = Server(root, _work_function(args.work), host=args.host, port=args.port)
+    print(f"review app: {server.url}  (Ctrl-C stops)", flush=True)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
 # --- render ----------------------------------------------------------------------------
 
 def cmd_render(args: argparse.Namespace) -> int:
@@ -451,6 +468,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="fail a lesson when a cue or caption of its script is not in its output"
                         " or its audio QA finds errors (clipping)")
     p.add_argument("--interval", type=float, default=1.0, help=argparse.SUPPRESS)
+    p.add_argument("--work", default=None, help=argparse.SUPPRESS)  # MODULE:FUNCTION, tests
+
+    p = command("review", cmd_review, "the review app: fix cue timing on the rendered lessons")
+    p.add_argument("--port", type=int, default=8765, help="port (default 8765; 0: any free one)")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default 127.0.0.1: this machine only)")
+    p.add_argument("--root", default=".", help="course folder holding scripts/ and media/")
     p.add_argument("--work", default=None, help=argparse.SUPPRESS)  # MODULE:FUNCTION, tests
     return parser
 

@@ -24,8 +24,9 @@ from pipeline.audio.normalize import DEFAULT_AUDIO, AudioSettings, lesson_target
 from pipeline.audio.qa import AudioReport, lesson_audio
 from pipeline.audio.qa import report_html as audio_html
 from pipeline.audio.sync import Analysis, SyncResult, analyse, caption_offset_of
+from pipeline.captions.chapters import chapters
 from pipeline.captions.clean import CleanResult, clean_captions
-from pipeline.captions.io import ReadIssue, embedded_issues, read_captions
+from pipeline.captions.io import ReadIssue, embedded_issues, read_captions, to_vtt
 from pipeline.captions.profiles import get_profile
 from pipeline.captions.qa import QaResult, check_captions, findings_csv, report_html
 from pipeline.course import DATA
@@ -34,6 +35,8 @@ from pipeline.models import Caption, Lesson
 from pipeline.render.plan import Overlay, RenderResult, Segment
 from pipeline.render.run import render_video
 from pipeline.render.theme import Theme
+from pipeline.reports.player import chapters_path
+from pipeline.reports.watch import WATCH_PAGE, write_watch_page
 from pipeline.script.parse import parse_script
 from pipeline.timecode import seconds
 from pipeline.timeline import (
@@ -293,6 +296,9 @@ def render(plan_: Plan, out: Path, settings: Settings = Settings(),
     manifest = result.to_json(trim_start=plan_.takes[0].trim,
                               caption_offset=plan_.takes[0].offset)
     manifest["output"] = str(final or out)
+    # review: caption -> output time per joined take (pipeline.review seeks and converts with it)
+    manifest["takes"] = [{"from": seconds(max(start, 0)), "offset": seconds(offset)}
+                         for start, offset in offsets_by_take(plan_.takes)]
     write_text(out.with_suffix(".json"), json.dumps(manifest, ensure_ascii=False, indent=2))
     return result, manifest
 
@@ -314,6 +320,10 @@ def produce(
     result, _ = render(p, video, settings, report, final=final_video)
 
     report("reports")
+    # review: a chapters track from the MAIN PANEL cues, and a watch page with both tracks
+    panels = chapters(result.overlays, result.duration)
+    write_text(chapters_path(video), to_vtt(panels))
+    write_watch_page(out_dir, p.lesson.title, video, panels)
     data = out_dir / DATA
     data.mkdir(exist_ok=True)
     write_text(data / "lesson.json", json.dumps(p.lesson.to_json(), ensure_ascii=False,
@@ -356,6 +366,7 @@ def lesson_summary(name: str, p: Plan, result: RenderResult,
         "name": name, "title": p.lesson.title, "status": "built",
         "duration": seconds(result.duration), "thumbnail": thumbnail,
         "video": result.output.name, "qa_html": "qa.html", "align_html": "align.html",
+        "watch_html": WATCH_PAGE,
         "qa": {"errors": p.qa.errors, "warnings": p.qa.warnings},
         "audio_html": "audio.html", "audio": p.audio.to_json(),
         "min_confidence": min(confidences) if confidences else None,

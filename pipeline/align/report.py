@@ -23,6 +23,7 @@ from pipeline.align.markers import LOW_CONFIDENCE
 from pipeline.align.overrides import SIDECAR_SUFFIX, normalize_text, override_line
 from pipeline.atomic import atomic_path, write_text
 from pipeline.models import Lesson
+from pipeline.reports.player import player
 from pipeline.reports.render import render_template
 from pipeline.timecode import format_clock, seconds
 
@@ -156,6 +157,7 @@ def report_context(lesson: Lesson, result: AlignResult, video: Video | None = No
         "ticks": [{"left": pct(t), "label": format_clock(t)[:-4]}
                   for t in range(0, total, _tick_step(total))],
         "cards": cards, "video": video_src,
+        "player": player(video.path, out_dir) if video is not None else None,  # + tracks
     }
 
 

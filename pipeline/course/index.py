@@ -74,6 +74,8 @@ def lesson_row(output: Path, name: str, status: str, reason: str | None) -> dict
         "video": link("video"),
         "qa_html": link("qa_html"),
         "align_html": link("align_html"),
+        "watch": link("watch_html") or link("video"),  # the player page with caption tracks
+        "review": None,  # set by the review app: its lesson page
         "qa_errors": _number(qa.get("errors")) if qa else None,
         "qa_warnings": _number(qa.get("warnings")) if qa else None,
         "min_confidence": confidence,

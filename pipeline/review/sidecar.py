@@ -1,0 +1,158 @@
+"""Pinning cues in ``<script stem>.cues.yaml``, the sidecar align reads (never the script).
+
+Each change reads the file, replaces the entries that name the cue (by id or by text, as
+align matches them), and writes the whole file atomically. The file's version (a hash of its
+bytes) goes out with every page; a write that finds another version still wins (the last
+write wins) and says so, so a second tab or a hand edit is reported, never corrupted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import os
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from pipeline.align.overrides import (
+    KEY,
+    normalize_text,
+    parse_overrides,
+    sidecar_path,
+    yaml_quote,
+)
+from pipeline.atomic import write_text
+from pipeline.errors import ScriptError
+from pipeline.models import Cue
+from pipeline.timecode import format_clock
+
+ABSENT = "absent"  # the version of a sidecar that does not exist
+HEADER = ("# Cue times pinned by an editor (python -m pipeline review, or by hand).\n"
+          "# Times are on the caption timeline; see pipeline/align/overrides.py.\n")
+
+_threads = threading.Lock()
+
+
+@dataclass(frozen=True, slots=True)
+class Pin:
+    """What the editor asks for one cue: pinned at ``at`` (until ``until``), or unpinned."""
+
+    at: int | None  # ms, caption timeline; None: remove the cue's pin
+    until: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    version: str  # of the file now on disk
+    conflict: bool  # the file had changed since the version the editor saw
+    path: Path
+
+
+def version_of(data: bytes | None) -> str:
+    return ABSENT if data is None else hashlib.sha256(data).hexdigest()[:16]
+
+
+def read_bytes(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
+
+
+def current_version(script: Path) -> str:
+    return version_of(read_bytes(sidecar_path(script)))
+
+
+@contextlib.contextmanager
+def _locked(folder: Path) -> Iterator[None]:
+    """One writer at a time: threads of this app, and other processes (flock on the folder)."""
+    with _threads:
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+
+def _entries(text: str, path: Path) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The sidecar's pins as written (validated by align's own parser), and any other keys."""
+    if text.strip():
+        parse_overrides(text, path, first_line=1, top_level=True)
+    doc = yaml.safe_load(text) if text.strip() else None
+    if doc is None:
+        return [], {}
+    if isinstance(doc, list):
+        return list(doc), {}
+    others = {k: v for k, v in doc.items() if k != KEY}
+    return list(doc.get(KEY) or []), others
+
+
+def _names(entry: dict[str, Any], cue: Cue, ident: str) -> bool:
+    if entry.get("id") is not None:
+        return str(entry["id"]).strip().lower() == ident
+    return normalize_text(str(entry.get("cue", ""))) == normalize_text(cue.text)
+
+
+def entry_line(entry: dict[str, Any]) -> str:
+    """One pin as a flow mapping line: ``- {cue: "text", at: "0:03.400", until: ...}``."""
+    parts = [f"id: {yaml_quote(str(entry['id']))}" if entry.get("id") is not None
+             else f"cue: {yaml_quote(str(entry['cue']))}"]
+    for key in ("at", "until"):
+        value = entry.get(key)
+        if value is None:
+            continue
+        parts.append(f"{key}: {yaml_quote(value)}" if isinstance(value, str) else
+                     f"{key}: {value}")
+    return "- {" + ", ".join(parts) + "}"
+
+
+def render(entries: list[dict[str, Any]], others: dict[str, Any]) -> str:
+    head = yaml.safe_dump(others, allow_unicode=True, sort_keys=False) if others else ""
+    body = "\n".join(entry_line(e) for e in entries)
+    return HEADER + head + f"{KEY}:" + ("\n" + body + "\n" if entries else " []\n")
+
+
+def write_pin(script: Path, cue: Cue, ident: str, pin: Pin, *, by_id: bool,
+              seen: str | None) -> Written:
+    """Pin (or unpin) one cue in the script's sidecar; ``seen``: the version the editor saw.
+
+    ``by_id``: name the cue by its id (another cue has the same text), else by its text.
+    A sidecar that align could not read is refused (ScriptError with its line), not rewritten.
+    """
+    path = sidecar_path(script)
+    with _locked(path.parent):
+        data = read_bytes(path)
+        before = version_of(data)
+        text = "" if data is None else data.decode("utf-8")
+        entries, others = _entries(text, path)
+        new: dict[str, Any] | None = None
+        if pin.at is not None:
+            if pin.until is not None and pin.until <= pin.at:
+                raise ScriptError("a cue's end must come after its start", path)
+            new = {"id": ident} if by_id else {"cue": cue.text}
+            new["at"] = format_clock(pin.at)
+            if pin.until is not None:
+                new["until"] = format_clock(pin.until)
+        kept: list[dict[str, Any]] = []
+        for entry in entries:
+            if isinstance(entry, dict) and _names(entry, cue, ident):
+                if new is not None:
+                    kept.append(new)
+                    new = None
+                continue
+            kept.append(entry)
+        if new is not None:
+            kept.append(new)
+        out = render(kept, others)
+        parse_overrides(out, path, first_line=1, top_level=True)  # what align will read
+        write_text(path, out)
+        return Written(version_of(out.encode("utf-8")), seen is not None and seen != before,
+                       path)
