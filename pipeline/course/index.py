@@ -79,6 +79,9 @@ def lesson_row(output: Path, name: str, status: str, reason: str | None) -> dict
         else "low" if confidence < 0.5 else "fair" if confidence < 0.8 else "good",
         "captions": summary.get("captions"),
         "cues": summary.get("cues"),
+        "captions_from": str(summary["captions_from"]) if summary.get("captions_from") else None,
+        "unspoken": len(summary.get("unspoken") or ()),
+        "unscripted": len(summary.get("unscripted") or ()),
     }
 
 
