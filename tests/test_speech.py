@@ -242,7 +242,7 @@ def test_extend_for_reading_into_the_silence_only_when_that_is_enough() -> None:
     from pipeline.captions.clean import extend_for_reading, reading_time
 
     netflix = get_profile("netflix")
-    text = "Forty characters of caption text, here."  # 40 chars: 2 s at 20 cps
+    text = "Forty characters of caption text, here!!"  # 40 chars: 2 s at 20 cps
     assert reading_time(text, netflix) == 2000
     caps = [Caption(1, 0, 1000, text), Caption(2, 5000, 6000, text),
             Caption(3, 6100, 7100, text), Caption(4, 8000, 9000, text)]
