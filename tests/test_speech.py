@@ -151,7 +151,7 @@ def test_generated_captions_pass_qa_in_both_profiles(takes: dict) -> None:
         made = make_captions(lesson, timing, profile)
         result = check_captions(made, profile, lesson, ())
         assert result.errors == 0, [f for f in result.findings if f.severity == "error"]
-        assert " ".join(c.text.replace("\n", " ") for c in made) == " ".join([P1, P2, P3])
+        assert " ".join(c.text.replace("\n", " ") for c in made) == f"{P1} {P2} {P3}"
 
 
 def test_build_captions_lesson_from_its_recording(takes: dict, tmp_path: Path,

@@ -16,9 +16,9 @@ from urllib.parse import quote
 
 from pipeline import __version__
 from pipeline.atomic import write_text
+from pipeline.course import DATA
 from pipeline.course.cache import sha256_hex
 from pipeline.course.orchestrate import BuildReport
-from pipeline.course import DATA
 
 log = logging.getLogger(__name__)
 

@@ -22,6 +22,7 @@ the int16 samples plus a few small arrays.
 from __future__ import annotations
 
 import bisect
+import itertools
 import logging
 import math
 import re
@@ -192,15 +193,15 @@ def _write_lexicon(words: Sequence[Word], folder: Path) -> _Lexicon:
     for seq in sentences.values():
         seq = ["<s>", *seq, "</s>"]
         uni.update(seq)
-        bi.update(zip(seq, seq[1:], strict=False))
+        bi.update(itertools.pairwise(seq))
     total = sum(uni.values())
     followers = Counter(a for a, _ in bi)
     discount = 0.5
     arpa = ["\\data\\", f"ngram 1={len(uni)}", f"ngram 2={len(bi)}", "", "\\1-grams:"]
-    for w, c in uni.items():
-        p = -99.0 if w == "<s>" else math.log10(c / total)
-        back = math.log10(discount * followers[w] / c) if followers[w] else 0.0
-        arpa.append(f"{p:.4f} {w} {back:.4f}")
+    for token, c in uni.items():
+        logp = -99.0 if token == "<s>" else math.log10(c / total)
+        back = math.log10(discount * followers[token] / c) if followers[token] else 0.0
+        arpa.append(f"{logp:.4f} {token} {back:.4f}")
     arpa += ["", "\\2-grams:"]
     for (a, b), c in bi.items():
         arpa.append(f"{math.log10((c - discount) / uni[a]):.4f} {a} {b}")
@@ -347,8 +348,9 @@ def time_heard(lesson: Lesson, heard: Sequence[Heard], *,
         recogniser = _decoder(lexicon, align=False)
         rough: list[_Rough] = []
         for k, h in enumerate(heard):
-            rough += _recognise(recogniser, h, k,
-                                lambda f, k=k: progress(0.5 * (k + f) / len(heard)))
+            def step(f: float, k: int = k) -> None:
+                progress(0.5 * (k + f) / len(heard))
+            rough += _recognise(recogniser, h, k, step)
         del recogniser
         recognise_cpu = time.process_time() - clock
         match = _match(words, rough, lexicon)
@@ -441,7 +443,7 @@ def _speech_between(heard: Heard, start: int, end: int) -> int:
 
 def _force_all(aligner: Any, words: Sequence[Word], match: Sequence[int],
                spoken: dict[int, bool], rough: Sequence[_Rough], heard: Sequence[Heard],
-               progress: Progress) -> tuple[list[TimedWord], int]:
+               progress: Progress) -> tuple[list[TimedWord], tuple[int, int]]:
     """Force-align the spoken sentences piece by piece; times for every spoken word."""
     times: list[tuple[int, int, int] | None] = [None] * len(words)
     pieces = _pieces(words, match, spoken, rough, heard)
@@ -449,6 +451,7 @@ def _force_all(aligner: Any, words: Sequence[Word], match: Sequence[int],
     for n, (take, first, last, start, end) in enumerate(pieces):
         progress(n / max(1, len(pieces)))
         names = [_name(words[k]) for k in range(first, last + 1)]
+        got: list[tuple[int, int]] | None
         if all(m >= 0 for m in match[first:last + 1]) and not FORCE_HEARD:
             got = _interpolate(match[first:last + 1], rough, start, end, heard[take])
         else:
@@ -512,7 +515,7 @@ def _pieces(words: Sequence[Word], match: Sequence[int], spoken: dict[int, bool]
         # cut points: between sentences, where the last word before and the first after
         # were both heard and a pause lies between them
         cuts = [(run[0], start)]
-        for a, b in zip(run, run[1:], strict=False):
+        for a, b in itertools.pairwise(run):
             if words[a].sentence == words[b].sentence or match[a] < 0 or match[b] < 0:
                 continue
             ra, rb = rough[match[a]], rough[match[b]]
@@ -522,7 +525,7 @@ def _pieces(words: Sequence[Word], match: Sequence[int], spoken: dict[int, bool]
             if cut - cuts[-1][1] >= _PIECE_MIN:
                 cuts.append((b, cut))
         cuts.append((run[-1] + 1, end))
-        for (w0, t0), (w1, t1) in zip(cuts, cuts[1:], strict=False):
+        for (w0, t0), (w1, t1) in itertools.pairwise(cuts):
             out.append((take, w0, w1 - 1, t0, t1))
     return out
 
@@ -593,7 +596,7 @@ def _interpolate(match: Sequence[int], rough: Sequence[_Rough], start: int, end:
 def _unscripted(rough: Sequence[_Rough], match: Sequence[int],
                 timed: Sequence[TimedWord]) -> list[Span]:
     """Recognised words no script word took, in runs, outside the force-aligned words."""
-    used = set(m for m in match if m >= 0)
+    used = {m for m in match if m >= 0}
     covered: dict[int, list[tuple[int, int]]] = {}
     for t in timed:
         if t.heard:

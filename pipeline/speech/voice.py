@@ -48,9 +48,9 @@ def _library() -> ctypes.CDLL:
             raise PipelineError("espeak-ng has no voice 'en-us'")
         _state["lib"] = lib
         _state["voice"] = ("en-us", 175)
-    lib = _state["lib"]
-    assert isinstance(lib, ctypes.CDLL)
-    return lib
+    found = _state["lib"]
+    assert isinstance(found, ctypes.CDLL)
+    return found
 
 
 def speak(text: str, *, voice: str = "en-us", rate: int = 165) -> np.ndarray:
