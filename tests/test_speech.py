@@ -252,3 +252,19 @@ def test_extend_for_reading_into_the_silence_only_when_that_is_enough() -> None:
     assert [c.end for c in out] == [2000, 6000, 7100, 2000 + 8000]
     assert [c.index for c in changes] == [1, 4] and {c.rule for c in changes} == {
         "extend_for_reading"}
+
+
+def test_a_recording_without_the_script_says_everything_is_unspoken(
+        takes: dict, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    silent = tmp_path / "silent.webm"
+    audio = synthesize_audio([], CLAP_AT, 0, 4000, seed=3)
+    label = tmp_path / "label.png"
+    _label(label, parse_script(_script(takes)), "silent")
+    encode(audio, label, silent, 4000)
+    assert main(["captions", str(_script(takes)), "--media", str(silent), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["captions"] == [] and len(doc["unspoken"]) == 3
+    assert main(["align", str(_script(takes)), "--media", str(silent), "--json"]) == 0
+    cues = json.loads(capsys.readouterr().out)["cues"]
+    assert {c["method"] for c in cues} == {"estimated"}  # not claimed as heard
+    assert main(["captions", str(_script(takes)), "--media", str(tmp_path / "none.webm")]) == 2

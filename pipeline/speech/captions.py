@@ -148,7 +148,7 @@ def audio_cues(lesson: Lesson, timing: Timing, captions: Sequence[Caption], *,
     result = align_cues(lesson, per_word, max_cps=max_cps)
     cues = []
     for cue in result.cues:
-        if cue.method == "override":
+        if cue.method != "text":  # pinned by the editor, or nothing heard to place it by
             cues.append(replace(cue, caption_index=_caption_at(captions, cue.start)))
             continue
         k = cue.caption_index - 1
