@@ -268,3 +268,35 @@ def test_a_recording_without_the_script_says_everything_is_unspoken(
     cues = json.loads(capsys.readouterr().out)["cues"]
     assert {c["method"] for c in cues} == {"estimated"}  # not claimed as heard
     assert main(["captions", str(_script(takes)), "--media", str(tmp_path / "none.webm")]) == 2
+
+
+def test_two_takes_captioned_and_joined(takes: dict, tmp_path: Path) -> None:
+    (tmp_path / "lesson.md").write_text(SCRIPT)  # for the takes' labels
+    first, second = tmp_path / "a.webm", tmp_path / "b.webm"
+    truth_a = make_take(first, _sentences(P1, P2))
+    truth_b = make_take(second, _sentences(P3))
+    script = tmp_path / "two.md"
+    script.write_text(SCRIPT.replace("take.webm", "a.webm\nb.webm").replace(
+        f"{P3}", f"**CLAP**\n\n{P3}"))
+    out = tmp_path / "out" / "two.webm"
+    out.parent.mkdir()
+    assert main(["render", str(script), "--media", str(first), str(second), "-o", str(out),
+                 "--json"]) == 0
+    manifest = json.loads(out.with_suffix(".json").read_text())
+    from pipeline.captions.io import read_captions
+
+    captions, _ = read_captions(out.with_suffix(".srt"))
+    b_caption = next(c for c in captions if c.text.startswith("Then zoom"))
+    # output: take a from its trim point, then take b from its own trim point
+    from pipeline import ffmpeg
+
+    a_length = (ffmpeg.probe(first).duration or 0) - round(1000 * manifest["trim_start"])
+    b_trim = CLAP_AT + 500  # the lead-in after b's clap (its first word comes later)
+    expected = a_length + round(1000 * float(truth_b[0]["start"])) - b_trim
+    assert abs(b_caption.start - expected) <= 100, (b_caption, expected)
+    a_caption = next(c for c in captions if c.text.startswith("The market"))
+    expected_a = round(1000 * float(truth_a[2]["start"])) - round(1000 * manifest["trim_start"])
+    assert abs(a_caption.start - expected_a) <= 100
+    panel = next(o for o in manifest["overlays"] if o["kind"] == "main_panel")
+    assert abs(panel["start"] * 1000 - (round(1000 * float(truth_a[3]["end"]))
+                                        - round(1000 * manifest["trim_start"]))) <= 300
