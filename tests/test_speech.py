@@ -76,6 +76,9 @@ def takes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, lis
                              ("adlib", (P1, AD_LIB, P2, P3))):
         take = folder / f"{name}.webm"
         out[name] = (take, make_take(take, _sentences(*paragraphs)))
+    said = _sentences(P1, P2, P3)
+    retake = folder / "retake.webm"  # the third sentence said twice over
+    out["retake"] = (retake, make_take(retake, said[:3] + said[2:]))
     return out
 
 
@@ -300,3 +303,18 @@ def test_two_takes_captioned_and_joined(takes: dict, tmp_path: Path) -> None:
     panel = next(o for o in manifest["overlays"] if o["kind"] == "main_panel")
     assert abs(panel["start"] * 1000 - (round(1000 * float(truth_a[3]["end"]))
                                         - round(1000 * manifest["trim_start"]))) <= 300
+
+
+def test_a_retake_is_timed_once_and_the_other_saying_is_unscripted(
+        takes: dict, capsys: pytest.CaptureFixture) -> None:
+    take, truth = takes["retake"]
+    assert main(["captions", str(_script(takes)), "--media", str(take), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert not doc["unspoken"]
+    first, second = truth[2], truth[3]  # the two sayings of "The market is large..."
+    market = [w for w in doc["words"] if w["line"] == P2_LINE][:10]
+    assert abs(market[0]["start"] - first["start"]) <= 0.1
+    assert market[-1]["end"] <= second["start"]
+    assert any(abs(u["start"] - second["start"]) <= 0.3 and abs(u["end"] - second["end"]) <= 0.5
+               for u in doc["unscripted"]), (doc["unscripted"], second)
+    assert doc["captions"][-1]["text"].endswith("best ideas.")

@@ -360,7 +360,7 @@ def time_heard(lesson: Lesson, heard: Sequence[Heard], *,
         timed, forced = _force_all(aligner, words, match, spoken, rough, heard,
                                    lambda f: progress(0.5 + 0.5 * f))
         force_cpu = time.process_time() - clock
-    unscripted = _unscripted(rough, match, timed)
+    unscripted = _unscripted(rough, timed)
     said = [t.heard for t in timed]
     stats = {"recognised": len(rough), "heard": int(sum(m >= 0 for m in match)),
              "words": len(words), "pieces": forced[0], "pieces_failed": forced[1],
@@ -514,20 +514,44 @@ def _pieces(words: Sequence[Word], match: Sequence[int], spoken: dict[int, bool]
         end = _extend_forward(h, rough[match[heard_in[-1]]].end, run[-1] - heard_in[-1])
         # cut points: between sentences, where the last word before and the first after
         # were both heard and a pause lies between them
-        cuts = [(run[0], start)]
+        # cuts (first word after, where the piece before ends, where the next starts):
+        # the pause after one sentence's last heard word and the pause before the next
+        # one's first; speech between them (a retake, an ad-lib) is in neither piece
+        cuts = [(run[0], start, start)]
         for a, b in itertools.pairwise(run):
             if words[a].sentence == words[b].sentence or match[a] < 0 or match[b] < 0:
                 continue
             ra, rb = rough[match[a]], rough[match[b]]
             if ra.take != take or rb.take != take or rb.start <= ra.end:
                 continue
-            cut = _pause_near(h, (ra.end + rb.start) // 2)
-            if cut - cuts[-1][1] >= _PIECE_MIN:
-                cuts.append((b, cut))
-        cuts.append((run[-1] + 1, end))
-        for (w0, t0), (w1, t1) in itertools.pairwise(cuts):
+            stop, go = _pause_after(h, ra.end), _pause_before(h, rb.start)
+            if not ra.end <= stop <= go <= rb.start:
+                stop = go = _pause_near(h, (ra.end + rb.start) // 2)
+            if stop - cuts[-1][2] >= _PIECE_MIN:
+                cuts.append((b, stop, go))
+        cuts.append((run[-1] + 1, end, end))
+        for (w0, _, t0), (w1, t1, _) in itertools.pairwise(cuts):
             out.append((take, w0, w1 - 1, t0, t1))
     return out
+
+
+def _pause_after(h: Heard, t: int) -> int:
+    """The middle of the first pause after the speech that ``t`` ends (at most 0.4 s in)."""
+    k = bisect.bisect_left([b for _, b in h.speech], t - 150)
+    if k >= len(h.speech):
+        return t + _PAD
+    a = h.speech[k][1]
+    b = h.speech[k + 1][0] if k + 1 < len(h.speech) else a + 800
+    return min((a + b) // 2, a + 400)
+
+
+def _pause_before(h: Heard, t: int) -> int:
+    """The middle of the last pause before the speech that ``t`` starts (at most 0.4 s)."""
+    k = bisect.bisect_right([a for a, _ in h.speech], t + 150) - 1
+    if k <= 0:
+        return max(0, t - _PAD)
+    a, b = h.speech[k - 1][1], h.speech[k][0]
+    return max((a + b) // 2, b - 400)
 
 
 def _pause_near(h: Heard, t: int) -> int:
@@ -593,16 +617,21 @@ def _interpolate(match: Sequence[int], rough: Sequence[_Rough], start: int, end:
     return out
 
 
-def _unscripted(rough: Sequence[_Rough], match: Sequence[int],
-                timed: Sequence[TimedWord]) -> list[Span]:
-    """Recognised words no script word took, in runs, outside the force-aligned words."""
-    used = {m for m in match if m >= 0}
-    covered: dict[int, list[tuple[int, int]]] = {}
+def _unscripted(rough: Sequence[_Rough], timed: Sequence[TimedWord]) -> list[Span]:
+    """Recognised words outside every timed script word, in runs (a recognised word the
+    aligner matched to a script word said elsewhere, a retake, counts as unscripted)."""
+    spans: dict[int, list[tuple[int, int]]] = {}
     for t in timed:
         if t.heard:
-            covered.setdefault(t.take, []).append((t.start, t.end))
+            spans.setdefault(t.take, []).append((t.start - 100, t.end + 100))
+    starts = {k: [a for a, _ in v] for k, v in spans.items()}
     out: list[Span] = []
     run: list[_Rough] = []
+
+    def covered(r: _Rough) -> bool:
+        mid = (r.start + r.end) // 2
+        k = bisect.bisect_right(starts.get(r.take, []), mid) - 1
+        return k >= 0 and spans[r.take][k][1] > mid
 
     def flush() -> None:
         if run and (len(run) >= _UNSCRIPTED_MIN or run[-1].end - run[0].start >= _UNSCRIPTED_MS):
@@ -610,11 +639,11 @@ def _unscripted(rough: Sequence[_Rough], match: Sequence[int],
                             " ".join(r.name for r in run)))
         run.clear()
 
-    for k, r in enumerate(rough):
-        inside = any(a <= (r.start + r.end) // 2 < b for a, b in covered.get(r.take, ()))
-        if k in used or inside or (run and (r.take != run[-1].take or r.start - run[-1].end > 1500)):
+    for r in rough:
+        inside = covered(r)
+        if inside or (run and (r.take != run[-1].take or r.start - run[-1].end > 1500)):
             flush()
-        if k not in used and not inside:
+        if not inside:
             run.append(r)
     flush()
     return out
