@@ -178,8 +178,7 @@ def plan(
         identity = identities[i] if identities else str(path)
         if timing is not None:  # the takes laid end to end: the alignment is the sync
             base = take_bases(timing.durations)[i]
-            found = _sync(path, caption_timing, -base, cached, identity)
-            syncs.append(replace(found, confidence=1.0, method="recording"))
+            syncs.append(SyncResult(timing.claps[i], -base, 1.0, "recording"))
             continue
         syncs.append(_sync(path, caption_timing, offset, cached, identity))
     takes = plan_takes(media, syncs, caption_timing, settings.lead_in)

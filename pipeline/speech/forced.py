@@ -106,6 +106,7 @@ class Timing:
     unspoken: tuple[Passage, ...]
     unscripted: tuple[Span, ...]
     durations: tuple[int, ...]  # ms of each recording
+    claps: tuple[int | None, ...] = ()  # ms of each recording's first clap
     spelled: tuple[tuple[str, str], ...] = ()  # (word, source) not in the dictionary
     stats: dict[str, Any] = field(default_factory=dict, compare=False)
 
@@ -120,7 +121,8 @@ def timing_to_json(t: Timing) -> dict[str, Any]:
                   for w in t.words],
         "unspoken": [[p.line, p.text] for p in t.unspoken],
         "unscripted": [[s.take, s.start, s.end, s.text] for s in t.unscripted],
-        "durations": list(t.durations), "spelled": [list(s) for s in t.spelled],
+        "durations": list(t.durations), "claps": list(t.claps),
+        "spelled": [list(s) for s in t.spelled],
         "stats": t.stats,
     }
 
@@ -130,7 +132,8 @@ def timing_from_json(doc: dict[str, Any]) -> Timing:
                             w[6], w[7], w[8], w[9]) for w in doc["words"])
     return Timing(words, tuple(Passage(*p) for p in doc["unspoken"]),
                   tuple(Span(*s) for s in doc["unscripted"]), tuple(doc["durations"]),
-                  tuple((a, b) for a, b in doc["spelled"]), doc.get("stats", {}))
+                  tuple(doc.get("claps", ())), tuple((a, b) for a, b in doc["spelled"]),
+                  doc.get("stats", {}))
 
 
 # --- the script ----------------------------------------------------------------------
@@ -240,6 +243,7 @@ class Heard:
 
     pcm: np.ndarray  # int16 at RATE
     speech: tuple[tuple[int, int], ...]  # ms
+    clap: int | None = None  # ms of the first clap, found in the same decode
 
     @property
     def duration(self) -> int:
@@ -251,12 +255,16 @@ class Heard:
 
 
 def listen(path: Path) -> Heard:
-    """Decode a recording once: int16 samples and its speech stretches."""
-    pcm, tap = _Pcm(), SpeechTap()
-    scan(path, [pcm, tap])
+    """Decode a recording once: int16 samples, its speech stretches and its clap."""
+    from pipeline.audio.clap import EnvelopeTap, claps_from
+
+    pcm, tap, envelope = _Pcm(), SpeechTap(), EnvelopeTap()
+    duration = scan(path, [pcm, tap, envelope])
     samples = np.concatenate(pcm.chunks) if pcm.chunks else np.zeros(0, dtype=np.int16)
     pcm.chunks.clear()
-    return Heard(samples, tuple(segments(tap.track(), min_gap=250, min_length=80)))
+    first = claps_from(path, envelope.envelope(), duration).first
+    return Heard(samples, tuple(segments(tap.track(), min_gap=250, min_length=80)),
+                 first.ms if first else None)
 
 
 def heard_from_samples(pcm: np.ndarray) -> Heard:
@@ -339,9 +347,10 @@ def time_heard(lesson: Lesson, heard: Sequence[Heard], *,
                progress: Progress = lambda f: None) -> Timing:
     words = script_words(lesson)
     durations = tuple(h.duration for h in heard)
+    claps = tuple(h.clap for h in heard)
     if not words or not heard:
         return Timing(tuple(TimedWord(w, -1, -1, -1, 0.0) for w in words),
-                      _unspoken(lesson, words, [False] * len(words)), (), durations)
+                      _unspoken(lesson, words, [False] * len(words)), (), durations, claps)
     with tempfile.TemporaryDirectory(prefix="speech-") as tmp:
         lexicon = _write_lexicon(words, Path(tmp))
         clock = time.process_time()
@@ -368,7 +377,7 @@ def time_heard(lesson: Lesson, heard: Sequence[Heard], *,
     log.info("%s: %d of %d words heard, %d force-aligned pieces (%d failed)", lesson.path,
              stats["heard"], len(words), *forced)
     return Timing(tuple(timed), _unspoken(lesson, words, said), tuple(unscripted), durations,
-                  lexicon.spelled, stats)
+                  claps, lexicon.spelled, stats)
 
 
 def _match(words: Sequence[Word], rough: Sequence[_Rough], lexicon: _Lexicon) -> list[int]:
