@@ -186,6 +186,18 @@ def test_build_captions_lesson_from_its_recording(takes: dict, tmp_path: Path,
     assert main(["build", "--root", str(tmp_path), "--jobs", "1", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["lessons"][0]["status"] == "cached"
 
+    def listened() -> dict[str, int]:
+        return {str(p): p.stat().st_mtime_ns for p in (tmp_path / ".cache" / "steps").rglob("*")
+                if p.is_file() and json.loads(p.read_text())["step"] == "speech"}
+
+    before = listened()
+    assert len(before) == 1
+    script = tmp_path / "scripts" / "lesson.md"
+    script.write_text(script.read_text().replace("Market size", "Market sizes"))
+    assert main(["build", "--root", str(tmp_path), "--jobs", "1", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["lessons"][0]["status"] == "built"
+    assert listened() == before  # a cue edit does not listen to the recording again
+
 
 def test_render_captions_from_the_recording(takes: dict, tmp_path: Path) -> None:
     take, _ = takes["full"]
