@@ -72,7 +72,7 @@ def _speed(folder: Path) -> None:
     with multiprocessing.get_context("spawn").Pool(1) as pool:
         made = pool.starmap(_take, [(folder, 1), (folder, 2)])
     print(f"{'take':>8} {'audio s':>8} {'decode s':>9} {'align s':>8} {'ratio':>6}"
-          f" {'CPU ratio':>9} {'peak MB':>8}")
+          f" {'CPU s':>6} {'CPU ratio':>9} {'peak MB':>8}")
     for times, (script, rec, truth) in zip((1, 2), made, strict=True):
         length = ffmpeg.probe(rec).duration or 1
         decode = _child([ffmpeg.executable(), "-v", "error", "-i", ffmpeg.media_arg(rec),
@@ -80,7 +80,7 @@ def _speed(folder: Path) -> None:
         align = _child([sys.executable, "-m", "pipeline", "captions", str(script), "--media",
                         str(rec), "--json"])
         print(f"{times:>7}x {length / 1000:8.1f} {decode[0]:9.2f} {align[0]:8.2f}"
-              f" {align[0] / decode[0]:6.1f} {align[1] / max(decode[1], 1e-3):9.1f}"
+              f" {align[0] / decode[0]:6.1f} {align[1]:6.1f} {align[1] / max(decode[1], 1e-3):9.1f}"
               f" {align[2]:8d}")
         doc = json.loads(align[3])
         starts: dict[int, float] = {}

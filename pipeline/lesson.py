@@ -204,7 +204,7 @@ def _timing(lesson: Lesson, media: Sequence[Path], cached: Cached | None,
     """The script's words timed on the recordings, cached by the recordings' identities,
     the narration and the speech code (a cue or caption-profile edit does not re-align)."""
     def compute() -> dict[str, Any]:
-        return timing_to_json(time_script(lesson, media,
+        return timing_to_json(time_script(lesson, media, claps=True,
                                           progress=lambda f: report("speech", f)))
 
     report("speech", 0.0)

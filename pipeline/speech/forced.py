@@ -239,31 +239,40 @@ class _Pcm:
 
 @dataclass(frozen=True, slots=True)
 class Heard:
-    """One recording's samples and its speech stretches."""
+    """One recording's samples (int16 at RATE, kept in the decode's chunks: never copied
+    whole) and its speech stretches."""
 
-    pcm: np.ndarray  # int16 at RATE
+    chunks: tuple[np.ndarray, ...]
     speech: tuple[tuple[int, int], ...]  # ms
     clap: int | None = None  # ms of the first clap, found in the same decode
 
     @property
     def duration(self) -> int:
-        return len(self.pcm) * 1000 // RATE
+        return sum(len(c) for c in self.chunks) * 1000 // RATE
 
     def window(self, start: int, end: int) -> bytes:
+        """The samples from ``start`` to ``end`` ms as bytes (what the decoder reads)."""
         a, b = max(0, start) * RATE // 1000, max(0, end) * RATE // 1000
-        return self.pcm[a:b].tobytes()
+        out: list[bytes] = []
+        at = 0
+        for chunk in self.chunks:
+            if at >= b:
+                break
+            if at + len(chunk) > a:
+                out.append(chunk[max(0, a - at):b - at].tobytes())
+            at += len(chunk)
+        return b"".join(out)
 
 
-def listen(path: Path) -> Heard:
-    """Decode a recording once: int16 samples, its speech stretches and its clap."""
+def listen(path: Path, *, clap: bool = True) -> Heard:
+    """Decode a recording once: int16 samples, its speech stretches and (``clap``) its
+    first clap, which the lesson flow trims at."""
     from pipeline.audio.clap import EnvelopeTap, claps_from
 
     pcm, tap, envelope = _Pcm(), SpeechTap(), EnvelopeTap()
-    duration = scan(path, [pcm, tap, envelope])
-    samples = np.concatenate(pcm.chunks) if pcm.chunks else np.zeros(0, dtype=np.int16)
-    pcm.chunks.clear()
-    first = claps_from(path, envelope.envelope(), duration).first
-    return Heard(samples, tuple(segments(tap.track(), min_gap=250, min_length=80)),
+    duration = scan(path, [pcm, tap, envelope] if clap else [pcm, tap])
+    first = claps_from(path, envelope.envelope(), duration).first if clap else None
+    return Heard(tuple(pcm.chunks), tuple(segments(tap.track(), min_gap=250, min_length=80)),
                  first.ms if first else None)
 
 
@@ -271,7 +280,7 @@ def heard_from_samples(pcm: np.ndarray) -> Heard:
     """For tests and benchmarks: samples already in memory (int16 at RATE)."""
     tap = SpeechTap()
     tap.feed(pcm.astype(np.float32) / 32768)
-    return Heard(pcm, tuple(segments(tap.track(), min_gap=250, min_length=80)))
+    return Heard((pcm,), tuple(segments(tap.track(), min_gap=250, min_length=80)))
 
 
 def _utterances(speech: Sequence[tuple[int, int]], limit: int) -> list[tuple[int, int]]:
@@ -333,13 +342,14 @@ def _force(decoder: Any, heard: Heard, names: Sequence[str], start: int, end: in
 # --- putting it together ------------------------------------------------------------
 
 
-def time_script(lesson: Lesson, media: Sequence[Path], *,
+def time_script(lesson: Lesson, media: Sequence[Path], *, claps: bool = False,
                 progress: Progress = lambda f: None) -> Timing:
-    """Every narration word of ``lesson`` timed on ``media`` (recordings, in order)."""
+    """Every narration word of ``lesson`` timed on ``media`` (recordings, in order);
+    ``claps``: find each recording's clap in the same decode."""
     heard = []
     for k, path in enumerate(media):
         progress(0.3 * k / len(media))
-        heard.append(listen(path))
+        heard.append(listen(path, clap=claps))
     return time_heard(lesson, heard, progress=lambda f: progress(0.3 + 0.7 * f))
 
 
