@@ -166,7 +166,15 @@ def cmd_align(args: argparse.Namespace) -> int:
     lesson = parse_script(args.script)
     captions = read_captions(args.captions)[0] if args.captions else None
     max_cps = args.max_cps or reading_cps(get_profile(args.profile))
-    result = align_cues(lesson, captions, max_cps=max_cps)
+    if args.media:  # the script's words timed on the recordings (method "audio")
+        from pipeline.speech.captions import audio_cues, make_captions
+        from pipeline.speech.forced import time_script
+
+        timing = time_script(lesson, [Path(m) for m in args.media])
+        made = make_captions(lesson, timing, get_profile(args.profile))
+        result = audio_cues(lesson, timing, made, max_cps=max_cps)
+    else:
+        result = align_cues(lesson, captions, max_cps=max_cps)
     if args.html:
         write_report(lesson, result, args.html, video=args.video)
     if args.otio:
@@ -181,6 +189,32 @@ def cmd_align(args: argparse.Namespace) -> int:
            f" {c.method} {c.confidence:.2f}  [{c.cue.kind}] {c.cue.text}" for c in result.cues]
     )
     emit(args, result.to_json(), human)
+    return 0
+
+
+# --- captions (from the recordings' speech) -------------------------------------------
+
+def cmd_captions(args: argparse.Namespace) -> int:
+    from pipeline.captions.io import write_captions
+    from pipeline.captions.profiles import get_profile
+    from pipeline.script.parse import parse_script
+    from pipeline.speech.captions import captions_json, make_captions
+    from pipeline.speech.forced import time_script
+
+    lesson = parse_script(args.script)
+    profile = get_profile(str(lesson.frontmatter.get("profile") or args.profile or "netflix"))
+    timing = time_script(lesson, [Path(m) for m in args.media])
+    made = make_captions(lesson, timing, profile)
+    if args.output:
+        write_captions(args.output, made)
+    doc = captions_json(lesson, timing, made)
+    heard = sum(w["start"] is not None for w in doc["words"])
+    human = "\n".join(
+        [f"{lesson.path}: {len(made)} captions from {heard} of {len(doc['words'])} words heard"]
+        + [f"  {lesson.path}:{p['line']}: unspoken: {p['text']}" for p in doc["unspoken"]]
+        + [f"  unscripted speech {u['start']:.2f}-{u['end']:.2f} s" for u in doc["unscripted"]]
+    )
+    emit(args, doc, human)
     return 0
 
 
@@ -423,6 +457,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="caption profile whose reading speed times VISUAL TEXT (default netflix)")
     p.add_argument("--max-cps", type=float, default=None,
                    help="VISUAL TEXT reading speed, characters a second (overrides --profile)")
+    p.add_argument("--media", nargs="+", metavar="REC",
+                   help="time the script's words on these recordings (method audio)")
+
+    p = command("captions", cmd_captions, "caption a lesson from its recordings' speech")
+    p.add_argument("script", help="lesson script (markdown)")
+    p.add_argument("--media", nargs="+", required=True, metavar="REC",
+                   help="the lesson's recordings, in script order")
+    p.add_argument("-o", "--output", metavar="OUT.srt|OUT.vtt", help="write the captions")
+    p.add_argument("--profile", default=None, help="caption profile: netflix (default), bbc")
 
     p = command("clap", cmd_clap, "find hand claps in a recording")
     p.add_argument("media", help="recording (any format ffmpeg reads)")

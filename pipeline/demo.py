@@ -33,7 +33,8 @@ RATE = 48_000
 SIZE = (480, 270)
 FPS = 24
 SPEECH_AFTER_CLAP = 1500  # ms between the clap and the first word
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
+SENTENCE_PAUSE = 350  # ms between narrated sentences (espeak-ng)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +94,32 @@ def synthesize_audio(
         voice = speech_like(rng, caption.end - caption.start)
         audio[at:at + len(voice)] += voice[: max(0, len(audio) - at)]
     return np.clip(audio, -1.0, 1.0).astype(np.float32)
+
+
+def narrate(captions: Sequence[Caption], start: int) -> tuple[np.ndarray, list[dict[str, object]]]:
+    """The captions' text spoken by espeak-ng one sentence after another from ``start`` ms,
+    at RATE; returns the audio and each sentence's truth (recording seconds)."""
+    from scipy.signal import resample_poly
+
+    from pipeline.speech.voice import RATE as VOICE_RATE
+    from pipeline.speech.voice import speak
+
+    pieces: list[np.ndarray] = []
+    truth: list[dict[str, object]] = []
+    at = start
+    for caption in captions:
+        voice = speak(caption.text.replace("\n", " ")).astype(np.float32) / 32768
+        loud = np.flatnonzero(np.abs(voice) > 0.01)
+        if not len(loud):
+            continue
+        voice = resample_poly(voice[loud[0]:loud[-1] + 1], RATE // 150, VOICE_RATE // 150)
+        length = len(voice) * 1000 // RATE
+        truth.append({"line": caption.line, "text": caption.text, "start": seconds(at),
+                      "end": seconds(at + length)})
+        pieces.append(voice[: length * RATE // 1000])
+        pieces.append(np.zeros(SENTENCE_PAUSE * RATE // 1000, dtype=np.float32))
+        at += length + SENTENCE_PAUSE
+    return (np.concatenate(pieces) if pieces else np.zeros(0, np.float32)), truth
 
 
 def _write_wav(path: Path, audio: np.ndarray) -> None:
@@ -170,10 +197,14 @@ def _make_one(
     clap = 800 + seed % 900  # 0.8 .. 1.7 s
     offset = clap + SPEECH_AFTER_CLAP - captions[0].start
     duration = captions[-1].end + offset + 1500
+    narration: tuple[np.ndarray, list[dict[str, object]]] | None = None
+    if source == "estimated":  # no captions to follow: the narration spoken by espeak-ng
+        narration = narrate(captions, clap + SPEECH_AFTER_CLAP)
+        duration = clap + SPEECH_AFTER_CLAP + len(narration[0]) * 1000 // RATE + 1500
     out = demo_dir / name
     truth_path = demo_dir / f"{name}.truth.json"
     fingerprint = hashlib.sha256(json.dumps(
-        [GENERATOR_VERSION, [(c.start, c.end) for c in captions], clap, offset]
+        [GENERATOR_VERSION, [(c.start, c.end, c.text) for c in captions], clap, offset]
     ).encode()).hexdigest()[:16]
     result = DemoRecording(out, lesson.name, duration, clap, offset, source)
     if not force and out.is_file() and truth_path.is_file():
@@ -184,7 +215,11 @@ def _make_one(
             pass
     if on_step:
         on_step(f"making {out} ({duration / 1000:.0f} s)")
-    audio = synthesize_audio(captions, clap, offset, duration, seed)
+    audio = synthesize_audio([] if narration else captions, clap, offset, duration, seed)
+    if narration is not None:
+        at = (clap + SPEECH_AFTER_CLAP) * RATE // 1000
+        voice = narration[0][: len(audio) - at]
+        audio[at:at + len(voice)] = np.clip(audio[at:at + len(voice)] + 0.7 * voice, -1, 1)
     with tempfile.TemporaryDirectory() as tmp:
         label = Path(tmp) / "label.png"
         _label(label, lesson, name)
@@ -194,6 +229,8 @@ def _make_one(
         "first_caption": captions[0].index, "last_caption": captions[-1].index,
         "note": "clap and offset are exact by construction (seconds); "
                 "caption time + offset = recording time",
-    }
+    } | ({"narrated": "espeak-ng", "sentences": narration[1],
+          "note": "clap exact; sentences: where each narrated sentence starts and ends in "
+                  "the recording (seconds)"} if narration else {})
     write_text(truth_path, json.dumps(truth, indent=2) + "\n")
     return result

@@ -38,6 +38,8 @@ from pipeline.render.theme import Theme
 from pipeline.reports.player import chapters_path
 from pipeline.reports.watch import WATCH_PAGE, write_watch_page
 from pipeline.script.parse import parse_script
+from pipeline.speech.captions import audio_cues, captions_json, make_captions, take_bases
+from pipeline.speech.forced import Timing, time_script, timing_from_json, timing_to_json
 from pipeline.timecode import seconds
 from pipeline.timeline import (
     Take,
@@ -226,6 +228,7 @@ class Plan:
     captions: tuple[Caption, ...]  # cleaned, output timeline
     audio: AudioReport  # each take's levels, its gain, the audio findings
     dropped: tuple[Dropped, ...] = ()  # cues and captions no take shows
+    speech: dict[str, Any] | None = None  # captions from the recordings: words, unspoken...
 
 
 def plan(
@@ -240,23 +243,38 @@ def plan(
         raise PipelineError("no recording to render", script)
     profile = get_profile(str(lesson.frontmatter.get("profile") or settings.profile or "netflix"))
     source = lesson_captions(lesson)
+    # --- captions from the recordings (issue 12): no captions -> the script's words timed
+    timing = None
+    if not source.captions:
+        timing = _timing(lesson, media, cached, identities, report)
+        source = Captions(tuple(make_captions(lesson, timing, profile)), (), "recording")
+    # ---
     report("clean")
     cleaned = clean_captions(source.captions, lesson, profile)
     report("qa")
     qa = check_captions(cleaned.captions, profile, lesson, source.issues)
     report("align")
-    aligned = align_cues(lesson, cleaned.captions or None, max_cps=reading_cps(profile))
+    if timing is None:
+        aligned = align_cues(lesson, cleaned.captions or None, max_cps=reading_cps(profile))
+    else:
+        aligned = audio_cues(lesson, timing, cleaned.captions, max_cps=reading_cps(profile))
 
-    timing = list(cleaned.captions) or estimated_captions(lesson)
+    caption_timing = list(cleaned.captions) or estimated_captions(lesson)
     offset = caption_offset_of(lesson)
     analyses, lengths = [], []
     for i, path in enumerate(media):
         report("sync", i / len(media))
         identity = identities[i] if identities else str(path)
-        analyses.append(_sync(path, timing, offset, cached, identity))
+        if timing is not None:  # the takes laid end to end: the alignment is the sync
+            base = take_bases(timing.durations)[i]
+            analyses.append(Analysis(SyncResult(timing.claps[i], -base, 1.0, "recording"),
+                                     timing.speech[i], timing.loudness[i],
+                                     timing.durations[i]))
+        else:
+            analyses.append(_sync(path, caption_timing, offset, cached, identity))
         lengths.append(_length(path, cached, identity))
     syncs = [a.sync for a in analyses]
-    takes = plan_takes(media, syncs, timing, settings.lead_in, lengths)
+    takes = plan_takes(media, syncs, caption_timing, settings.lead_in, lengths)
     audio = lesson_audio([(t.path.name, a.loudness, a.speech, t.trim, t.duration)
                           for t, a in zip(takes, analyses, strict=True)],
                          settings.audio, lesson_target(lesson, settings.audio))
@@ -274,9 +292,30 @@ def plan(
         overlays.append(Overlay(cue.cue.kind, cue.cue.text, cue.cue.items, *span,
                                 line=cue.cue.line))
     lost = _dropped_in_plan(lesson, source, takes, outside, cleaned.captions)
+    speech = captions_json(lesson, timing, cleaned.captions) if timing else None
     return Plan(lesson, source, cleaned, qa, aligned, tuple(syncs), tuple(takes),
                 tuple(overlays), tuple(captions_to_output(takes, cleaned.captions)), audio,
-                tuple(lost))
+                tuple(lost), speech)
+
+
+def _timing(lesson: Lesson, media: Sequence[Path], cached: Cached | None,
+            identities: Sequence[str] | None, report: Report) -> Timing:
+    """The script's words timed on the recordings, cached by the recordings' identities,
+    the narration and the speech code (a cue or caption-profile edit does not re-align)."""
+    def compute() -> dict[str, Any]:
+        return timing_to_json(time_script(lesson, media, claps=True,
+                                          progress=lambda f: report("speech", f)))
+
+    report("speech", 0.0)
+    if cached is None:
+        return timing_from_json(compute())
+    from pipeline.course.cache import code_digest
+
+    narration = hashlib.sha256(json.dumps([n.to_json() for n in lesson.narration]).encode())
+    keys = [*(identities or [str(m) for m in media]), narration.hexdigest(),
+            code_digest("pipeline.speech"),
+            code_digest("pipeline.audio")]
+    return timing_from_json(cached("speech", keys, compute))
 
 
 def render(plan_: Plan, out: Path, settings: Settings = Settings(),
@@ -329,7 +368,9 @@ def produce(
     write_text(data / "lesson.json", json.dumps(p.lesson.to_json(), ensure_ascii=False,
                                                    indent=2))
     write_text(out_dir / "qa.html", report_html(p.qa, p.source.captions, p.cleaned,
-                                                p.lesson.title, str(script)))
+                                                p.lesson.title, str(script), p.speech))
+    if p.speech is not None:
+        write_text(data / "speech.json", json.dumps(p.speech, ensure_ascii=False, indent=2))
     write_text(out_dir / "qa.csv", findings_csv(p.qa))
     write_text(data / "qa.json", json.dumps(p.qa.to_json(), ensure_ascii=False, indent=2))
     markers = on_output(p.takes, p.aligned)
@@ -375,7 +416,8 @@ def lesson_summary(name: str, p: Plan, result: RenderResult,
         "media": [t.path.name for t in p.takes],
         "sync": [s.to_json() | {"trim_start": seconds(t.trim)}
                  for s, t in zip(p.syncs, p.takes, strict=True)],
-    }
+    } | ({"unspoken": p.speech["unspoken"], "unscripted": p.speech["unscripted"]}
+         if p.speech is not None else {})
 
 
 def strict_problems(summary: dict[str, Any]) -> list[str]:

@@ -30,10 +30,17 @@ def narration_lesson(*lines: str) -> Lesson:
 
 
 def assert_timing_kept(before: Sequence[Caption], after: Sequence[Caption], profile: Profile) -> None:
-    """Cleaning keeps timing except its one timing rule: a chained caption (gap under the
-    profile's minimum) may end sooner, exactly the minimum gap before the next one starts."""
+    """Cleaning keeps timing except its two timing rules: a chained caption (gap under the
+    profile's minimum) may end sooner, exactly the minimum gap before the next one starts;
+    a caption read too fast may end later (extend_for_reading), never within the minimum
+    gap of the next one nor past the maximum duration."""
     assert [c.start for c in after] == [c.start for c in before]
     for k, (old, new) in enumerate(zip(before, after, strict=True)):
+        if new.end > old.end:
+            assert new.end - new.start <= profile.max_duration
+            if k + 1 < len(before):
+                assert before[k + 1].start - new.end >= profile.min_gap
+            continue
         if new.end != old.end:
             nxt = before[k + 1]
             assert 0 <= nxt.start - old.end < profile.min_gap

@@ -524,6 +524,10 @@ def test_corrupt_recording_fails_its_lesson_only(tmp_path: Path, damage: str) ->
 def test_narration_typo_rebuilds_the_lesson_but_reuses_the_audio_analysis(tmp_path: Path) -> None:
     make_course(tmp_path, ["a"])
     write_script(tmp_path, "a", narration="Welcome to teh lesson.")
+    # captions given (a sidecar), so the recording is analysed for sync only; a lesson
+    # captioned from its recording re-listens when its narration changes (test_speech)
+    (tmp_path / "scripts" / "a.srt").write_text(
+        "1\n00:00:00,100 --> 00:00:00,900\nWelcome to the lesson.\n")
     build_course(tmp_path, run_lesson, jobs=1)
 
     def syncs() -> dict[str, int]:

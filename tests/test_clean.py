@@ -230,7 +230,7 @@ def test_only_form_changes_and_known_mishearings(seed: str, request: pytest.Fixt
 
     seen = set()
     for change in result.changes:
-        if change.rule == "min_gap":  # timing, not words
+        if change.rule in ("min_gap", "extend_for_reading"):  # timing, not words
             continue
         before, after = change.before.split(), change.after.split()
         matcher = difflib.SequenceMatcher(
@@ -262,9 +262,8 @@ def test_clean_keeps_timing_and_is_idempotent(texts: list[str], profile_name: st
     lesson = narration_lesson("Okay, the TAM model? You're a broaden. Why?")
     caps = _caps(*texts)
     first = clean_captions(caps, lesson, profile)
-    assert [(c.index, c.start, c.end) for c in first.captions] == [
-        (c.index, c.start, c.end) for c in caps
-    ]
+    assert [c.index for c in first.captions] == [c.index for c in caps]
+    assert_timing_kept(caps, first.captions, profile)
     assert all("  " not in c.text for c in first.captions)
     again = clean_captions(first.captions, lesson, profile)
     assert again.changes == ()

@@ -146,8 +146,8 @@ def test_align_report_seeks_each_take_by_its_own_offset(tmp_path: Path) -> None:
 
 
 def test_a_lesson_without_captions_places_every_cue(tmp_path: Path) -> None:
-    # protects: the sync's estimated timeline and the aligner's estimate count words alike,
-    # so a cue after the last narration word still lands inside the recording
+    # protects: a lesson without captions is captioned from its (espeak-narrated demo)
+    # recording, and a cue after the last narration word still lands inside the recording
     (tmp_path / "scripts").mkdir()
     script = tmp_path / "scripts" / "nocaps.md"
     script.write_text(
@@ -158,7 +158,8 @@ def test_a_lesson_without_captions_places_every_cue(tmp_path: Path) -> None:
         "`[MAIN PANEL: The end]`\n")
     [take] = make_demos(tmp_path / "scripts", tmp_path / "media")
     p = plan(script, [take.path])
-    assert [a.method for a in p.aligned.cues] == ["estimated", "estimated"]
+    assert [a.method for a in p.aligned.cues] == ["audio", "audio"]
+    assert p.source.source == "recording" and p.cleaned.captions
     assert [o.kind for o in p.overlays] == ["visual_text", "main_panel"]
     assert p.overlays[-1].end == p.takes[0].length > p.overlays[-1].start
 

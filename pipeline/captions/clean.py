@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import difflib
 import logging
+import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -526,6 +527,8 @@ def clean_captions(
         texts = after
     cleaned, timing = open_gaps([replace(c, text=t) for c, t in zip(captions, texts)], ctx.profile)
     changes += timing
+    cleaned, timing = extend_for_reading(cleaned, ctx.profile)
+    changes += timing
     log.info("cleaned %d captions: %d changes", len(cleaned), len(changes))
     return CleanResult(tuple(cleaned), tuple(changes))
 
@@ -543,5 +546,37 @@ def open_gaps(captions: list[Caption], profile: Profile) -> tuple[list[Caption],
         if 0 <= gap < profile.min_gap and end - a.start >= profile.min_duration:
             out[k] = replace(a, end=end)
             changes.append(Change(a.index, "min_gap", f"ends {format_srt(a.end)}",
+                                  f"ends {format_srt(end)}"))
+    return out, changes
+
+
+def reading_time(text: str, profile: Profile) -> int:
+    """ms a caption must stay up to be read at the profile's speed (its cps, its wpm)."""
+    need = 0
+    if profile.max_cps:
+        need = math.ceil(1000 * len(text.replace("\n", " ")) / profile.max_cps)
+    if profile.max_wpm:
+        need = max(need, math.ceil(60_000 * len(text.split()) / profile.max_wpm))
+    return need
+
+
+def extend_for_reading(captions: list[Caption], profile: Profile,
+                       ) -> tuple[list[Caption], list[Change]]:
+    """The timing rule ``extend_for_reading``: a caption that reads faster than the profile
+    allows stays up longer, into the silence before the next caption, when that is enough
+    to bring it within the reading speed (keeping the minimum gap and the maximum
+    duration). Starts never move. Caption generation uses the same rule."""
+    changes: list[Change] = []
+    out = list(captions)
+    for k, a in enumerate(out):
+        end = a.start + reading_time(a.text, profile)
+        if end <= a.end:
+            continue
+        limit = a.start + profile.max_duration
+        if k + 1 < len(out):
+            limit = min(limit, out[k + 1].start - profile.min_gap)
+        if end <= limit:
+            out[k] = replace(a, end=end)
+            changes.append(Change(a.index, "extend_for_reading", f"ends {format_srt(a.end)}",
                                   f"ends {format_srt(end)}"))
     return out, changes

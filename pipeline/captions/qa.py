@@ -407,8 +407,11 @@ def report_html(
     cleaned: CleanResult | None,
     title: str,
     source: str,
+    speech: dict[str, Any] | None = None,
 ) -> str:
-    """The HTML report: summary, then one row per caption with original, cleaned, findings."""
+    """The HTML report: summary, then one row per caption with original, cleaned, findings.
+    ``speech``: for captions made from the recordings, their ``unspoken`` passages and
+    ``unscripted`` speech (pipeline.speech.captions.captions_json), listed for the editor."""
     from pipeline.reports.render import render_template
 
     cleaned_by_index = {c.index: c for c in cleaned.captions} if cleaned else {}
@@ -459,4 +462,5 @@ def report_html(
         by_rule=sorted(by_rule.values(), key=lambda e: (-e["count"], e["rule"])),
         changes=len(cleaned.changes) if cleaned else None,
         infos=sum(f.severity == "info" for f in result.findings),
+        speech=speech,
     )

@@ -89,6 +89,9 @@ def lesson_row(output: Path, name: str, status: str, reason: str | None) -> dict
         "audio_errors": _number(audio.get("errors")),
         "audio_warnings": _number(audio.get("warnings")),
         "dropped": _dropped(summary.get("dropped")),
+        "captions_from": str(summary["captions_from"]) if summary.get("captions_from") else None,
+        "unspoken": len(summary.get("unspoken") or ()),
+        "unscripted": len(summary.get("unscripted") or ()),
     }
 
 

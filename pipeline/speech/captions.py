@@ -1,0 +1,196 @@
+"""Captions and cue times from the script's words as the recordings speak them.
+
+The caption timeline of a lesson captioned from its recordings is the recordings laid end
+to end: ``caption time = recording time + the durations of the takes before it`` (so each
+take's caption offset is minus that sum). Captions hold only words that were heard, in the
+script's own spelling and punctuation, broken by the caption profile: at most its lines of
+its characters, ending at a sentence or clause end where one is near, never across a long
+pause, a take or a script paragraph; each starts with its first word and stays up for its
+reading time, into the silence after it, within the profile's minimum gap and maximum
+duration.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from pipeline.align.cues import AlignResult, align_cues
+from pipeline.captions.clean import extend_for_reading, layout
+from pipeline.captions.profiles import Profile
+from pipeline.models import Caption, Lesson
+from pipeline.speech.forced import TimedWord, Timing
+from pipeline.timecode import seconds
+
+_PAUSE = 1_200  # ms of silence between two words that always ends a caption
+_SENTENCE_END = (".", "?", "!")
+_CLAUSE_END = (",", ";", ":", "—", "–")
+_TRAIL = "\"')”’"
+_MIN_SENTENCE = 25  # characters: a shorter caption runs on past a sentence end
+_CLAUSE_SHARE = 0.55  # share of the caption's room filled before a clause end breaks it
+
+
+def take_bases(durations: Sequence[int]) -> list[int]:
+    """Caption-timeline ms where each take begins (the takes laid end to end)."""
+    out, at = [], 0
+    for d in durations:
+        out.append(at)
+        at += d
+    return out
+
+
+def caption_time(timing: Timing, w: TimedWord) -> tuple[int, int]:
+    base = take_bases(timing.durations)[w.take]
+    return w.start + base, w.end + base
+
+
+def _fits(text: str, profile: Profile) -> bool:
+    lines = layout(text, profile)
+    return len(lines) <= profile.max_lines and all(
+        len(line) <= profile.max_chars_per_line for line in lines)
+
+
+@dataclass(frozen=True, slots=True)
+class _Group:
+    words: tuple[TimedWord, ...]
+    start: int
+    end: int
+
+
+def make_captions(lesson: Lesson, timing: Timing, profile: Profile) -> list[Caption]:
+    """The heard words as captions on the caption timeline (see the module doc)."""
+    texts = [n.text for n in lesson.narration]
+    room = profile.max_lines * profile.max_chars_per_line
+    groups: list[list[tuple[TimedWord, int, int]]] = []
+    current: list[tuple[TimedWord, int, int]] = []
+
+    def text_of(ws: Sequence[tuple[TimedWord, int, int]]) -> str:
+        first, last = ws[0][0].word, ws[-1][0].word
+        return _span_text(texts[first.narration], first.char[0], last.char[1])
+
+    for w in timing.words:
+        if not w.heard:
+            if current:
+                groups.append(current)
+                current = []
+            continue
+        start, end = caption_time(timing, w)
+        if current:
+            prev = current[-1]
+            same = (prev[0].take == w.take and prev[0].word.narration == w.word.narration
+                    and start - prev[2] < _PAUSE)
+            candidate = current + [(w, start, end)]
+            long = end - current[0][1] > profile.max_duration
+            if not same or long or not _fits(text_of(candidate), profile):
+                groups.append(current)
+                current = []
+        current.append((w, start, end))
+        said = text_of(current)
+        tail = _trailing(texts[w.word.narration], w.word.char[1])
+        if (tail.endswith(_SENTENCE_END) and len(said) >= _MIN_SENTENCE) or (
+                tail.endswith(_CLAUSE_END) and len(said) >= _CLAUSE_SHARE * room):
+            groups.append(current)
+            current = []
+    if current:
+        groups.append(current)
+
+    captions: list[Caption] = []
+    for k, g in enumerate(groups):
+        text = "\n".join(layout(text_of(g), profile))
+        start, spoken_end = g[0][1], g[-1][2]
+        if captions:
+            start = max(start, captions[-1].end + profile.min_gap)
+        limit = (groups[k + 1][0][1] - profile.min_gap if k + 1 < len(groups)
+                 else spoken_end + profile.max_duration)
+        end = min(max(spoken_end, start + profile.min_duration), limit,
+                  start + profile.max_duration)
+        captions.append(Caption(len(captions) + 1, start, max(end, start + 1), text,
+                                g[0][0].word.line))
+    # the same timing rule `clean` applies to captions we are given
+    return extend_for_reading(captions, profile)[0]
+
+
+def _trailing(text: str, end: int) -> str:
+    """The word ending at ``end`` with the punctuation that follows it."""
+    stop = end
+    while stop < len(text) and not text[stop].isspace():
+        stop += 1
+    return text[:stop].rstrip(_TRAIL)
+
+
+def _span_text(text: str, start: int, end: int) -> str:
+    """``text[start:end]`` extended over the punctuation that ends its last word."""
+    stop = end
+    while stop < len(text) and not text[stop].isspace():
+        stop += 1
+    return " ".join(text[start:stop].split())
+
+
+def word_captions(timing: Timing) -> list[Caption]:
+    """One caption per heard word (its own time): what the cue aligner times cues by."""
+    out: list[Caption] = []
+    for w in timing.words:
+        if w.heard:
+            start, end = caption_time(timing, w)
+            out.append(Caption(len(out) + 1, start, max(end, start + 1), w.word.text,
+                               w.word.line))
+    return out
+
+
+def audio_cues(lesson: Lesson, timing: Timing, captions: Sequence[Caption], *,
+               max_cps: float) -> AlignResult:
+    """Every cue timed where the narration passes it on the recordings (method "audio"):
+    the cue aligner run against the heard words one by one, then each cue's confidence
+    from how well the words around it were heard and its caption from ``captions``."""
+    per_word = word_captions(timing)
+    heard = [w for w in timing.words if w.heard]
+    result = align_cues(lesson, per_word, max_cps=max_cps)
+    cues = []
+    for cue in result.cues:
+        if cue.method != "text":  # pinned by the editor, or nothing heard to place it by
+            cues.append(replace(cue, caption_index=_caption_at(captions, cue.start)))
+            continue
+        k = cue.caption_index - 1
+        conf = heard[k].confidence if 0 <= k < len(heard) else 0.1
+        if "not found" in cue.reason or "seam" in cue.reason:
+            conf = min(conf, cue.confidence)
+        cues.append(replace(cue, method="audio", confidence=round(conf, 3),
+                            caption_index=_caption_at(captions, cue.start),
+                            anchor_char=-1, anchor_word=-1))
+    total = len(timing.words)
+    coverage = sum(w.heard for w in timing.words) / total if total else 0.0
+    return replace(result, cues=tuple(cues), coverage=coverage, captions=tuple(captions))
+
+
+def _caption_at(captions: Sequence[Caption], ms: int) -> int:
+    best = 0
+    for c in captions:
+        if c.start <= ms + 1:
+            best = c.index
+            if ms <= c.end:
+                break
+    return best
+
+
+def captions_json(lesson: Lesson, timing: Timing, captions: Sequence[Caption]) -> dict[str, Any]:
+    """The ``captions`` command's document (INTERFACE.md)."""
+    words = []
+    for w in timing.words:
+        if w.heard:
+            start, end = caption_time(timing, w)
+            words.append({"text": w.word.text, "line": w.word.line, "start": seconds(start),
+                          "end": seconds(end), "confidence": w.confidence})
+        else:
+            words.append({"text": w.word.text, "line": w.word.line, "start": None,
+                          "end": None, "confidence": 0.0})
+    bases = take_bases(timing.durations)
+    return {
+        "captions": [c.to_json() for c in captions],
+        "words": words,
+        "unspoken": [{"line": p.line, "text": p.text} for p in timing.unspoken],
+        "unscripted": [{"start": seconds(s.start + bases[s.take]),
+                        "end": seconds(s.end + bases[s.take]), "take": s.take,
+                        "heard": s.text} for s in timing.unscripted],
+        "pronounced_by_rules": [{"word": w, "source": src} for w, src in timing.spelled],
+    }

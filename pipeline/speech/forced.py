@@ -1,0 +1,711 @@
+"""The script's words timed on the recordings' speech (pocketsphinx, nothing downloaded).
+
+Two passes over each recording's speech, both with the acoustic model, the CMU dictionary
+and the decoder inside the pocketsphinx wheel:
+
+1. *Listen*: the audio is decoded once (16 kHz int16, 115 MB an hour) with a webrtcvad
+   speech track. Each stretch of speech (cut at pauses, at most ``_UTTERANCE`` long) is
+   recognised with a language model built from the script itself (bigrams of its words).
+   The recognised words are aligned to the script's words with the project's one word
+   aligner (:func:`pipeline.align.words.align_words`): matched words are *heard*; a
+   sentence most of whose words were heard is *spoken*; a sentence whose place in time
+   holds too little speech is *unspoken*; recognised words no script word took, in runs,
+   are *unscripted* speech.
+2. *Force*: the spoken sentences are cut into pieces at pauses between heard words, and
+   each piece's words are force-aligned (every word, heard or not) on the audio between
+   its cuts, for word times to the 10 ms frame.
+
+Time grows linearly with the recording (each utterance and piece is bounded); memory is
+the int16 samples plus a few small arrays.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import logging
+import math
+import re
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pipeline.align.words import align_words, tokenize
+from pipeline.audio.decode import RATE, scan
+from pipeline.audio.loudness import LoudnessTap, LoudnessTrack
+from pipeline.audio.speech import STEP, SpeechTap, segments
+from pipeline.models import Lesson
+from pipeline.speech.lexicon import DICTIONARY, pronounce
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[float], None]
+
+_UTTERANCE = 20_000  # ms: longest stretch of speech recognised at once
+_PIECE_MIN = 1_000  # ms: shortest stretch force-aligned at once
+_PAD = 200  # ms of audio kept around recognised and aligned stretches
+_SPOKEN_SHARE = 0.4  # share of a sentence's words heard that makes it spoken
+_MS_PER_WORD = 330  # a slow speaker's pace, to judge whether a gap can hold a sentence
+_UNSCRIPTED_MIN = 2  # recognised words in a row no script word took, to report them
+_UNSCRIPTED_MS = 700  # ... or this long
+ALIGN_SETTINGS: dict[str, Any] = {"beam": 1e-80, "wbeam": 1e-60, "pbeam": 1e-80,
+                                  "bestpath": False}
+RECOGNISE_SETTINGS: dict[str, Any] = {"fwdflat": False}
+FORCE_HEARD = True  # force-align pieces whose every word was recognised too (measured: the
+# recogniser's own word edges put 3 of 35 sentence starts of demo 000 0.12-0.33 s off)
+_SENTENCE = re.compile(r"(?<=[.!?])[\"')”’]*\s+")
+
+
+@dataclass(frozen=True, slots=True)
+class Word:
+    """One spoken unit of the script (what a speaker says as one word)."""
+
+    text: str  # as written: "they'd", "10,000"
+    norms: tuple[str, ...]  # its tokens (pipeline.align.words.tokenize)
+    line: int  # script line
+    narration: int  # index into lesson.narration
+    sentence: int  # running sentence number over the lesson
+    char: tuple[int, int]  # span in the narration line's text
+
+
+@dataclass(frozen=True, slots=True)
+class TimedWord:
+    word: Word
+    take: int  # recording index; -1: not heard
+    start: int  # ms, recording timeline; -1: not heard
+    end: int
+    confidence: float  # how well this word and its neighbours were heard
+
+    @property
+    def heard(self) -> bool:
+        return self.take >= 0
+
+
+@dataclass(frozen=True, slots=True)
+class Passage:
+    line: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    take: int
+    start: int  # ms, recording timeline
+    end: int
+    text: str  # what the recogniser made of it (a hint for the editor)
+
+
+@dataclass(frozen=True, slots=True)
+class Timing:
+    words: tuple[TimedWord, ...]
+    unspoken: tuple[Passage, ...]
+    unscripted: tuple[Span, ...]
+    durations: tuple[int, ...]  # ms of each recording
+    claps: tuple[int | None, ...] = ()  # ms of each recording's first clap
+    spelled: tuple[tuple[str, str], ...] = ()  # (word, source) not in the dictionary
+    stats: dict[str, Any] = field(default_factory=dict, compare=False)
+    # from the same decode, per recording: speech stretches (as sync.analyse keeps them) and
+    # the loudness track, for the audio QA and normalization (no second decode)
+    speech: tuple[tuple[tuple[int, int], ...], ...] = ()
+    loudness: tuple[LoudnessTrack, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return timing_to_json(self)
+
+
+def timing_to_json(t: Timing) -> dict[str, Any]:
+    return {
+        "words": [[w.word.text, list(w.word.norms), w.word.line, w.word.narration,
+                   w.word.sentence, list(w.word.char), w.take, w.start, w.end, w.confidence]
+                  for w in t.words],
+        "unspoken": [[p.line, p.text] for p in t.unspoken],
+        "unscripted": [[s.take, s.start, s.end, s.text] for s in t.unscripted],
+        "durations": list(t.durations), "claps": list(t.claps),
+        "spelled": [list(s) for s in t.spelled],
+        "stats": t.stats,
+        "speech": [[list(s) for s in take] for take in t.speech],
+        "loudness": [track.to_json() for track in t.loudness],
+    }
+
+
+def timing_from_json(doc: dict[str, Any]) -> Timing:
+    words = tuple(TimedWord(Word(w[0], tuple(w[1]), w[2], w[3], w[4], (w[5][0], w[5][1])),
+                            w[6], w[7], w[8], w[9]) for w in doc["words"])
+    return Timing(words, tuple(Passage(*p) for p in doc["unspoken"]),
+                  tuple(Span(*s) for s in doc["unscripted"]), tuple(doc["durations"]),
+                  tuple(doc.get("claps", ())), tuple((a, b) for a, b in doc["spelled"]),
+                  doc.get("stats", {}),
+                  tuple(tuple((int(a), int(b)) for a, b in take) for take in doc.get("speech", ())),
+                  tuple(LoudnessTrack.from_json(t) for t in doc.get("loudness", ())))
+
+
+# --- the script ----------------------------------------------------------------------
+
+
+def script_words(lesson: Lesson) -> list[Word]:
+    """The narration as spoken units, in order, each with its tokens and sentence."""
+    out: list[Word] = []
+    sentence = 0
+    for k, line in enumerate(lesson.narration):
+        ends = [m.end() for m in _SENTENCE.finditer(line.text)]
+        spans: dict[tuple[int, int], list[str]] = {}
+        for token in tokenize(line.text):
+            spans.setdefault((token.start, token.end), []).append(token.norm)
+        first = sentence
+        for (start, end), norms in spans.items():
+            s = first + bisect.bisect_right(ends, start)
+            out.append(Word(line.text[start:end], tuple(norms), line.line, k, s, (start, end)))
+            sentence = s + 1
+        sentence = max(sentence, first + 1) if spans else sentence
+    return out
+
+
+def _name(word: Word) -> str:
+    """The unit's name in the decoder's dictionary."""
+    return "_".join(word.text.lower().replace("’", "'").split()) or "_"
+
+
+@dataclass(frozen=True, slots=True)
+class _Lexicon:
+    folder: Path
+    names: dict[str, tuple[str, ...]]  # decoder word -> its tokens
+    spelled: tuple[tuple[str, str], ...]
+
+
+def _write_lexicon(words: Sequence[Word], folder: Path) -> _Lexicon:
+    """A pronunciation dictionary and a bigram language model of the script's words."""
+    names: dict[str, tuple[str, ...]] = {}
+    lines: list[str] = []
+    spelled: dict[str, str] = {}
+    for w in words:
+        name = _name(w)
+        if name in names:
+            continue
+        names[name] = w.norms
+        phones: list[str] = []
+        for part in w.text.replace(",", "").split():
+            p = pronounce(part)
+            phones += p.phones
+            if p.source != DICTIONARY:
+                spelled[part] = p.source
+        lines.append(f"{name} {' '.join(phones) or 'SIL'}")
+    (folder / "script.dict").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    sentences: dict[int, list[str]] = {}
+    for w in words:
+        sentences.setdefault(w.sentence, []).append(_name(w))
+    uni: Counter[str] = Counter()
+    bi: Counter[tuple[str, str]] = Counter()
+    for seq in sentences.values():
+        seq = ["<s>", *seq, "</s>"]
+        uni.update(seq)
+        bi.update(itertools.pairwise(seq))
+    total = sum(uni.values())
+    followers = Counter(a for a, _ in bi)
+    discount = 0.5
+    arpa = ["\\data\\", f"ngram 1={len(uni)}", f"ngram 2={len(bi)}", "", "\\1-grams:"]
+    for token, c in uni.items():
+        logp = -99.0 if token == "<s>" else math.log10(c / total)
+        back = math.log10(discount * followers[token] / c) if followers[token] else 0.0
+        arpa.append(f"{logp:.4f} {token} {back:.4f}")
+    arpa += ["", "\\2-grams:"]
+    for (a, b), c in bi.items():
+        arpa.append(f"{math.log10((c - discount) / uni[a]):.4f} {a} {b}")
+    arpa += ["", "\\end\\", ""]
+    (folder / "script.arpa").write_text("\n".join(arpa), encoding="utf-8")
+    return _Lexicon(folder, names, tuple(sorted(spelled.items())))
+
+
+def _decoder(lexicon: _Lexicon, *, align: bool) -> Any:
+    from pocketsphinx import Decoder
+
+    if align:  # wide beams: with the defaults long alignments find no path (MEASUREMENTS)
+        return Decoder(samprate=RATE, dict=str(lexicon.folder / "script.dict"), lm=None,
+                       loglevel="FATAL", **ALIGN_SETTINGS)
+    return Decoder(samprate=RATE, dict=str(lexicon.folder / "script.dict"),
+                   lm=str(lexicon.folder / "script.arpa"), loglevel="FATAL",
+                   **RECOGNISE_SETTINGS)
+
+
+# --- the audio -----------------------------------------------------------------------
+
+
+class _Pcm:
+    """Keeps the decoded samples as int16 (a decode Tap)."""
+
+    def __init__(self) -> None:
+        self.chunks: list[np.ndarray] = []
+
+    def feed(self, samples: np.ndarray) -> None:
+        self.chunks.append((np.clip(samples, -1, 1) * 32767).astype(np.int16))
+
+
+@dataclass(frozen=True, slots=True)
+class Heard:
+    """One recording's samples (int16 at RATE, kept in the decode's chunks: never copied
+    whole) and its speech stretches."""
+
+    chunks: tuple[np.ndarray, ...]
+    speech: tuple[tuple[int, int], ...]  # ms
+    clap: int | None = None  # ms of the first clap, found in the same decode
+    stretches: tuple[tuple[int, int], ...] = ()  # speech as sync.analyse keeps it (audio QA)
+    loudness: LoudnessTrack | None = None  # from the same decode
+
+    @property
+    def duration(self) -> int:
+        return sum(len(c) for c in self.chunks) * 1000 // RATE
+
+    def window(self, start: int, end: int) -> bytes:
+        """The samples from ``start`` to ``end`` ms as bytes (what the decoder reads)."""
+        a, b = max(0, start) * RATE // 1000, max(0, end) * RATE // 1000
+        out: list[bytes] = []
+        at = 0
+        for chunk in self.chunks:
+            if at >= b:
+                break
+            if at + len(chunk) > a:
+                out.append(chunk[max(0, a - at):b - at].tobytes())
+            at += len(chunk)
+        return b"".join(out)
+
+
+def listen(path: Path, *, clap: bool = True) -> Heard:
+    """Decode a recording once: int16 samples, its speech stretches and (``clap``) its
+    first clap, which the lesson flow trims at."""
+    from pipeline.audio.clap import EnvelopeTap, claps_from
+
+    pcm, tap, envelope, loudness = _Pcm(), SpeechTap(), EnvelopeTap(), LoudnessTap()
+    duration = scan(path, [pcm, tap, loudness, envelope] if clap else [pcm, tap, loudness])
+    first = claps_from(path, envelope.envelope(), duration).first if clap else None
+    track = tap.track()
+    return Heard(tuple(pcm.chunks), tuple(segments(track, min_gap=250, min_length=80)),
+                 first.ms if first else None, tuple(segments(track)), loudness.track())
+
+
+def heard_from_samples(pcm: np.ndarray) -> Heard:
+    """For tests and benchmarks: samples already in memory (int16 at RATE)."""
+    tap = SpeechTap()
+    tap.feed(pcm.astype(np.float32) / 32768)
+    return Heard((pcm,), tuple(segments(tap.track(), min_gap=250, min_length=80)))
+
+
+def _utterances(speech: Sequence[tuple[int, int]], limit: int) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for start, end in speech:
+        if out and end - out[-1][0] <= limit:
+            out[-1] = (out[-1][0], end)
+        else:
+            while end - start > limit:  # one long stretch without a pause: cut it
+                out.append((start, start + limit))
+                start += limit
+            out.append((start, end))
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class _Rough:
+    name: str
+    take: int
+    start: int
+    end: int
+
+
+def _recognise(decoder: Any, heard: Heard, take: int, progress: Progress) -> list[_Rough]:
+    found: list[_Rough] = []
+    utterances = _utterances(heard.speech, _UTTERANCE)
+    for n, (start, end) in enumerate(utterances):
+        progress(n / max(1, len(utterances)))
+        a = max(0, start - _PAD)
+        decoder.start_utt()
+        decoder.process_raw(heard.window(a, end + _PAD), full_utt=True)
+        decoder.end_utt()
+        for seg in decoder.seg():
+            word = seg.word.split("(")[0]
+            if word.startswith(("<", "[")):
+                continue
+            found.append(_Rough(word, take, a + seg.start_frame * STEP,
+                                a + (seg.end_frame + 1) * STEP))
+    return found
+
+
+def _force(decoder: Any, heard: Heard, names: Sequence[str], start: int, end: int,
+           ) -> list[tuple[int, int]] | None:
+    """Each name's (start, end) ms when ``names`` are force-aligned on [start, end)."""
+    decoder.set_align_text(" ".join(names))
+    decoder.start_utt()
+    decoder.process_raw(heard.window(start, end), full_utt=True)
+    try:
+        decoder.end_utt()
+        segs = [s for s in decoder.seg() or () if not s.word.startswith(("<", "["))]
+    except RuntimeError:  # "final result does not match the grammar"
+        return None
+    if len(segs) != len(names):
+        log.debug("forced: %d of %d words: %s", len(segs), len(names), [x.word for x in segs])
+        return None
+    return [(start + s.start_frame * STEP, start + (s.end_frame + 1) * STEP) for s in segs]
+
+
+# --- putting it together ------------------------------------------------------------
+
+
+def time_script(lesson: Lesson, media: Sequence[Path], *, claps: bool = False,
+                progress: Progress = lambda f: None) -> Timing:
+    """Every narration word of ``lesson`` timed on ``media`` (recordings, in order);
+    ``claps``: find each recording's clap in the same decode."""
+    heard = []
+    for k, path in enumerate(media):
+        progress(0.3 * k / len(media))
+        heard.append(listen(path, clap=claps))
+    return time_heard(lesson, heard, progress=lambda f: progress(0.3 + 0.7 * f))
+
+
+def time_heard(lesson: Lesson, heard: Sequence[Heard], *,
+               progress: Progress = lambda f: None) -> Timing:
+    words = script_words(lesson)
+    durations = tuple(h.duration for h in heard)
+    claps = tuple(h.clap for h in heard)
+    if not words or not heard:
+        return Timing(tuple(TimedWord(w, -1, -1, -1, 0.0) for w in words),
+                      _unspoken(lesson, words, [False] * len(words)), (), durations, claps,
+                      (), {}, *_levels(heard))
+    with tempfile.TemporaryDirectory(prefix="speech-") as tmp:
+        lexicon = _write_lexicon(words, Path(tmp))
+        clock = time.process_time()
+        recogniser = _decoder(lexicon, align=False)
+        rough: list[_Rough] = []
+        for k, h in enumerate(heard):
+            def step(f: float, k: int = k) -> None:
+                progress(0.5 * (k + f) / len(heard))
+            rough += _recognise(recogniser, h, k, step)
+        del recogniser
+        recognise_cpu = time.process_time() - clock
+        match = _match(words, rough, lexicon)
+        spoken = _spoken_sentences(words, match, rough, heard)
+        clock = time.process_time()
+        aligner = _decoder(lexicon, align=True)
+        timed, forced = _force_all(aligner, words, match, spoken, rough, heard,
+                                   lambda f: progress(0.5 + 0.5 * f))
+        force_cpu = time.process_time() - clock
+    unscripted = _unscripted(rough, timed)
+    said = [t.heard for t in timed]
+    stats = {"recognised": len(rough), "heard": int(sum(m >= 0 for m in match)),
+             "words": len(words), "pieces": forced[0], "pieces_failed": forced[1],
+             "recognise_cpu": round(recognise_cpu, 2), "force_cpu": round(force_cpu, 2)}
+    log.info("%s: %d of %d words heard, %d force-aligned pieces (%d failed)", lesson.path,
+             stats["heard"], len(words), *forced)
+    return Timing(tuple(timed), _unspoken(lesson, words, said), tuple(unscripted), durations,
+                  claps, lexicon.spelled, stats, *_levels(heard))
+
+
+def _levels(heard: Sequence[Heard]) -> tuple[tuple[tuple[tuple[int, int], ...], ...],
+                                             tuple[LoudnessTrack, ...]]:
+    """Each recording's speech stretches and loudness track, when its decode measured them."""
+    if any(h.loudness is None for h in heard):
+        return (), ()
+    return (tuple(h.stretches for h in heard),
+            tuple(h.loudness for h in heard if h.loudness is not None))
+
+
+def _match(words: Sequence[Word], rough: Sequence[_Rough], lexicon: _Lexicon) -> list[int]:
+    """For each script unit: the index of the recognised word it was heard as (-1: none)."""
+    script: list[str] = []
+    owner: list[int] = []
+    for k, w in enumerate(words):
+        script += w.norms
+        owner += [k] * len(w.norms)
+    said: list[str] = []
+    said_owner: list[int] = []
+    for k, r in enumerate(rough):
+        norms = lexicon.names.get(r.name, (r.name,))
+        said += norms
+        said_owner += [k] * len(norms)
+    alignment = align_words(script, said)
+    match = [-1] * len(words)
+    for i, j in enumerate(alignment.target):
+        if j >= 0 and alignment.quality[i] > 0 and match[owner[i]] < 0:
+            match[owner[i]] = said_owner[int(j)]
+    # a word heard out of order (earlier than a word before it) is not evidence of time
+    last = (-1, -1)
+    for k, j in enumerate(match):
+        if j < 0:
+            continue
+        key = (rough[j].take, rough[j].start)
+        if key < last:
+            match[k] = -1
+        else:
+            last = key
+    return match
+
+
+def _spoken_sentences(words: Sequence[Word], match: Sequence[int], rough: Sequence[_Rough],
+                      heard: Sequence[Heard]) -> dict[int, bool]:
+    """Sentence number -> spoken. Most of its words heard: spoken. Few heard, but lying
+    between spoken sentences in a stretch of the same take holding enough speech for it
+    (the recogniser missed it): spoken too."""
+    count: Counter[int] = Counter(w.sentence for w in words)
+    hits: Counter[int] = Counter(w.sentence for w, m in zip(words, match, strict=True) if m >= 0)
+    order = sorted(count)
+    spoken = {s: hits[s] >= max(1, _SPOKEN_SHARE * count[s]) for s in order}
+    bounds: dict[int, tuple[int, int, int]] = {}  # sentence -> take, first, last heard ms
+    for w, m in zip(words, match, strict=True):
+        if m >= 0 and spoken[w.sentence]:
+            r = rough[m]
+            t, a, b = bounds.get(w.sentence, (r.take, r.start, r.end))
+            bounds[w.sentence] = (t, min(a, r.start), max(b, r.end))
+    k = 0
+    while k < len(order):
+        if spoken[order[k]]:
+            k += 1
+            continue
+        q = k
+        while q < len(order) and not spoken[order[q]]:
+            q += 1
+        before = bounds.get(order[k - 1]) if k > 0 else None
+        after = bounds.get(order[q]) if q < len(order) else None
+        need = sum(count[order[x]] for x in range(k, q)) * _MS_PER_WORD * 0.35
+        if before and after and before[0] == after[0]:
+            held = _speech_between(heard[before[0]], before[2], after[1])
+            if held >= need:
+                for x in range(k, q):
+                    spoken[order[x]] = True
+        k = q
+    return spoken
+
+
+def _speech_between(heard: Heard, start: int, end: int) -> int:
+    return sum(max(0, min(b, end) - max(a, start)) for a, b in heard.speech)
+
+
+def _force_all(aligner: Any, words: Sequence[Word], match: Sequence[int],
+               spoken: dict[int, bool], rough: Sequence[_Rough], heard: Sequence[Heard],
+               progress: Progress) -> tuple[list[TimedWord], tuple[int, int]]:
+    """Force-align the spoken sentences piece by piece; times for every spoken word."""
+    times: list[tuple[int, int, int] | None] = [None] * len(words)
+    pieces = _pieces(words, match, spoken, rough, heard)
+    failed = forced = 0
+    for n, (take, first, last, start, end) in enumerate(pieces):
+        progress(n / max(1, len(pieces)))
+        names = [_name(words[k]) for k in range(first, last + 1)]
+        got: list[tuple[int, int]] | None
+        if all(m >= 0 for m in match[first:last + 1]) and not FORCE_HEARD:
+            got = _interpolate(match[first:last + 1], rough, start, end, heard[take])
+        else:
+            forced += 1
+            got = _force(aligner, heard[take], names, start, end)
+        if got is None:  # fall back on what was heard, in between spread evenly
+            failed += 1
+            log.info("forced alignment failed on %d words at %d ms; using the recognition",
+                     len(names), start)
+            got = _interpolate(match[first:last + 1], rough, start, end, heard[take])
+        for k, span in zip(range(first, last + 1), got, strict=True):
+            times[k] = (take, *span)
+    out = []
+    heard_flags = np.array([m >= 0 for m in match], dtype=float)
+    for k, w in enumerate(words):
+        t = times[k]
+        if t is None:
+            out.append(TimedWord(w, -1, -1, -1, 0.0))
+            continue
+        lo, hi = max(0, k - 3), min(len(words), k + 4)
+        conf = 0.5 + 0.5 * float(heard_flags[lo:hi].mean())
+        out.append(TimedWord(w, t[0], t[1], t[2], round(conf, 3)))
+    return out, (forced, failed)
+
+
+def _pieces(words: Sequence[Word], match: Sequence[int], spoken: dict[int, bool],
+            rough: Sequence[_Rough], heard: Sequence[Heard],
+            ) -> list[tuple[int, int, int, int, int]]:
+    """(take, first word, last word, start ms, end ms) of each stretch to force-align:
+    runs of spoken sentences in one take, cut between sentences at a pause between two
+    heard words, each at most about ``_PIECE`` long."""
+    runs: list[list[int]] = []  # word indexes
+    take_of: list[int] = []
+    current_take = -1
+    for k, w in enumerate(words):
+        if not spoken[w.sentence]:
+            if runs and runs[-1]:
+                runs.append([])
+                take_of.append(current_take)
+            continue
+        if match[k] >= 0 and rough[match[k]].take != current_take and runs and runs[-1] \
+                and current_take >= 0:
+            runs.append([])
+            take_of.append(rough[match[k]].take)
+        if match[k] >= 0:
+            current_take = rough[match[k]].take
+        if not runs:
+            runs.append([])
+            take_of.append(current_take)
+        runs[-1].append(k)
+        if take_of[-1] < 0:
+            take_of[-1] = current_take
+    out = []
+    for run, take in zip(runs, take_of, strict=True):
+        heard_in = [k for k in run if match[k] >= 0]
+        if not run or take < 0 or not heard_in:
+            continue
+        h = heard[take]
+        start = _extend_back(h, rough[match[heard_in[0]]].start, heard_in[0] - run[0])
+        end = _extend_forward(h, rough[match[heard_in[-1]]].end, run[-1] - heard_in[-1])
+        # cut points: between sentences, where the last word before and the first after
+        # were both heard and a pause lies between them
+        # cuts (first word after, where the piece before ends, where the next starts):
+        # the pause after one sentence's last heard word and the pause before the next
+        # one's first; speech between them (a retake, an ad-lib) is in neither piece
+        cuts = [(run[0], start, start)]
+        for a, b in itertools.pairwise(run):
+            if words[a].sentence == words[b].sentence or match[a] < 0 or match[b] < 0:
+                continue
+            ra, rb = rough[match[a]], rough[match[b]]
+            if ra.take != take or rb.take != take or rb.start <= ra.end:
+                continue
+            stop, go = _pause_after(h, ra.end), _pause_before(h, rb.start)
+            if not ra.end <= stop <= go <= rb.start:
+                stop = go = _pause_near(h, (ra.end + rb.start) // 2)
+            if stop - cuts[-1][2] >= _PIECE_MIN:
+                cuts.append((b, stop, go))
+        cuts.append((run[-1] + 1, end, end))
+        for (w0, _, t0), (w1, t1, _) in itertools.pairwise(cuts):
+            out.append((take, w0, w1 - 1, t0, t1))
+    return out
+
+
+def _pause_after(h: Heard, t: int) -> int:
+    """The middle of the first pause after the speech that ``t`` ends (at most 0.4 s in)."""
+    k = bisect.bisect_left([b for _, b in h.speech], t - 150)
+    if k >= len(h.speech):
+        return t + _PAD
+    a = h.speech[k][1]
+    b = h.speech[k + 1][0] if k + 1 < len(h.speech) else a + 800
+    return min((a + b) // 2, a + 400)
+
+
+def _pause_before(h: Heard, t: int) -> int:
+    """The middle of the last pause before the speech that ``t`` starts (at most 0.4 s)."""
+    k = bisect.bisect_right([a for a, _ in h.speech], t + 150) - 1
+    if k <= 0:
+        return max(0, t - _PAD)
+    a, b = h.speech[k - 1][1], h.speech[k][0]
+    return max((a + b) // 2, b - 400)
+
+
+def _pause_near(h: Heard, t: int) -> int:
+    """The middle of the pause nearest ``t`` (within half a second), else ``t``: a piece
+    must begin and end in silence, not in the tail of a word."""
+    k = bisect.bisect_left(h.speech, (t, t))
+    best, dist = t, 500
+    for q in (k - 1, k):
+        if 0 < q < len(h.speech) + 1 and q - 1 >= 0 and q <= len(h.speech):
+            a = h.speech[q - 1][1]
+            b = h.speech[q][0] if q < len(h.speech) else a + 400
+            mid = (a + b) // 2
+            d = 0 if a <= t <= b else min(abs(t - a), abs(t - b))
+            if d < dist:
+                best, dist = mid, d
+    return best
+
+
+def _extend_back(h: Heard, start: int, missing: int) -> int:
+    """Where a piece starts whose first ``missing`` words were not heard: back over the
+    speech before ``start``, as much as those words take, stopping at a long pause."""
+    limit = start - missing * _MS_PER_WORD * 2 - _PAD
+    t = start - _PAD
+    for a, b in reversed(h.speech):
+        if a >= start:
+            continue
+        if b < t - 600 or a < limit:
+            break
+        t = min(t, max(a - _PAD, limit))
+    return max(0, t)
+
+
+def _extend_forward(h: Heard, end: int, missing: int) -> int:
+    limit = end + missing * _MS_PER_WORD * 2 + _PAD
+    t = end + _PAD
+    for a, b in h.speech:
+        if b <= end:
+            continue
+        if a > t + 600 or b > limit:
+            break
+        t = max(t, min(b + _PAD, limit))
+    return min(h.duration, t)
+
+
+def _interpolate(match: Sequence[int], rough: Sequence[_Rough], start: int, end: int,
+                 h: Heard) -> list[tuple[int, int]]:
+    """Recognised times for heard words; unheard ones spread over the speech between
+    their heard neighbours (after the last pause there: a sentence starts after one)."""
+    known = [(k, rough[m].start, rough[m].end) for k, m in enumerate(match) if m >= 0]
+    out = []
+    for k in range(len(match)):
+        if match[k] >= 0:
+            r = rough[match[k]]
+            out.append((r.start, r.end))
+            continue
+        prev = max((x for x in known if x[0] < k), default=(-1, start, start))
+        nxt = min((x for x in known if x[0] > k), default=(len(match), end, end))
+        lo = max([prev[2]] + [a for a, _ in h.speech if prev[2] < a < nxt[1]])
+        span = nxt[1] - lo
+        a = lo + span * (k - prev[0] - 1) // max(1, nxt[0] - prev[0] - 1)
+        b = lo + span * (k - prev[0]) // max(1, nxt[0] - prev[0] - 1)
+        out.append((a, max(a + 10, b)))
+    return out
+
+
+def _unscripted(rough: Sequence[_Rough], timed: Sequence[TimedWord]) -> list[Span]:
+    """Recognised words outside every timed script word, in runs (a recognised word the
+    aligner matched to a script word said elsewhere, a retake, counts as unscripted)."""
+    spans: dict[int, list[tuple[int, int]]] = {}
+    for t in timed:
+        if t.heard:
+            spans.setdefault(t.take, []).append((t.start - 100, t.end + 100))
+    starts = {k: [a for a, _ in v] for k, v in spans.items()}
+    out: list[Span] = []
+    run: list[_Rough] = []
+
+    def covered(r: _Rough) -> bool:
+        mid = (r.start + r.end) // 2
+        k = bisect.bisect_right(starts.get(r.take, []), mid) - 1
+        return k >= 0 and spans[r.take][k][1] > mid
+
+    def flush() -> None:
+        if run and (len(run) >= _UNSCRIPTED_MIN or run[-1].end - run[0].start >= _UNSCRIPTED_MS):
+            out.append(Span(run[0].take, run[0].start, run[-1].end,
+                            " ".join(r.name for r in run)))
+        run.clear()
+
+    for r in rough:
+        inside = covered(r)
+        if inside or (run and (r.take != run[-1].take or r.start - run[-1].end > 1500)):
+            flush()
+        if not inside:
+            run.append(r)
+    flush()
+    return out
+
+
+def _unspoken(lesson: Lesson, words: Sequence[Word], said: Sequence[bool],
+              ) -> tuple[Passage, ...]:
+    """Runs of unsaid words, one passage per narration line they touch."""
+    out: list[Passage] = []
+    k = 0
+    while k < len(words):
+        if said[k]:
+            k += 1
+            continue
+        q = k
+        while q < len(words) and not said[q] and words[q].narration == words[k].narration:
+            q += 1
+        text = lesson.narration[words[k].narration].text
+        stop = words[q - 1].char[1]
+        while stop < len(text) and not text[stop].isspace():
+            stop += 1
+        out.append(Passage(words[k].line, text[words[k].char[0]:stop]))
+        k = q
+    return tuple(out)
