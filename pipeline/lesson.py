@@ -27,7 +27,7 @@ from pipeline.audio.sync import Analysis, SyncResult, analyse, caption_offset_of
 from pipeline.captions.chapters import chapters
 from pipeline.captions.clean import CleanResult, clean_captions
 from pipeline.captions.io import ReadIssue, embedded_issues, read_captions, to_vtt
-from pipeline.captions.profiles import get_profile
+from pipeline.captions.profiles import Profile, get_profile
 from pipeline.captions.qa import QaResult, check_captions, findings_csv, report_html
 from pipeline.course import DATA
 from pipeline.errors import PipelineError
@@ -242,22 +242,9 @@ def plan(
     if not media:
         raise PipelineError("no recording to render", script)
     profile = get_profile(str(lesson.frontmatter.get("profile") or settings.profile or "netflix"))
-    source = lesson_captions(lesson)
-    # --- captions from the recordings (issue 12): no captions -> the script's words timed
-    timing = None
-    if not source.captions:
-        timing = _timing(lesson, media, cached, identities, report)
-        source = Captions(tuple(make_captions(lesson, timing, profile)), (), "recording")
-    # ---
-    report("clean")
-    cleaned = clean_captions(source.captions, lesson, profile)
-    report("qa")
+    source, timing, cleaned, aligned = align_lesson(lesson, media, profile, cached=cached,
+                                                    identities=identities, report=report)
     qa = check_captions(cleaned.captions, profile, lesson, source.issues)
-    report("align")
-    if timing is None:
-        aligned = align_cues(lesson, cleaned.captions or None, max_cps=reading_cps(profile))
-    else:
-        aligned = audio_cues(lesson, timing, cleaned.captions, max_cps=reading_cps(profile))
 
     caption_timing = list(cleaned.captions) or estimated_captions(lesson)
     offset = caption_offset_of(lesson)
@@ -296,6 +283,27 @@ def plan(
     return Plan(lesson, source, cleaned, qa, aligned, tuple(syncs), tuple(takes),
                 tuple(overlays), tuple(captions_to_output(takes, cleaned.captions)), audio,
                 tuple(lost), speech)
+
+
+def align_lesson(
+    lesson: Lesson, media: Sequence[Path], profile: Profile, *, cached: Cached | None = None,
+    identities: Sequence[str] | None = None, report: Report = lambda *a, **k: None,
+) -> tuple[Captions, Timing | None, CleanResult, AlignResult]:
+    """The lesson's captions (given, or made from its recordings' speech when it has none),
+    cleaned, and its cues aligned to them: what the build renders and the review app shows."""
+    source = lesson_captions(lesson)
+    timing = None
+    if not source.captions and media:  # issue 12: the script's words timed on the speech
+        timing = _timing(lesson, media, cached, identities, report)
+        source = Captions(tuple(make_captions(lesson, timing, profile)), (), "recording")
+    report("clean")
+    cleaned = clean_captions(source.captions, lesson, profile)
+    report("align")
+    if timing is None:
+        aligned = align_cues(lesson, cleaned.captions or None, max_cps=reading_cps(profile))
+    else:
+        aligned = audio_cues(lesson, timing, cleaned.captions, max_cps=reading_cps(profile))
+    return source, timing, cleaned, aligned
 
 
 def _timing(lesson: Lesson, media: Sequence[Path], cached: Cached | None,

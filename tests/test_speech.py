@@ -182,6 +182,18 @@ def test_build_captions_lesson_from_its_recording(takes: dict, tmp_path: Path,
     start = int(h) * 3600 + int(m) * 60 + float(rest.replace(",", "."))
     assert abs(start + first - truth[0]["start"]) <= 0.1
 
+    # the review app shows the cues where the build put them (timed on the recording, from
+    # the build's step cache), not a words-a-minute estimate
+    from pipeline.course.discover import discover
+    from pipeline.review.state import load
+
+    [job] = discover(tmp_path)
+    view = load(job, tmp_path / "output")
+    built = json.loads((out / "data" / "align.json").read_text())["cues"]
+    assert [c.method for c in view.aligned.cues] == [c["method"] for c in built]
+    assert {c.method for c in view.aligned.cues} == {"audio"}
+    assert [c.start / 1000 for c in view.aligned.cues] == [c["start"] for c in built]
+
     capsys.readouterr()
     assert main(["build", "--root", str(tmp_path), "--jobs", "1", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["lessons"][0]["status"] == "cached"

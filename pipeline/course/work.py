@@ -51,6 +51,17 @@ def course_settings(root: Path) -> Any:
                     audio=audio_settings(data, path))
 
 
+def lesson_steps(cache: StepCache, job: LessonJob) -> tuple[Callable[..., Any], list[str]]:
+    """The lesson's step cache as ``cached(step, inputs, compute)`` and its recordings'
+    identities: what pipeline.lesson's steps key on (audio analysis cached by recording)."""
+    identities = [cache.media_identity(path) for path in job.media]
+
+    def cached(step: str, inputs: list[str], compute: Callable[[], Any]) -> Any:
+        return cache.cached(step, [*inputs, code_digest("pipeline.audio")], compute)
+
+    return cached, identities
+
+
 def run_lesson(job: LessonJob, out_dir: Path, report: Report) -> LessonOutcome:
     """The whole lesson (pipeline.lesson.produce); audio analysis cached by recording.
     Anything of the plan the output lacks comes back as the outcome's warnings."""
@@ -58,11 +69,7 @@ def run_lesson(job: LessonJob, out_dir: Path, report: Report) -> LessonOutcome:
     from pipeline.lesson import produce
 
     cache = course_cache(job)
-    identities = [cache.media_identity(path) for path in job.media]
-
-    def cached(step: str, inputs: list[str], compute: Callable[[], Any]) -> Any:
-        return cache.cached(step, [*inputs, code_digest("pipeline.audio")], compute)
-
+    cached, identities = lesson_steps(cache, job)
     try:
         produce(job.script, list(job.media), out_dir, name=job.name,
                 final_dir=out_dir.parent / job.name, cached=cached,

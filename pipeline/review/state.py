@@ -13,16 +13,16 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import ffmpeg
-from pipeline.align.cues import AlignedCue, AlignResult, align_cues, reading_cps
+from pipeline.align.cues import AlignedCue, AlignResult
 from pipeline.align.markers import LOW_CONFIDENCE
 from pipeline.align.overrides import Override, normalize_text, read_sidecar, sidecar_path
 from pipeline.align.report import _caption_parts, confidence_colour
-from pipeline.captions.clean import clean_captions
 from pipeline.captions.profiles import get_profile
 from pipeline.course import DATA
 from pipeline.course.discover import LessonJob
+from pipeline.course.work import course_cache, lesson_steps
 from pipeline.errors import PipelineError
-from pipeline.lesson import lesson_captions
+from pipeline.lesson import align_lesson
 from pipeline.models import Caption, Lesson
 from pipeline.review.sidecar import current_version
 from pipeline.script.parse import parse_script
@@ -118,8 +118,15 @@ def load(job: LessonJob, output: Path) -> LessonView:
     """The lesson as the build would align it now, beside its last rendered video."""
     lesson = parse_script(job.script)
     profile = get_profile(str(lesson.frontmatter.get("profile") or "netflix"))
-    cleaned = clean_captions(lesson_captions(lesson).captions, lesson, profile)
-    aligned = align_cues(lesson, cleaned.captions or None, max_cps=reading_cps(profile))
+    # the build's own alignment: a lesson without captions is timed on its recordings
+    # (read from the step cache the build filled; computed once if it is not there)
+    cache = course_cache(job)
+    cached, identities = lesson_steps(cache, job)
+    try:
+        _, _, cleaned, aligned = align_lesson(lesson, list(job.media), profile, cached=cached,
+                                              identities=identities)
+    finally:
+        cache.save()
     folder = output / job.name
     video = folder / f"{job.name}.webm"
     clock = Clock.of_manifest(folder / f"{job.name}.json") if video.is_file() else None
