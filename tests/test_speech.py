@@ -344,3 +344,31 @@ def test_a_retake_is_timed_on_its_last_saying_and_the_first_is_unscripted(
     assert any(abs(u["start"] - first["start"]) <= 0.3 and abs(u["end"] - first["end"]) <= 0.5
                for u in doc["unscripted"]), (doc["unscripted"], first)
     assert doc["captions"][-1]["text"].endswith("best ideas.")
+
+
+def test_a_sentence_too_long_for_one_caption_is_broken_where_it_reads_best(
+        tmp_path: Path) -> None:
+    # protects: captions were filled greedily, so a sentence a little longer than one
+    # caption left its last words alone ("they'd suggest.", 0.8 s: too short to read);
+    # now the break falls at a clause or before a linking word, and no piece is a stub
+    from pipeline.captions.profiles import get_profile
+    from pipeline.speech.captions import make_captions
+    from pipeline.speech.forced import TimedWord, Timing, script_words
+
+    script = tmp_path / "s.md"
+    script.write_text("---\ntitle: T\n---\n\nBut focus in on your customer model. Gather "
+                      "feedback on where they think the weaknesses are and what improvements "
+                      "they'd suggest. Then go.\n")
+    lesson = parse_script(script)
+    words = script_words(lesson)
+    timed = tuple(TimedWord(w, 0, 1000 + 320 * k, 1000 + 320 * k + 300, 1.0)
+                  for k, w in enumerate(words))
+    timing = Timing(timed, (), (), (30_000,))
+    for name in ("netflix", "bbc"):
+        profile = get_profile(name)
+        texts = [" ".join(c.text.split()) for c in make_captions(lesson, timing, profile)]
+        assert " ".join(texts).split() == lesson.narration[0].text.split()  # every word, once
+        assert texts[0] == "But focus in on your customer model.", texts
+        assert all(len(t) >= 15 for t in texts[:-1]), texts
+        assert not any(t == "they'd suggest." for t in texts), texts
+        assert all(not t.startswith("Gather") or not t.endswith(" on") for t in texts), texts

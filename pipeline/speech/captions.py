@@ -13,7 +13,7 @@ duration.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from pipeline.align.cues import AlignResult, align_cues
@@ -28,7 +28,6 @@ _SENTENCE_END = (".", "?", "!")
 _CLAUSE_END = (",", ";", ":", "—", "–")
 _TRAIL = "\"')”’"
 _MIN_SENTENCE = 25  # characters: a shorter caption runs on past a sentence end
-_CLAUSE_SHARE = 0.55  # share of the caption's room filled before a clause end breaks it
 
 
 def take_bases(durations: Sequence[int]) -> list[int]:
@@ -51,49 +50,34 @@ def _fits(text: str, profile: Profile) -> bool:
         len(line) <= profile.max_chars_per_line for line in lines)
 
 
-@dataclass(frozen=True, slots=True)
-class _Group:
-    words: tuple[TimedWord, ...]
-    start: int
-    end: int
-
-
 def make_captions(lesson: Lesson, timing: Timing, profile: Profile) -> list[Caption]:
     """The heard words as captions on the caption timeline (see the module doc)."""
     texts = [n.text for n in lesson.narration]
-    room = profile.max_lines * profile.max_chars_per_line
-    groups: list[list[tuple[TimedWord, int, int]]] = []
-    current: list[tuple[TimedWord, int, int]] = []
+    Said = tuple[TimedWord, int, int]
 
-    def text_of(ws: Sequence[tuple[TimedWord, int, int]]) -> str:
+    def text_of(ws: Sequence[Said]) -> str:
         first, last = ws[0][0].word, ws[-1][0].word
         return _span_text(texts[first.narration], first.char[0], last.char[1])
 
+    # runs: heard words said one after the other (no unheard word, pause, take or paragraph
+    # between them); each run is then broken into captions where it reads best
+    runs: list[list[Said]] = []
     for w in timing.words:
         if not w.heard:
-            if current:
-                groups.append(current)
-                current = []
+            runs.append([])
             continue
         start, end = caption_time(timing, w)
-        if current:
-            prev = current[-1]
-            same = (prev[0].take == w.take and prev[0].word.narration == w.word.narration
-                    and start - prev[2] < _PAUSE)
-            candidate = current + [(w, start, end)]
-            long = end - current[0][1] > profile.max_duration
-            if not same or long or not _fits(text_of(candidate), profile):
-                groups.append(current)
-                current = []
-        current.append((w, start, end))
-        said = text_of(current)
-        tail = _trailing(texts[w.word.narration], w.word.char[1])
-        if (tail.endswith(_SENTENCE_END) and len(said) >= _MIN_SENTENCE) or (
-                tail.endswith(_CLAUSE_END) and len(said) >= _CLAUSE_SHARE * room):
-            groups.append(current)
-            current = []
-    if current:
-        groups.append(current)
+        if runs and runs[-1]:
+            prev = runs[-1][-1]
+            if not (prev[0].take == w.take and prev[0].word.narration == w.word.narration
+                    and start - prev[2] < _PAUSE):
+                runs.append([])
+        elif not runs:
+            runs.append([])
+        runs[-1].append((w, start, end))
+    groups = [g for run in runs if run
+              for g in _break(run, text_of, lambda w: _trailing(texts[w.word.narration],
+                                                                w.word.char[1]), profile)]
 
     captions: list[Caption] = []
     for k, g in enumerate(groups):
@@ -109,6 +93,51 @@ def make_captions(lesson: Lesson, timing: Timing, profile: Profile) -> list[Capt
                                 g[0][0].word.line))
     # the same timing rule `clean` applies to captions we are given
     return extend_for_reading(captions, profile)[0]
+
+
+_LINK_WORDS = frozenset(
+    ["and", "but", "or", "so", "because", "that", "which", "who", "when", "where", "while", "if", "than", "to", "for", "with", "of", "in", "on", "at", "from", "by", "as", "like", "about", "into", "through"])
+
+
+def _break(run: list[Any], text_of: Any, trailing: Any, profile: Profile) -> list[list[Any]]:
+    """``run`` broken into captions: each fits the profile (lines, characters, duration);
+    among those breaks, the one that ends captions at sentence ends, then clause ends, then
+    before a linking word, with captions neither nearly empty nor one word hanging on
+    (dynamic programming over the break points: O(words x words per caption))."""
+    room = profile.max_lines * profile.max_chars_per_line
+    n = len(run)
+    best = [0.0] + [float("inf")] * n  # best[j]: cost of breaking run[:j]
+    back = [0] * (n + 1)
+    for j in range(1, n + 1):
+        tail = trailing(run[j - 1][0])
+        if j == n or tail.endswith(_SENTENCE_END):
+            ends = 0.0
+        elif tail.endswith(_CLAUSE_END):
+            ends = 1.0
+        elif run[j][0].word.text.lower().strip(_TRAIL) in _LINK_WORDS:
+            ends = 2.5
+        else:
+            ends = 5.0
+        for i in range(j - 1, -1, -1):
+            if run[j - 1][2] - run[i][1] > profile.max_duration and i < j - 1:
+                break
+            text = text_of(run[i:j])
+            if (len(text) > room or not _fits(text, profile)) and i < j - 1:
+                break
+            # a caption runs on past a sentence end only after a short sentence
+            inside = sum(0.5 if len(text_of(run[i:k + 1])) < _MIN_SENTENCE else 4.0
+                         for k in range(i, j - 1)
+                         if trailing(run[k][0]).endswith(_SENTENCE_END))
+            fill = 1 - len(text) / room
+            short = 4.0 if len(text) < _MIN_SENTENCE and (i > 0 or j < n) else 0.0
+            cost = best[i] + ends + 3 * fill * fill + inside + short
+            if cost < best[j]:
+                best[j], back[j] = cost, i
+    pieces, j = [], n
+    while j > 0:
+        pieces.append(run[back[j]:j])
+        j = back[j]
+    return pieces[::-1]
 
 
 def _trailing(text: str, end: int) -> str:
