@@ -369,6 +369,5 @@ def test_a_sentence_too_long_for_one_caption_is_broken_where_it_reads_best(
         texts = [" ".join(c.text.split()) for c in make_captions(lesson, timing, profile)]
         assert " ".join(texts).split() == lesson.narration[0].text.split()  # every word, once
         assert texts[0] == "But focus in on your customer model.", texts
-        assert all(len(t) >= 15 for t in texts[:-1]), texts
-        assert not any(t == "they'd suggest." for t in texts), texts
-        assert all(not t.startswith("Gather") or not t.endswith(" on") for t in texts), texts
+        assert texts[1] == "Gather feedback on where they think the weaknesses are", texts
+        assert texts[2].startswith("and what improvements they'd suggest."), texts
