@@ -192,7 +192,8 @@ def make_thumbnails(result: AlignResult, video: Video, folder: Path) -> dict[str
     folder.mkdir(parents=True, exist_ok=True)
     made: dict[str, str] = {}
     for c in result.cues:
-        at = video.at(c.start)
+        # a little after the cue appears: its card has faded in (the theme's fade is 250 ms)
+        at = video.at(c.start) + min(600, max(0, (c.end - c.start) // 2))
         if last is not None:
             at = min(at, last)  # a cue after the video's end shows its last frame
         name = f"{c.id}.jpg"
