@@ -56,7 +56,10 @@ _UNSCRIPTED_MIN = 2  # recognised words in a row no script word took, to report 
 _UNSCRIPTED_MS = 700  # ... or this long
 ALIGN_SETTINGS: dict[str, Any] = {"beam": 1e-80, "wbeam": 1e-60, "pbeam": 1e-80,
                                   "bestpath": False}
-RECOGNISE_SETTINGS: dict[str, Any] = {"fwdflat": False}
+# recognition only anchors the script (forcing times the words): one pass of the lexicon
+# tree, acoustic scores on every other frame, 2 Gaussians (benchmarks/bench_speech.py:
+# half the CPU of the full search, 424 of 431 words heard instead of 429, same sentences)
+RECOGNISE_SETTINGS: dict[str, Any] = {"fwdflat": False, "bestpath": False, "ds": 2, "topn": 2}
 FORCE_HEARD = True  # force-align pieces whose every word was recognised too (measured: the
 # recogniser's own word edges put 3 of 35 sentence starts of demo 000 0.12-0.33 s off)
 _SENTENCE = re.compile(r"(?<=[.!?])[\"')”’]*\s+")
@@ -329,15 +332,33 @@ def _recognise(decoder: Any, heard: Heard, take: int, progress: Progress) -> lis
             word = seg.word.split("(")[0]
             if word.startswith(("<", "[")):
                 continue
-            found.append(_Rough(word, take, a + seg.start_frame * STEP,
-                                a + (seg.end_frame + 1) * STEP))
+            found.append(_Rough(word, take, *_snap(heard, a + seg.start_frame * STEP,
+                                                   a + (seg.end_frame + 1) * STEP)))
     return found
 
 
+def _snap(heard: Heard, start: int, end: int) -> tuple[int, int]:
+    """A recognised word's edges clipped to the stretch of speech it overlaps most (the
+    recogniser, scoring every other frame, lets a word take in a pause beside it)."""
+    k = bisect.bisect_left(heard.speech, (start, start))
+    best, most = None, 0
+    for a, b in heard.speech[max(0, k - 1):k + 3]:
+        overlap = min(b, end) - max(a, start)
+        if overlap > most:
+            best, most = (a, b), overlap
+    if best is None:
+        return start, end
+    return max(start, best[0]), min(end, best[1])
+
+
 def _force(decoder: Any, heard: Heard, names: Sequence[str], start: int, end: int,
-           ) -> list[tuple[int, int]] | None:
-    """Each name's (start, end) ms when ``names`` are force-aligned on [start, end)."""
-    decoder.set_align_text(" ".join(names))
+           pauses: Sequence[int] = ()) -> list[tuple[int, int]] | None:
+    """Each name's (start, end) ms when ``names`` are force-aligned on [start, end), with a
+    silence before each of the ``pauses`` (indexes into names)."""
+    text = list(names)
+    for k in sorted(pauses, reverse=True):
+        text.insert(k, "<sil>")
+    decoder.set_align_text(" ".join(text))
     decoder.start_utt()
     decoder.process_raw(heard.window(start, end), full_utt=True)
     try:
@@ -497,7 +518,13 @@ def _force_all(aligner: Any, words: Sequence[Word], match: Sequence[int],
             got = _interpolate(match[first:last + 1], rough, start, end, heard[take])
         else:
             forced += 1
-            got = _force(aligner, heard[take], names, start, end)
+            # a silence between sentences: without it the first word of a sentence takes
+            # in the pause before it (measured: 0.35 s early on two starts of demo 000)
+            pauses = [k - first for k in range(first + 1, last + 1)
+                      if words[k].sentence != words[k - 1].sentence]
+            got = _force(aligner, heard[take], names, start, end, pauses)
+            if got is None and pauses:  # sentences run together: no pause to force
+                got = _force(aligner, heard[take], names, start, end)
         if got is None:  # fall back on what was heard, in between spread evenly
             failed += 1
             log.info("forced alignment failed on %d words at %d ms; using the recognition",
