@@ -54,8 +54,10 @@ _SPOKEN_SHARE = 0.4  # share of a sentence's words heard that makes it spoken
 _MS_PER_WORD = 330  # a slow speaker's pace, to judge whether a gap can hold a sentence
 _UNSCRIPTED_MIN = 2  # recognised words in a row no script word took, to report them
 _UNSCRIPTED_MS = 700  # ... or this long
+# forcing: wide beams (MEASUREMENTS.md), acoustic scores on every other frame (measured: the
+# same sentence starts once the words are clipped to their speech, 40% less CPU)
 ALIGN_SETTINGS: dict[str, Any] = {"beam": 1e-80, "wbeam": 1e-60, "pbeam": 1e-80,
-                                  "bestpath": False}
+                                  "bestpath": False, "ds": 2}
 # recognition only anchors the script (forcing times the words): one pass of the lexicon
 # tree, acoustic scores on every other frame, 2 Gaussians (benchmarks/bench_speech.py:
 # half the CPU of the full search, 424 of 431 words heard instead of 429, same sentences)
@@ -338,8 +340,9 @@ def _recognise(decoder: Any, heard: Heard, take: int, progress: Progress) -> lis
 
 
 def _snap(heard: Heard, start: int, end: int) -> tuple[int, int]:
-    """A recognised word's edges clipped to the stretch of speech it overlaps most (the
-    recogniser, scoring every other frame, lets a word take in a pause beside it)."""
+    """A word's edges clipped to the stretch of speech it overlaps most (the decoder lets a
+    word beside a pause take in part of it; stretches of speech are cut at pauses of 250 ms
+    or more, so inside running speech nothing moves)."""
     k = bisect.bisect_left(heard.speech, (start, start))
     best, most = None, 0
     for a, b in heard.speech[max(0, k - 1):k + 3]:
@@ -369,7 +372,8 @@ def _force(decoder: Any, heard: Heard, names: Sequence[str], start: int, end: in
     if len(segs) != len(names):
         log.debug("forced: %d of %d words: %s", len(segs), len(names), [x.word for x in segs])
         return None
-    return [(start + s.start_frame * STEP, start + (s.end_frame + 1) * STEP) for s in segs]
+    return [_snap(heard, start + s.start_frame * STEP, start + (s.end_frame + 1) * STEP)
+            for s in segs]
 
 
 # --- putting it together ------------------------------------------------------------
