@@ -18,7 +18,7 @@ from pipeline.demo import RATE, _label, encode, narrate, synthesize_audio
 from pipeline.models import Caption
 from pipeline.script.parse import parse_script
 from pipeline.speech.captions import make_captions
-from pipeline.speech.forced import time_script
+from pipeline.speech.forced import Heard, _snap, time_script
 from pipeline.speech.lexicon import DICTIONARY, pronounce
 
 P1 = "Customers buy what solves their problem. Talk with advisors and experts first."
@@ -371,3 +371,15 @@ def test_a_sentence_too_long_for_one_caption_is_broken_where_it_reads_best(
         assert texts[0] == "But focus in on your customer model.", texts
         assert texts[1] == "Gather feedback on where they think the weaknesses are", texts
         assert texts[2].startswith("and what improvements they'd suggest."), texts
+
+
+def test_a_word_beside_a_pause_is_clipped_to_its_speech() -> None:
+    # protects: the decoders (scoring every other frame) let a word take in the pause
+    # beside it; its edges move onto the speech it overlaps most, nothing else moves
+    heard = Heard((np.zeros(RATE * 10, dtype=np.int16),),
+                  ((1000, 2000), (2400, 4000), (6000, 7000)))
+    assert _snap(heard, 1900, 2700) == (2400, 2700)  # took in the pause before it
+    assert _snap(heard, 3500, 4300) == (3500, 4000)  # ... and after it
+    assert _snap(heard, 1700, 2600) == (1700, 2000)  # mostly before the pause
+    assert _snap(heard, 2500, 3000) == (2500, 3000)  # inside speech: unchanged
+    assert _snap(heard, 4500, 5000) == (4500, 5000)  # in no speech: unchanged

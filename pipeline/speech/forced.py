@@ -12,8 +12,12 @@ and the decoder inside the pocketsphinx wheel:
    holds too little speech is *unspoken*; recognised words no script word took, in runs,
    are *unscripted* speech.
 2. *Force*: the spoken sentences are cut into pieces at pauses between heard words, and
-   each piece's words are force-aligned (every word, heard or not) on the audio between
-   its cuts, for word times to the 10 ms frame.
+   each piece's words are force-aligned (every word, heard or not, a silence between
+   sentences) on the audio between its cuts, for word times to the 10 ms frame.
+
+Recognition is coarse (it only anchors the script): one pass of the lexicon tree,
+acoustic scores on every other frame, as is the forcing; every word's edges are then
+clipped to the stretch of speech it overlaps most (:func:`_snap`).
 
 Time grows linearly with the recording (each utterance and piece is bounded); memory is
 the int16 samples plus a few small arrays.
