@@ -15,6 +15,41 @@ SCRIPTS = ROOT / "scripts"
 REALDATA = ROOT.parent / "shared" / "realdata"
 
 
+def tiny_script(title: str = "Tiny lesson", media: str = "tiny take.webm") -> str:
+    """The tiny lesson the end-to-end tests render: a clap, three captions, a VISUAL TEXT
+    after the first and a MAIN PANEL after the last."""
+    return f"""---
+title: {title}
+---
+{media}
+
+<span style="color:red">**CLAP**</span>
+
+Hello there, welcome to the lesson.
+
+`[VISUAL TEXT: first idea | second idea]`
+
+Now the second part of the lesson begins here.
+
+More words to finish.
+
+`[MAIN PANEL: The closing panel]`
+
+<span style="color:red">**CLAP**</span>
+1
+00:00:00,000 --> 00:00:02,000
+Hello there, welcome to the lesson.
+
+2
+00:00:02,400 --> 00:00:05,000
+Now the second part of the lesson begins here.
+
+3
+00:00:05,400 --> 00:00:06,600
+More words to finish.
+"""
+
+
 @pytest.fixture
 def realdata() -> Path:
     if not REALDATA.is_dir():

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import tiny_script
 
 from pipeline import ffmpeg
 from pipeline.cli import main
@@ -15,36 +16,7 @@ from pipeline.demo import make_demos
 from pipeline.errors import PipelineError
 from pipeline.lesson import Settings, plan, produce
 
-SCRIPT = """---
-title: Tiny lesson
----
-tiny take.webm
-
-<span style="color:red">**CLAP**</span>
-
-Hello there, welcome to the lesson.
-
-`[VISUAL TEXT: first idea | second idea]`
-
-Now the second part of the lesson begins here.
-
-More words to finish.
-
-`[MAIN PANEL: The closing panel]`
-
-<span style="color:red">**CLAP**</span>
-1
-00:00:00,000 --> 00:00:02,000
-Hello there, welcome to the lesson.
-
-2
-00:00:02,400 --> 00:00:05,000
-Now the second part of the lesson begins here.
-
-3
-00:00:05,400 --> 00:00:06,600
-More words to finish.
-"""
+SCRIPT = tiny_script()
 
 
 @pytest.fixture(scope="module")

