@@ -68,7 +68,7 @@ def confidence_colour(confidence: float) -> str:
     return f"hsl({hue}, 70%, 42%)"
 
 
-def _caption_parts(result: AlignResult, cue: AlignedCue) -> dict[str, str] | None:
+def caption_parts(result: AlignResult, cue: AlignedCue) -> dict[str, str] | None:
     """The caption text split around the anchor, the word at the anchor picked out, and the
     neighbouring caption's text when the anchor sits at the caption's edge."""
     captions = result.captions
@@ -127,7 +127,7 @@ def report_context(lesson: Lesson, result: AlignResult, video: Video | None = No
             "confidence": c.confidence, "colour": confidence_colour(c.confidence),
             "flagged": c.confidence < LOW_CONFIDENCE or c.method == "estimated",
             "method": c.method, "reason": c.reason, "before": c.before, "after": c.after,
-            "caption_index": c.caption_index, "caption": _caption_parts(result, c),
+            "caption_index": c.caption_index, "caption": caption_parts(result, c),
             "override": override_line(c.cue, c.start,
                                       c.id if texts[normalize_text(c.cue.text)] > 1 else None),
             "thumb": (thumbs or {}).get(c.id),

@@ -16,7 +16,7 @@ from pipeline import ffmpeg
 from pipeline.align.cues import AlignedCue, AlignResult
 from pipeline.align.markers import LOW_CONFIDENCE
 from pipeline.align.overrides import Override, normalize_text, read_sidecar, sidecar_path
-from pipeline.align.report import _caption_parts, confidence_colour
+from pipeline.align.report import caption_parts, confidence_colour
 from pipeline.captions.profiles import get_profile
 from pipeline.course import DATA
 from pipeline.course.discover import LessonJob
@@ -175,7 +175,7 @@ def cue_state(view: LessonView, c: AlignedCue, n: int) -> dict[str, Any]:
         "pinned": pin is not None, "pinned_end": pin is not None and pin.end is not None,
         "pinned_elsewhere": c.method == "override" and pin is None,
         "before": c.before, "after": c.after, "caption_index": c.caption_index,
-        "caption": _caption_parts(view.aligned, c),
+        "caption": caption_parts(view.aligned, c),
     }
 
 
