@@ -160,6 +160,7 @@ def cmd_align(args: argparse.Namespace) -> int:
     from pipeline.align.report import write_report
     from pipeline.captions.io import read_captions
     from pipeline.captions.profiles import get_profile
+    from pipeline.lesson import lesson_captions
     from pipeline.script.parse import parse_script
     from pipeline.timecode import format_clock
 
@@ -173,6 +174,8 @@ def cmd_align(args: argparse.Namespace) -> int:
         timing = time_script(lesson, [Path(m) for m in args.media])
         made = make_captions(lesson, timing, get_profile(args.profile))
         result = audio_cues(lesson, timing, made, max_cps=max_cps)
+    elif captions is None and not lesson_captions(lesson).captions:
+        result = _align_on_course_recordings(lesson, get_profile(args.profile), max_cps)
     else:
         result = align_cues(lesson, captions, max_cps=max_cps)
     if args.html:
@@ -190,6 +193,32 @@ def cmd_align(args: argparse.Namespace) -> int:
     )
     emit(args, result.to_json(), human)
     return 0
+
+
+def _align_on_course_recordings(lesson: Any, profile: Any, max_cps: float) -> Any:
+    """A script without captions: its cues timed on the recordings the build would use
+    (found in the course's media/ as the build finds them; the build's step cache reused),
+    else estimated from the narration with a warning saying why."""
+    from pipeline.align.cues import align_cues
+    from pipeline.course.discover import MediaFinder, resolve_lesson
+    from pipeline.course.work import course_cache, lesson_steps
+    from pipeline.lesson import align_lesson
+
+    script = Path(lesson.path)
+    job = resolve_lesson(script.stem, script, [m.name for m in lesson.media],
+                         MediaFinder(script.parent.parent / "media"))
+    if not job.media:
+        print(f"{script}: warning: no captions and no recording to time the narration on"
+              f" ({job.problem}); cue times are estimated (give --media REC)", file=sys.stderr)
+        return align_cues(lesson, None, max_cps=max_cps)
+    cache = course_cache(job)
+    cached, identities = lesson_steps(cache, job)
+    try:
+        aligned = align_lesson(lesson, list(job.media), profile, cached=cached,
+                               identities=identities)[3]
+    finally:
+        cache.save()
+    return aligned
 
 
 # --- captions (from the recordings' speech) -------------------------------------------

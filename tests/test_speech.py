@@ -193,6 +193,13 @@ def test_build_captions_lesson_from_its_recording(takes: dict, tmp_path: Path,
     assert [c.method for c in view.aligned.cues] == [c["method"] for c in built]
     assert {c.method for c in view.aligned.cues} == {"audio"}
     assert [c.start / 1000 for c in view.aligned.cues] == [c["start"] for c in built]
+    # and `align SCRIPT` (no --media) times a caption-less script on the recording the
+    # build found, from the same cache (INTERFACE: "always when the script has no captions")
+    capsys.readouterr()
+    assert main(["align", str(tmp_path / "scripts" / "lesson.md"), "--json"]) == 0
+    cues = json.loads(capsys.readouterr().out)["cues"]
+    assert [(c["method"], c["start"]) for c in cues] == [(c["method"], c["start"])
+                                                         for c in built]
 
     capsys.readouterr()
     assert main(["build", "--root", str(tmp_path), "--jobs", "1", "--json"]) == 0
@@ -389,3 +396,15 @@ def test_a_word_beside_a_pause_is_clipped_to_its_speech() -> None:
     assert _snap(heard, 1700, 2600) == (1700, 2000)  # mostly before the pause
     assert _snap(heard, 2500, 3000) == (2500, 3000)  # inside speech: unchanged
     assert _snap(heard, 4500, 5000) == (4500, 5000)  # in no speech: unchanged
+
+
+def test_align_without_captions_or_recording_says_why_it_estimates(
+        tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    (tmp_path / "scripts").mkdir()
+    script = tmp_path / "scripts" / "lonely.md"
+    script.write_text(SCRIPT)
+    assert main(["align", str(script), "--json"]) == 0
+    out = capsys.readouterr()
+    assert {c["method"] for c in json.loads(out.out)["cues"]} == {"estimated"}
+    assert f"{script}: warning: no captions and no recording" in out.err
+    assert "not found" in out.err or "no recording" in out.err
