@@ -414,8 +414,14 @@ def _dp(score: np.ndarray, free_start: Ends | bool, free_end: Ends | bool,
     jr = _last_max(prev) if end_b else m
     ic = _last_max(last_col) if end_a else n
     i, j = (n, jr) if prev[jr] >= last_col[ic] else (ic, m)
+    return _trace(ptr, i, j)
+
+
+def _trace(ptr: np.ndarray, i: int, j: int) -> list[tuple[int, int]]:
+    """The matched pairs on the path of a traceback table (0 diagonal, 1 up, 2 left,
+    3 the path starts here) that ends at cell (i, j), in order."""
     pairs: list[tuple[int, int]] = []
-    while i > 0 and j > 0:
+    while i > 0 and j > 0 and ptr[i, j] != 3:
         move = ptr[i, j]
         if move == 0:
             pairs.append((i - 1, j - 1))
@@ -693,19 +699,7 @@ def _local(score: np.ndarray, end_on_last_row: bool) -> list[tuple[int, int]]:
         prev = h
     if end_on_last_row and end[0] != n:
         return []
-    i, j = end
-    pairs: list[tuple[int, int]] = []
-    while i > 0 and j > 0 and ptr[i, j] != 3:
-        move = ptr[i, j]
-        if move == 0:
-            pairs.append((i - 1, j - 1))
-            i, j = i - 1, j - 1
-        elif move == 1:
-            i -= 1
-        else:
-            j -= 1
-    pairs.reverse()
-    return pairs
+    return _trace(ptr, *end)
 
 
 def _take(st: _State, rows: tuple[int, int], cols: tuple[int, int], to_last: bool,
