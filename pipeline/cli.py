@@ -363,20 +363,21 @@ def cmd_review(args: argparse.Namespace) -> int:
 # --- render ----------------------------------------------------------------------------
 
 def cmd_render(args: argparse.Namespace) -> int:
-    from pipeline.audio.normalize import DEFAULT_AUDIO, load_audio_settings
+    from pipeline.audio.normalize import DEFAULT_AUDIO, audio_settings
     from pipeline.lesson import Settings, dropped, plan, render
-    from pipeline.render.theme import load_theme
+    from pipeline.render.theme import read_toml, theme_from_dict
 
     out = Path(args.output)
     if out.suffix.lower() != ".webm":
         raise UsageError(f"output must be a .webm file: {out}")
     media = [Path(m) for m in args.media]
+    look = read_toml(args.theme) if args.theme else None  # its theme keys and [audio] table
     settings = Settings(
         profile=args.profile, preset=args.preset, burn_in=args.burn_in, smart=not args.full,
         lead_in=round(args.lead_in * 1000),
-        theme=load_theme(args.theme) if args.theme else None,
+        theme=theme_from_dict(look, args.theme) if look is not None else None,
         panels=Path(args.panels) if args.panels else _default_panels(media),
-        audio=load_audio_settings(args.theme) if args.theme else DEFAULT_AUDIO,
+        audio=audio_settings(look, args.theme) if look is not None else DEFAULT_AUDIO,
     )
     with _progress_bar(f"rendering {out.name}") as progress:
         report = (lambda step, fraction=None: progress(fraction or 0.0)

@@ -10,7 +10,6 @@ for ``render``); a lesson's frontmatter ``loudness: -18`` overrides the target.
 from __future__ import annotations
 
 import math
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -72,18 +71,6 @@ def audio_settings(data: Mapping[str, Any], path: str | Path | None = None) -> A
     if not -20 <= settings.true_peak <= 0:
         raise AudioSettingsError("[audio] true_peak must be between -20 and 0 dBTP", path)
     return settings
-
-
-def load_audio_settings(path: str | Path) -> AudioSettings:
-    """The ``[audio]`` table of a TOML file."""
-    path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise AudioSettingsError(f"cannot read: {exc.strerror or exc}", path) from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise AudioSettingsError(f"not valid TOML: {exc}", path) from None
-    return audio_settings(data, path)
 
 
 def lesson_target(lesson: Lesson, settings: AudioSettings) -> float:

@@ -32,20 +32,14 @@ COURSE_FILE = "course.toml"  # beside scripts/: the course's [theme] and [audio]
 
 def course_settings(root: Path) -> Any:
     """pipeline.lesson.Settings from ``<root>/course.toml`` (the defaults without one)."""
-    import tomllib
-
     from pipeline.audio.normalize import audio_settings
-    from pipeline.errors import PipelineError
     from pipeline.lesson import Settings
-    from pipeline.render.theme import theme_from_dict
+    from pipeline.render.theme import read_toml, theme_from_dict
 
     path = root / COURSE_FILE
     if not path.is_file():
         return Settings()
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise PipelineError(f"cannot read the course settings: {exc}", path) from None
+    data = read_toml(path, "the course settings")
     theme = data.get("theme")
     return Settings(theme=theme_from_dict(theme, path) if isinstance(theme, dict) else None,
                     audio=audio_settings(data, path))

@@ -122,12 +122,17 @@ def theme_from_dict(data: dict[str, Any], path: str | Path | None = None) -> The
     return theme
 
 
-def load_theme(path: str | Path) -> Theme:
+def read_toml(path: str | Path, what: str = "theme") -> dict[str, Any]:
+    """A settings file (a ``--theme`` file or the course's ``course.toml``: its theme keys
+    and its ``[audio]`` table) as data; RenderError naming the file when it cannot be read."""
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise RenderError(f"cannot read theme: {exc.strerror or exc}", path) from None
+        raise RenderError(f"cannot read {what}: {exc.strerror or exc}", path) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise RenderError(f"theme is not valid TOML: {exc}", path) from None
-    return theme_from_dict(data, path)
+        raise RenderError(f"{what} is not valid TOML: {exc}", path) from None
+
+
+def load_theme(path: str | Path) -> Theme:
+    return theme_from_dict(read_toml(path), path)
