@@ -201,8 +201,7 @@ def _align_on_course_recordings(lesson: Any, profile: Any, max_cps: float) -> An
     else estimated from the narration with a warning saying why."""
     from pipeline.align.cues import align_cues
     from pipeline.course.discover import MediaFinder, resolve_lesson
-    from pipeline.course.work import course_cache, lesson_steps
-    from pipeline.lesson import align_lesson
+    from pipeline.course.work import align_job
 
     script = Path(lesson.path)
     job = resolve_lesson(script.stem, script, [m.name for m in lesson.media],
@@ -211,14 +210,7 @@ def _align_on_course_recordings(lesson: Any, profile: Any, max_cps: float) -> An
         print(f"{script}: warning: no captions and no recording to time the narration on"
               f" ({job.problem}); cue times are estimated (give --media REC)", file=sys.stderr)
         return align_cues(lesson, None, max_cps=max_cps)
-    cache = course_cache(job)
-    cached, identities = lesson_steps(cache, job)
-    try:
-        aligned = align_lesson(lesson, list(job.media), profile, cached=cached,
-                               identities=identities)[3]
-    finally:
-        cache.save()
-    return aligned
+    return align_job(job, lesson, profile)[3]
 
 
 # --- captions (from the recordings' speech) -------------------------------------------

@@ -320,9 +320,9 @@ def _timing(lesson: Lesson, media: Sequence[Path], cached: Cached | None,
     from pipeline.course.cache import code_digest
 
     narration = hashlib.sha256(json.dumps([n.to_json() for n in lesson.narration]).encode())
+    # the course's `cached` adds pipeline.audio's digest to every step (course.work.lesson_steps)
     keys = [*(identities or [str(m) for m in media]), narration.hexdigest(),
-            code_digest("pipeline.speech"),
-            code_digest("pipeline.audio")]
+            code_digest("pipeline.speech")]
     return timing_from_json(cached("speech", keys, compute))
 
 

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from pipeline.audio.loudness import Levels, LoudnessTrack, joined_integrated, measure
 from pipeline.audio.normalize import AudioSettings, Gain, take_gain
+from pipeline.timecode import format_clock
 
 Severity = Literal["error", "warning", "info"]
 
@@ -129,7 +130,7 @@ def long_silence(takes: Sequence[TakeAudio], ctx: Context) -> Iterator[Hit]:
         for s in t.levels.silences:
             if s.length >= ctx.settings.long_silence * 1000:
                 yield Hit(n, f"{s.length / 1000:.1f} s without speech at "
-                             f"{_clock(s.start - t.levels.start)} of the take's output")
+                             f"{format_clock(s.start - t.levels.start)} of the take's output")
 
 
 def silent_head(takes: Sequence[TakeAudio], ctx: Context) -> Iterator[Hit]:
@@ -168,10 +169,6 @@ RULES: tuple[AudioRule, ...] = (
     AudioRule("silent_tail", "warning", False, silent_tail),
     AudioRule("level_jump", "info", True, level_jump),
 )
-
-
-def _clock(ms: int) -> str:
-    return f"{ms // 60000}:{ms // 1000 % 60:02d}.{ms % 1000 // 100}"
 
 
 @dataclass(frozen=True, slots=True)

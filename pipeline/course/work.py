@@ -56,6 +56,21 @@ def lesson_steps(cache: StepCache, job: LessonJob) -> tuple[Callable[..., Any], 
     return cached, identities
 
 
+def align_job(job: LessonJob, lesson: Any, profile: Any) -> Any:
+    """``pipeline.lesson.align_lesson`` for a lesson of the course, through the course's
+    step cache: a lesson without captions is timed on its recordings once, by whoever
+    asks first (the build, the review app, ``align``), and read back after that."""
+    from pipeline.lesson import align_lesson
+
+    cache = course_cache(job)
+    cached, identities = lesson_steps(cache, job)
+    try:
+        return align_lesson(lesson, list(job.media), profile, cached=cached,
+                            identities=identities)
+    finally:
+        cache.save()
+
+
 def run_lesson(job: LessonJob, out_dir: Path, report: Report) -> LessonOutcome:
     """The whole lesson (pipeline.lesson.produce); audio analysis cached by recording.
     Anything of the plan the output lacks comes back as the outcome's warnings."""

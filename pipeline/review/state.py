@@ -20,9 +20,8 @@ from pipeline.align.report import caption_parts, confidence_colour
 from pipeline.captions.profiles import get_profile
 from pipeline.course import DATA
 from pipeline.course.discover import LessonJob
-from pipeline.course.work import course_cache, lesson_steps
+from pipeline.course.work import align_job
 from pipeline.errors import PipelineError
-from pipeline.lesson import align_lesson
 from pipeline.models import Caption, Lesson
 from pipeline.review.sidecar import current_version
 from pipeline.script.parse import parse_script
@@ -120,13 +119,7 @@ def load(job: LessonJob, output: Path) -> LessonView:
     profile = get_profile(str(lesson.frontmatter.get("profile") or "netflix"))
     # the build's own alignment: a lesson without captions is timed on its recordings
     # (read from the step cache the build filled; computed once if it is not there)
-    cache = course_cache(job)
-    cached, identities = lesson_steps(cache, job)
-    try:
-        _, _, cleaned, aligned = align_lesson(lesson, list(job.media), profile, cached=cached,
-                                              identities=identities)
-    finally:
-        cache.save()
+    _, _, cleaned, aligned = align_job(job, lesson, profile)
     folder = output / job.name
     video = folder / f"{job.name}.webm"
     clock = Clock.of_manifest(folder / f"{job.name}.json") if video.is_file() else None
