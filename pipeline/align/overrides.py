@@ -47,6 +47,10 @@ class Override:
     def where(self) -> str:
         return f"{self.path}:{self.line}"
 
+    def names(self, ident: str, text: str) -> bool:
+        """Whether this pin is for the cue whose short id is ``ident`` and text ``text``."""
+        return self.id == ident if self.id is not None else self.text == normalize_text(text)
+
 
 def normalize_text(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip().casefold()

@@ -22,7 +22,7 @@ import yaml
 
 from pipeline.align.overrides import (
     KEY,
-    normalize_text,
+    Override,
     parse_overrides,
     sidecar_path,
     yaml_quote,
@@ -82,23 +82,20 @@ def _locked(folder: Path) -> Iterator[None]:
             os.close(fd)
 
 
-def _entries(text: str, path: Path) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """The sidecar's pins as written (validated by align's own parser), and any other keys."""
-    if text.strip():
-        parse_overrides(text, path, first_line=1, top_level=True)
-    doc = yaml.safe_load(text) if text.strip() else None
+def _entries(text: str, path: Path) -> tuple[list[tuple[dict[str, Any], Override]],
+                                             dict[str, Any]]:
+    """The sidecar's pins as written, each with what align reads of it (its own parser
+    validates the file), and any other keys."""
+    if not text.strip():
+        return [], {}
+    pins = parse_overrides(text, path, first_line=1, top_level=True)
+    doc = yaml.safe_load(text)
     if doc is None:
         return [], {}
     if isinstance(doc, list):
-        return list(doc), {}
+        return list(zip(doc, pins, strict=True)), {}
     others = {k: v for k, v in doc.items() if k != KEY}
-    return list(doc.get(KEY) or []), others
-
-
-def _names(entry: dict[str, Any], cue: Cue, ident: str) -> bool:
-    if entry.get("id") is not None:
-        return str(entry["id"]).strip().lower() == ident
-    return normalize_text(str(entry.get("cue", ""))) == normalize_text(cue.text)
+    return list(zip(doc.get(KEY) or [], pins, strict=True)), others
 
 
 def entry_line(entry: dict[str, Any]) -> str:
@@ -142,8 +139,8 @@ def write_pin(script: Path, cue: Cue, ident: str, pin: Pin, *, by_id: bool,
             if pin.until is not None:
                 new["until"] = format_clock(pin.until)
         kept: list[dict[str, Any]] = []
-        for entry in entries:
-            if isinstance(entry, dict) and _names(entry, cue, ident):
+        for entry, parsed in entries:
+            if parsed.names(ident, cue.text):
                 if new is not None:
                     kept.append(new)
                     new = None

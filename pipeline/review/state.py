@@ -104,7 +104,7 @@ class LessonView:
     def sidecar_pin(self, cue: AlignedCue) -> Override | None:
         found = None
         for pin in self.sidecar:
-            if pin.id == cue.id or (pin.id is None and pin.text == normalize_text(cue.cue.text)):
+            if pin.names(cue.id, cue.cue.text):
                 found = pin
         return found
 
