@@ -125,6 +125,12 @@ def _packet_times(text: str) -> list[tuple[int, int]]:
     return times
 
 
+def _seconds_ms(whole: str, frac: str) -> int:
+    """``ffmpeg -i``'s ``-1.500`` as ms (``whole`` carries the sign, even ``-0``)."""
+    ms = abs(int(whole)) * 1000 + int(frac.ljust(3, "0")[:3])
+    return -ms if whole.startswith("-") else ms
+
+
 def parse_probe(path: Path, text: str) -> MediaInfo:
     if "Input #0" not in text:
         raise MediaError(f"not a readable media file: {_last_line(text)}", path)
@@ -132,11 +138,7 @@ def parse_probe(path: Path, text: str) -> MediaInfo:
     if match := _DURATION.search(text):
         h, m, s, frac = match.groups()
         duration = ((int(h) * 60 + int(m)) * 60 + int(s)) * 1000 + int(frac.ljust(3, "0")[:3])
-    start = 0
-    if found := _START.search(text):
-        whole, frac = found.groups()
-        sign = -1 if whole.startswith("-") else 1
-        start = sign * (abs(int(whole)) * 1000 + int(frac.ljust(3, "0")[:3]))
+    start = _seconds_ms(*found.groups()) if (found := _START.search(text)) else 0
     video = audio = None
     subtitles: list[str] = []
     width = height = rate = audio_delay = 0
@@ -158,10 +160,7 @@ def parse_probe(path: Path, text: str) -> MediaInfo:
             if hz := re.search(r"(\d+) Hz", rest):
                 rate = int(hz[1])
             if late := re.search(r"\bstart (-?\d+)\.(\d+)", rest):
-                stream_start = (int(late[1]) * 1000
-                                + (-1 if late[1].startswith("-") else 1)
-                                * int(late[2].ljust(3, "0")[:3]))
-                audio_delay = max(0, stream_start - start)
+                audio_delay = max(0, _seconds_ms(late[1], late[2]) - start)
         elif kind == "Subtitle":
             subtitles.append(codec)
     if video is None and audio is None:
