@@ -58,6 +58,7 @@ _SPOKEN_SHARE = 0.4  # share of a sentence's words heard that makes it spoken
 _MS_PER_WORD = 330  # a slow speaker's pace, to judge whether a gap can hold a sentence
 _UNSCRIPTED_MIN = 2  # recognised words in a row no script word took, to report them
 _UNSCRIPTED_MS = 700  # ... or this long
+_RESYNC_AHEAD = 8  # paragraphs whose start recognition looks for, after forcing failed
 # forcing: wide beams (MEASUREMENTS.md), acoustic scores on every other frame (measured: the
 # same sentence starts once the words are clipped to their speech, 40% less CPU)
 ALIGN_SETTINGS: dict[str, Any] = {"beam": 1e-80, "wbeam": 1e-60, "pbeam": 1e-80,
@@ -185,11 +186,13 @@ class _Lexicon:
     folder: Path
     names: dict[str, tuple[str, ...]]  # decoder word -> its tokens
     spelled: tuple[tuple[str, str], ...]
+    phones: dict[str, int] = field(default_factory=dict)  # decoder word -> its phones
 
 
 def _write_lexicon(words: Sequence[Word], folder: Path) -> _Lexicon:
     """A pronunciation dictionary and a bigram language model of the script's words."""
     names: dict[str, tuple[str, ...]] = {}
+    counts: dict[str, int] = {}
     lines: list[str] = []
     spelled: dict[str, str] = {}
     for w in words:
@@ -203,6 +206,7 @@ def _write_lexicon(words: Sequence[Word], folder: Path) -> _Lexicon:
             phones += p.phones
             if p.source != DICTIONARY:
                 spelled[part] = p.source
+        counts[name] = max(1, len(phones))
         lines.append(f"{name} {' '.join(phones) or 'SIL'}")
     (folder / "script.dict").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
@@ -228,7 +232,7 @@ def _write_lexicon(words: Sequence[Word], folder: Path) -> _Lexicon:
         arpa.append(f"{math.log10((c - discount) / uni[a]):.4f} {a} {b}")
     arpa += ["", "\\end\\", ""]
     (folder / "script.arpa").write_text("\n".join(arpa), encoding="utf-8")
-    return _Lexicon(folder, names, tuple(sorted(spelled.items())))
+    return _Lexicon(folder, names, tuple(sorted(spelled.items())), counts)
 
 
 def _decoder(lexicon: _Lexicon, *, align: bool) -> Any:
@@ -323,23 +327,22 @@ class _Rough:
     take: int
     start: int
     end: int
+    forced: bool = False  # timed by forcing its paragraph (its edges are final)
 
 
-def _recognise(decoder: Any, heard: Heard, take: int, progress: Progress) -> list[_Rough]:
+def _recognise(decoder: Any, heard: Heard, take: int, start: int, end: int) -> list[_Rough]:
+    """The words recognised in one utterance, from ``start`` to ``end`` ms."""
     found: list[_Rough] = []
-    utterances = _utterances(heard.speech, _UTTERANCE)
-    for n, (start, end) in enumerate(utterances):
-        progress(n / max(1, len(utterances)))
-        a = max(0, start - _PAD)
-        decoder.start_utt()
-        decoder.process_raw(heard.window(a, end + _PAD), full_utt=True)
-        decoder.end_utt()
-        for seg in decoder.seg():
-            word = seg.word.split("(")[0]
-            if word.startswith(("<", "[")):
-                continue
-            found.append(_Rough(word, take, *_snap(heard, a + seg.start_frame * STEP,
-                                                   a + (seg.end_frame + 1) * STEP)))
+    a = max(0, start - _PAD)
+    decoder.start_utt()
+    decoder.process_raw(heard.window(a, end + _PAD), full_utt=True)
+    decoder.end_utt()
+    for seg in decoder.seg():
+        word = seg.word.split("(")[0]
+        if word.startswith(("<", "[")):
+            continue
+        found.append(_Rough(word, take, *_snap(heard, a + seg.start_frame * STEP,
+                                               a + (seg.end_frame + 1) * STEP)))
     return found
 
 
@@ -361,7 +364,14 @@ def _snap(heard: Heard, start: int, end: int) -> tuple[int, int]:
 def _force(decoder: Any, heard: Heard, names: Sequence[str], start: int, end: int,
            pauses: Sequence[int] = ()) -> list[tuple[int, int]] | None:
     """Each name's (start, end) ms when ``names`` are force-aligned on [start, end), with a
-    silence before each of the ``pauses`` (indexes into names)."""
+    silence before each of the ``pauses`` (indexes into names), clipped to the speech."""
+    got = _force_raw(decoder, heard, names, start, end, pauses)
+    return None if got is None else [_snap(heard, a, b) for a, b in got]
+
+
+def _force_raw(decoder: Any, heard: Heard, names: Sequence[str], start: int, end: int,
+               pauses: Sequence[int] = ()) -> list[tuple[int, int]] | None:
+    """:func:`_force` before the clipping."""
     text = list(names)
     for k in sorted(pauses, reverse=True):
         text.insert(k, "<sil>")
@@ -376,8 +386,156 @@ def _force(decoder: Any, heard: Heard, names: Sequence[str], start: int, end: in
     if len(segs) != len(names):
         log.debug("forced: %d of %d words: %s", len(segs), len(names), [x.word for x in segs])
         return None
-    return [_snap(heard, start + s.start_frame * STEP, start + (s.end_frame + 1) * STEP)
-            for s in segs]
+    return [(start + s.start_frame * STEP, start + (s.end_frame + 1) * STEP) for s in segs]
+
+
+# --- forcing first: each paragraph where the speech says it is -------------------------
+
+
+@dataclass(slots=True)
+class _Pace:
+    """ms of speech per phone: first over everything (as if the whole script were said),
+    then over the paragraphs forced so far."""
+
+    speech: int
+    phones: int
+    forced: bool = False
+
+    def add(self, speech: int, phones: int) -> None:
+        if not self.forced:
+            self.speech, self.phones, self.forced = 0, 0, True
+        self.speech += speech
+        self.phones += phones
+
+    def expect(self, phones: int) -> float:
+        return phones * self.speech / max(1, self.phones)
+
+
+@dataclass(slots=True)
+class _Decoders:
+    lexicon: _Lexicon
+    aligner: Any = None
+    recogniser: Any = None
+
+    def align(self) -> Any:
+        if self.aligner is None:
+            self.aligner = _decoder(self.lexicon, align=True)
+        return self.aligner
+
+    def recognise(self) -> Any:
+        if self.recogniser is None:
+            self.recogniser = _decoder(self.lexicon, align=False)
+        return self.recogniser
+
+
+def _walk(decoders: _Decoders, words: Sequence[Word], paragraphs: Sequence[Sequence[int]],
+          p: int, h: Heard, take: int, pace: _Pace, progress: Progress,
+          ) -> tuple[list[_Rough], int, dict[str, int]]:
+    """One recording's words from paragraph ``p`` on: each paragraph force-aligned in the
+    window the speech after the previous one implies (its stretches of speech adding up to
+    the paragraph's phones at the speaker's pace); where that fails (no path, speech left
+    out, words in silence: a retake, an ad-lib, a paragraph skipped), the speech is
+    recognised from there until a later paragraph's start is heard, and forcing resumes
+    there. Returns the words found (forced or recognised), the next paragraph, counts."""
+    found: list[_Rough] = []
+    counts = {"paragraphs_forced": 0, "recognised_ms": 0}
+    i = 0  # next stretch of speech
+    while i < len(h.speech) and p < len(paragraphs):
+        progress(h.speech[i][0] / max(1, h.duration))
+        para = paragraphs[p]
+        phones = [decoders.lexicon.phones[_name(words[k])] for k in para]
+        got = _force_paragraph(decoders.align(), h, words, para, phones, i, pace)
+        if got is not None:
+            spans, j = got
+            found += [_Rough(_name(words[k]), take, a, b, True)
+                      for k, (a, b) in zip(para, spans, strict=True)]
+            pace.add(sum(b - a for a, b in h.speech[i:j + 1]), sum(phones))
+            counts["paragraphs_forced"] += 1
+            i, p = j + 1, p + 1
+            continue
+        heard, i, p = _resync(decoders.recognise(), decoders.lexicon, words, paragraphs, p, h, take, i)
+        counts["recognised_ms"] += (h.speech[i][0] if i < len(h.speech) else h.duration) \
+            - (heard[0].start if heard else h.duration)
+        found += heard
+    if i < len(h.speech):  # speech after the last paragraph (an ad-lib, a retake)
+        start = h.speech[i][0]
+        for a, b in _utterances(h.speech[i:], _UTTERANCE):
+            found += _recognise(decoders.recognise(), h, take, a, b)
+        counts["recognised_ms"] += h.duration - start
+    return found, p, counts
+
+
+def _force_paragraph(aligner: Any, h: Heard, words: Sequence[Word], para: Sequence[int],
+                     phones: Sequence[int], i: int, pace: _Pace,
+                     ) -> tuple[list[tuple[int, int]], int] | None:
+    """The paragraph's word spans forced on the stretches of speech ``i`` to ``j`` whose
+    length best fits its phones (the two next best fits tried too), and ``j``; None when
+    none fits (:func:`_fits`)."""
+    expect = pace.expect(sum(phones))
+    names = [_name(words[k]) for k in para]
+    pauses = [n for n in range(1, len(para))
+              if words[para[n]].sentence != words[para[n - 1]].sentence]
+    ends: list[tuple[float, int]] = []
+    total = 0
+    for j in range(i, len(h.speech)):
+        total += h.speech[j][1] - h.speech[j][0]
+        if total > 1.6 * expect:
+            break
+        if total >= 0.6 * expect:
+            ends.append((abs(math.log(total / expect)), j))
+    for _, j in sorted(ends)[:3]:
+        a = max(h.speech[i - 1][1] if i else 0, h.speech[i][0] - _PAD)
+        b = min(h.speech[j + 1][0] if j + 1 < len(h.speech) else h.duration,
+                h.speech[j][1] + _PAD)
+        spans = _force_raw(aligner, h, names, a, b, pauses)
+        if spans is not None and _fits(h, spans, phones, pace, i, j):
+            return [_snap(h, s, e) for s, e in spans], j
+    return None
+
+
+def _fits(h: Heard, spans: Sequence[tuple[int, int]], phones: Sequence[int], pace: _Pace,
+          i: int, j: int) -> bool:
+    """Forced words that fit their speech: no stretch of speech left out (speech the
+    script does not say), no word lying in silence (words the speech does not say), none
+    far longer than its phones take."""
+    covered = 0
+    silent = 0
+    for (a, b), n in zip(spans, phones, strict=True):
+        inside = sum(max(0, min(e, b) - max(s, a)) for s, e in h.speech[i:j + 1])
+        if inside < 0.3 * (b - a):
+            silent += 1
+        if b - a > 3 * pace.expect(n) + 400:
+            return False
+        covered += inside
+    speech = sum(b - a for a, b in h.speech[i:j + 1])
+    return silent <= max(1, len(spans) // 10) and speech - covered <= max(400, speech // 10)
+
+
+def _resync(recogniser: Any, lexicon: _Lexicon, words: Sequence[Word],
+            paragraphs: Sequence[Sequence[int]], p: int, h: Heard, take: int, i: int,
+            ) -> tuple[list[_Rough], int, int]:
+    """Recognise utterance after utterance from stretch ``i`` until the start of paragraph
+    ``p`` or a later one is heard (not at ``i`` itself: forcing failed there); returns the
+    words recognised before that start, the stretch and the paragraph to force next."""
+    from_ms = h.speech[i][0]
+    found: list[_Rough] = []
+    later = [k for q in paragraphs[p:p + _RESYNC_AHEAD] for k in q]
+    ahead = [words[k] for k in later]
+    for a, b in _utterances(h.speech[i:], _UTTERANCE):
+        found += _recognise(recogniser, h, take, a, b)
+        match = _match(ahead, found, lexicon)
+        for q in range(p, min(len(paragraphs), p + _RESYNC_AHEAD)):
+            first = [match[later.index(k)] for k in paragraphs[q][:3]]
+            if first[0] < 0 or sum(m >= 0 for m in first) < min(2, len(first)):
+                continue
+            at = _pause_before(h, found[first[0]].start)
+            if at <= from_ms + 500:
+                continue
+            resume = bisect.bisect_left(h.speech, (at, at))
+            return [r for r in found if r.end <= at], resume, q
+    heard_to = max((later[k] for k, m in enumerate(_match(ahead, found, lexicon)) if m >= 0),
+                   default=-1)
+    return found, len(h.speech), words[heard_to].narration + 1 if heard_to >= 0 else p
 
 
 # --- putting it together ------------------------------------------------------------
@@ -403,29 +561,40 @@ def time_heard(lesson: Lesson, heard: Sequence[Heard], *,
         return Timing(tuple(TimedWord(w, -1, -1, -1, 0.0) for w in words),
                       _unspoken(lesson, words, [False] * len(words)), (), durations, claps,
                       (), {}, *_levels(heard))
+    paragraphs: list[list[int]] = []
+    for k, w in enumerate(words):
+        if not paragraphs or words[paragraphs[-1][0]].narration != w.narration:
+            paragraphs.append([])
+        paragraphs[-1].append(k)
     with tempfile.TemporaryDirectory(prefix="speech-") as tmp:
         lexicon = _write_lexicon(words, Path(tmp))
         clock = time.process_time()
-        recogniser = _decoder(lexicon, align=False)
+        decoders = _Decoders(lexicon)
+        pace = _Pace(sum(b - a for h in heard for a, b in h.speech),
+                     sum(lexicon.phones[_name(w)] for w in words))
         rough: list[_Rough] = []
+        p = 0
+        counts: Counter[str] = Counter()
         for k, h in enumerate(heard):
             def step(f: float, k: int = k) -> None:
-                progress(0.5 * (k + f) / len(heard))
-            rough += _recognise(recogniser, h, k, step)
-        del recogniser
-        recognise_cpu = time.process_time() - clock
+                progress(0.8 * (k + f) / len(heard))
+            found, p, walked = _walk(decoders, words, paragraphs, p, h, k, pace, step)
+            rough += found
+            counts.update(walked)
+        walk_cpu = time.process_time() - clock
         match = _match(words, rough, lexicon)
         spoken = _spoken_sentences(words, match, rough, heard)
         clock = time.process_time()
-        aligner = _decoder(lexicon, align=True)
-        timed, forced = _force_all(aligner, words, match, spoken, rough, heard,
-                                   lambda f: progress(0.5 + 0.5 * f))
+        timed, forced = _force_all(decoders, words, match, spoken, rough, heard,
+                                   lambda f: progress(0.8 + 0.2 * f))
         force_cpu = time.process_time() - clock
     unscripted = _unscripted(rough, timed)
     said = [t.heard for t in timed]
-    stats = {"recognised": len(rough), "heard": int(sum(m >= 0 for m in match)),
-             "words": len(words), "pieces": forced[0], "pieces_failed": forced[1],
-             "recognise_cpu": round(recognise_cpu, 2), "force_cpu": round(force_cpu, 2)}
+    stats = {"recognised": sum(not r.forced for r in rough),
+             "heard": int(sum(m >= 0 for m in match)), "words": len(words),
+             "paragraphs": len(paragraphs), **counts,
+             "pieces": forced[0], "pieces_failed": forced[1],
+             "walk_cpu": round(walk_cpu, 2), "force_cpu": round(force_cpu, 2)}
     log.info("%s: %d of %d words heard, %d force-aligned pieces (%d failed)", lesson.path,
              stats["heard"], len(words), *forced)
     return Timing(tuple(timed), _unspoken(lesson, words, said), tuple(unscripted), durations,
@@ -511,7 +680,7 @@ def _speech_between(heard: Heard, start: int, end: int) -> int:
     return sum(max(0, min(b, end) - max(a, start)) for a, b in heard.speech)
 
 
-def _force_all(aligner: Any, words: Sequence[Word], match: Sequence[int],
+def _force_all(decoders: _Decoders, words: Sequence[Word], match: Sequence[int],
                spoken: dict[int, bool], rough: Sequence[_Rough], heard: Sequence[Heard],
                progress: Progress) -> tuple[list[TimedWord], tuple[int, int]]:
     """Force-align the spoken sentences piece by piece; times for every spoken word."""
@@ -522,7 +691,10 @@ def _force_all(aligner: Any, words: Sequence[Word], match: Sequence[int],
         progress(n / max(1, len(pieces)))
         names = [_name(words[k]) for k in range(first, last + 1)]
         got: list[tuple[int, int]] | None
-        if all(m >= 0 for m in match[first:last + 1]) and not FORCE_HEARD:
+        if all(m >= 0 and rough[m].forced and rough[m].take == take
+               for m in match[first:last + 1]):  # forced with its paragraph already
+            got = [(rough[m].start, rough[m].end) for m in match[first:last + 1]]
+        elif all(m >= 0 for m in match[first:last + 1]) and not FORCE_HEARD:
             got = _interpolate(match[first:last + 1], rough, start, end, heard[take])
         else:
             forced += 1
@@ -530,9 +702,9 @@ def _force_all(aligner: Any, words: Sequence[Word], match: Sequence[int],
             # in the pause before it (measured: 0.35 s early on two starts of demo 000)
             pauses = [k - first for k in range(first + 1, last + 1)
                       if words[k].sentence != words[k - 1].sentence]
-            got = _force(aligner, heard[take], names, start, end, pauses)
+            got = _force(decoders.align(), heard[take], names, start, end, pauses)
             if got is None and pauses:  # sentences run together: no pause to force
-                got = _force(aligner, heard[take], names, start, end)
+                got = _force(decoders.align(), heard[take], names, start, end)
         if got is None:  # fall back on what was heard, in between spread evenly
             failed += 1
             log.info("forced alignment failed on %d words at %d ms; using the recognition",
