@@ -45,7 +45,7 @@ from pipeline.audio.decode import RATE, scan
 from pipeline.audio.loudness import LoudnessTap, LoudnessTrack
 from pipeline.audio.speech import STEP, SpeechTap, segments
 from pipeline.models import Lesson
-from pipeline.speech.lexicon import DICTIONARY, pronounce
+from pipeline.speech.lexicon import DICTIONARY, prepare, pronounce
 
 log = logging.getLogger(__name__)
 
@@ -60,9 +60,11 @@ _UNSCRIPTED_MIN = 2  # recognised words in a row no script word took, to report 
 _UNSCRIPTED_MS = 700  # ... or this long
 _RESYNC_AHEAD = 8  # paragraphs whose start recognition looks for, after forcing failed
 # forcing: wide beams (MEASUREMENTS.md), acoustic scores on every other frame (measured: the
-# same sentence starts once the words are clipped to their speech, 40% less CPU)
+# same sentence starts once the words are clipped to their speech, 40% less CPU), 2
+# Gaussians (benchmarks/bench_speech.py: the same sentence starts, 15-20% less CPU; 1: a
+# worst start 14 ms later; ds=3: 10 ms later)
 ALIGN_SETTINGS: dict[str, Any] = {"beam": 1e-80, "wbeam": 1e-60, "pbeam": 1e-80,
-                                  "bestpath": False, "ds": 2}
+                                  "bestpath": False, "ds": 2, "topn": 2}
 # recognition only anchors the script (forcing times the words): one pass of the lexicon
 # tree, acoustic scores on every other frame, 2 Gaussians (benchmarks/bench_speech.py:
 # half the CPU of the full search, 424 of 431 words heard instead of 429, same sentences)
@@ -195,6 +197,7 @@ def _write_lexicon(words: Sequence[Word], folder: Path) -> _Lexicon:
     counts: dict[str, int] = {}
     lines: list[str] = []
     spelled: dict[str, str] = {}
+    prepare(part for w in words for part in w.text.replace(",", "").split())
     for w in words:
         name = _name(w)
         if name in names:
