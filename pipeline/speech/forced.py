@@ -1,26 +1,33 @@
 """The script's words timed on the recordings' speech (pocketsphinx, nothing downloaded).
 
-Two passes over each recording's speech, both with the acoustic model, the CMU dictionary
-and the decoder inside the pocketsphinx wheel:
+The acoustic model, the CMU dictionary (read for the lesson's words only) and the decoder
+come from the pocketsphinx wheel.
 
 1. *Listen*: the audio is decoded once (16 kHz int16, 115 MB an hour) with a webrtcvad
-   speech track. Each stretch of speech (cut at pauses, at most ``_UTTERANCE`` long) is
-   recognised with a language model built from the script itself (bigrams of its words).
-   The recognised words are aligned to the script's words with the project's one word
-   aligner (:func:`pipeline.align.words.align_words`): matched words are *heard*; a
-   sentence most of whose words were heard is *spoken*; a sentence whose place in time
-   holds too little speech is *unspoken*; recognised words no script word took, in runs,
-   are *unscripted* speech.
-2. *Force*: the spoken sentences are cut into pieces at pauses between heard words, and
-   each piece's words are force-aligned (every word, heard or not, a silence between
-   sentences) on the audio between its cuts, for word times to the 10 ms frame.
+   speech track (stretches of speech cut at pauses of 250 ms).
+2. *Force first* (:func:`_walk`): paragraph after paragraph, the stretches of speech after
+   the previous paragraph that add up to this one's phones at the speaker's pace (measured
+   on the paragraphs forced so far) make its window, and its words are force-aligned there
+   (a silence between sentences). The result must fit (:func:`_fits`): a path found, no
+   stretch of speech left out, no word in silence, none far too long. Where it does not
+   (an ad-lib, a retake, a paragraph skipped, a window misjudged), the speech is
+   *recognised* from there, utterance by utterance, with a language model built from the
+   script itself (bigrams of its words), until the start of that paragraph or a later one
+   is heard; forcing resumes there. A clean take is never recognised at all.
+3. The words found (forced or recognised) are aligned to the script's words with the
+   project's one word aligner (:func:`pipeline.align.words.align_words`): matched words are
+   *heard*; a sentence most of whose words were heard is *spoken*; a sentence whose place in
+   time holds too little speech is *unspoken*; recognised words no script word took, in
+   runs, are *unscripted* speech. The spoken sentences not forced with their paragraph are
+   cut into pieces at pauses between heard words and each piece is force-aligned on the
+   audio between its cuts.
 
 Recognition is coarse (it only anchors the script): one pass of the lexicon tree,
 acoustic scores on every other frame, as is the forcing; every word's edges are then
 clipped to the stretch of speech it overlaps most (:func:`_snap`).
 
-Time grows linearly with the recording (each utterance and piece is bounded); memory is
-the int16 samples plus a few small arrays.
+Time grows linearly with the recording (each paragraph, utterance and piece is bounded);
+memory is the int16 samples plus a few small arrays.
 """
 
 from __future__ import annotations
@@ -333,10 +340,13 @@ class _Rough:
     forced: bool = False  # timed by forcing its paragraph (its edges are final)
 
 
-def _recognise(decoder: Any, heard: Heard, take: int, start: int, end: int) -> list[_Rough]:
+def _recognise(decoders: _Decoders, heard: Heard, take: int, start: int, end: int,
+               ) -> list[_Rough]:
     """The words recognised in one utterance, from ``start`` to ``end`` ms."""
     found: list[_Rough] = []
     a = max(0, start - _PAD)
+    decoders.recognised += end - start
+    decoder = decoders.recognise()
     decoder.start_utt()
     decoder.process_raw(heard.window(a, end + _PAD), full_utt=True)
     decoder.end_utt()
@@ -419,6 +429,7 @@ class _Decoders:
     lexicon: _Lexicon
     aligner: Any = None
     recogniser: Any = None
+    recognised: int = 0  # ms of speech recognised
 
     def align(self) -> Any:
         if self.aligner is None:
@@ -433,15 +444,16 @@ class _Decoders:
 
 def _walk(decoders: _Decoders, words: Sequence[Word], paragraphs: Sequence[Sequence[int]],
           p: int, h: Heard, take: int, pace: _Pace, progress: Progress,
-          ) -> tuple[list[_Rough], int, dict[str, int]]:
+          ) -> tuple[list[_Rough], int, int]:
     """One recording's words from paragraph ``p`` on: each paragraph force-aligned in the
     window the speech after the previous one implies (its stretches of speech adding up to
     the paragraph's phones at the speaker's pace); where that fails (no path, speech left
     out, words in silence: a retake, an ad-lib, a paragraph skipped), the speech is
     recognised from there until a later paragraph's start is heard, and forcing resumes
-    there. Returns the words found (forced or recognised), the next paragraph, counts."""
+    there. Returns the words found (forced or recognised), the next paragraph and the number
+    of paragraphs forced."""
     found: list[_Rough] = []
-    counts = {"paragraphs_forced": 0, "recognised_ms": 0}
+    forced = 0
     i = 0  # next stretch of speech
     while i < len(h.speech) and p < len(paragraphs):
         progress(h.speech[i][0] / max(1, h.duration))
@@ -453,19 +465,14 @@ def _walk(decoders: _Decoders, words: Sequence[Word], paragraphs: Sequence[Seque
             found += [_Rough(_name(words[k]), take, a, b, True)
                       for k, (a, b) in zip(para, spans, strict=True)]
             pace.add(sum(b - a for a, b in h.speech[i:j + 1]), sum(phones))
-            counts["paragraphs_forced"] += 1
+            forced += 1
             i, p = j + 1, p + 1
             continue
-        heard, i, p = _resync(decoders.recognise(), decoders.lexicon, words, paragraphs, p, h, take, i)
-        counts["recognised_ms"] += (h.speech[i][0] if i < len(h.speech) else h.duration) \
-            - (heard[0].start if heard else h.duration)
+        heard, i, p = _resync(decoders, words, paragraphs, p, h, take, i)
         found += heard
-    if i < len(h.speech):  # speech after the last paragraph (an ad-lib, a retake)
-        start = h.speech[i][0]
-        for a, b in _utterances(h.speech[i:], _UTTERANCE):
-            found += _recognise(decoders.recognise(), h, take, a, b)
-        counts["recognised_ms"] += h.duration - start
-    return found, p, counts
+    for a, b in _utterances(h.speech[i:], _UTTERANCE):  # after the last paragraph: an
+        found += _recognise(decoders, h, take, a, b)  # ad-lib, a retake
+    return found, p, forced
 
 
 def _force_paragraph(aligner: Any, h: Heard, words: Sequence[Word], para: Sequence[int],
@@ -514,7 +521,7 @@ def _fits(h: Heard, spans: Sequence[tuple[int, int]], phones: Sequence[int], pac
     return silent <= max(1, len(spans) // 10) and speech - covered <= max(400, speech // 10)
 
 
-def _resync(recogniser: Any, lexicon: _Lexicon, words: Sequence[Word],
+def _resync(decoders: _Decoders, words: Sequence[Word],
             paragraphs: Sequence[Sequence[int]], p: int, h: Heard, take: int, i: int,
             ) -> tuple[list[_Rough], int, int]:
     """Recognise utterance after utterance from stretch ``i`` until the start of paragraph
@@ -525,8 +532,8 @@ def _resync(recogniser: Any, lexicon: _Lexicon, words: Sequence[Word],
     later = [k for q in paragraphs[p:p + _RESYNC_AHEAD] for k in q]
     ahead = [words[k] for k in later]
     for a, b in _utterances(h.speech[i:], _UTTERANCE):
-        found += _recognise(recogniser, h, take, a, b)
-        match = _match(ahead, found, lexicon)
+        found += _recognise(decoders, h, take, a, b)
+        match = _match(ahead, found, decoders.lexicon)
         for q in range(p, min(len(paragraphs), p + _RESYNC_AHEAD)):
             first = [match[later.index(k)] for k in paragraphs[q][:3]]
             if first[0] < 0 or sum(m >= 0 for m in first) < min(2, len(first)):
@@ -536,7 +543,7 @@ def _resync(recogniser: Any, lexicon: _Lexicon, words: Sequence[Word],
                 continue
             resume = bisect.bisect_left(h.speech, (at, at))
             return [r for r in found if r.end <= at], resume, q
-    heard_to = max((later[k] for k, m in enumerate(_match(ahead, found, lexicon)) if m >= 0),
+    heard_to = max((later[k] for k, m in enumerate(_match(ahead, found, decoders.lexicon)) if m >= 0),
                    default=-1)
     return found, len(h.speech), words[heard_to].narration + 1 if heard_to >= 0 else p
 
@@ -577,13 +584,13 @@ def time_heard(lesson: Lesson, heard: Sequence[Heard], *,
                      sum(lexicon.phones[_name(w)] for w in words))
         rough: list[_Rough] = []
         p = 0
-        counts: Counter[str] = Counter()
+        forced_first = 0
         for k, h in enumerate(heard):
             def step(f: float, k: int = k) -> None:
                 progress(0.8 * (k + f) / len(heard))
             found, p, walked = _walk(decoders, words, paragraphs, p, h, k, pace, step)
             rough += found
-            counts.update(walked)
+            forced_first += walked
         walk_cpu = time.process_time() - clock
         match = _match(words, rough, lexicon)
         spoken = _spoken_sentences(words, match, rough, heard)
@@ -595,7 +602,8 @@ def time_heard(lesson: Lesson, heard: Sequence[Heard], *,
     said = [t.heard for t in timed]
     stats = {"recognised": sum(not r.forced for r in rough),
              "heard": int(sum(m >= 0 for m in match)), "words": len(words),
-             "paragraphs": len(paragraphs), **counts,
+             "paragraphs": len(paragraphs), "paragraphs_forced": forced_first,
+             "recognised_s": round(decoders.recognised / 1000, 1),
              "pieces": forced[0], "pieces_failed": forced[1],
              "walk_cpu": round(walk_cpu, 2), "force_cpu": round(force_cpu, 2)}
     log.info("%s: %d of %d words heard, %d force-aligned pieces (%d failed)", lesson.path,
