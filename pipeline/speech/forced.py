@@ -487,11 +487,12 @@ def _force_paragraph(aligner: Any, h: Heard, words: Sequence[Word], para: Sequen
               if words[para[n]].sentence != words[para[n - 1]].sentence]
     ends: list[tuple[float, int]] = []
     total = 0
+    low, high = (0.6, 1.6) if pace.forced else (0.4, 2.5)  # before any paragraph: a guess
     for j in range(i, len(h.speech)):
         total += h.speech[j][1] - h.speech[j][0]
-        if total > 1.6 * expect:
+        if total > high * expect:
             break
-        if total >= 0.6 * expect:
+        if total >= low * expect:
             ends.append((abs(math.log(total / expect)), j))
     for _, j in sorted(ends)[:3]:
         a = max(h.speech[i - 1][1] if i else 0, h.speech[i][0] - _PAD)
@@ -525,7 +526,7 @@ def _resync(decoders: _Decoders, words: Sequence[Word],
             paragraphs: Sequence[Sequence[int]], p: int, h: Heard, take: int, i: int,
             ) -> tuple[list[_Rough], int, int]:
     """Recognise utterance after utterance from stretch ``i`` until the start of paragraph
-    ``p`` or a later one is heard (not at ``i`` itself: forcing failed there); returns the
+    ``p`` (not at ``i``: forcing it failed there) or of a later one is heard; returns the
     words recognised before that start, the stretch and the paragraph to force next."""
     from_ms = h.speech[i][0]
     found: list[_Rough] = []
@@ -539,7 +540,7 @@ def _resync(decoders: _Decoders, words: Sequence[Word],
             if first[0] < 0 or sum(m >= 0 for m in first) < min(2, len(first)):
                 continue
             at = _pause_before(h, found[first[0]].start)
-            if at <= from_ms + 500:
+            if q == p and at <= from_ms + 500:  # where forcing it failed
                 continue
             resume = bisect.bisect_left(h.speech, (at, at))
             return [r for r in found if r.end <= at], resume, q
