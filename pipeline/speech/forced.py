@@ -530,23 +530,24 @@ def _resync(decoders: _Decoders, words: Sequence[Word],
     words recognised before that start, the stretch and the paragraph to force next."""
     from_ms = h.speech[i][0]
     found: list[_Rough] = []
-    later = [k for q in paragraphs[p:p + _RESYNC_AHEAD] for k in q]
-    ahead = [words[k] for k in later]
+    ahead = range(p, min(len(paragraphs), p + _RESYNC_AHEAD))
+    later = [k for q in ahead for k in paragraphs[q]]
+    match: list[int] = []
     for a, b in _utterances(h.speech[i:], _UTTERANCE):
         found += _recognise(decoders, h, take, a, b)
-        match = _match(ahead, found, decoders.lexicon)
-        for q in range(p, min(len(paragraphs), p + _RESYNC_AHEAD)):
-            first = [match[later.index(k)] for k in paragraphs[q][:3]]
+        match = _match([words[k] for k in later], found, decoders.lexicon)
+        for q in ahead:
+            at = later.index(paragraphs[q][0])
+            first = match[at:at + min(3, len(paragraphs[q]))]
             if first[0] < 0 or sum(m >= 0 for m in first) < min(2, len(first)):
                 continue
-            at = _pause_before(h, found[first[0]].start)
-            if q == p and at <= from_ms + 500:  # where forcing it failed
+            start = _pause_before(h, found[first[0]].start)
+            if q == p and start <= from_ms + 500:  # where forcing it failed
                 continue
-            resume = bisect.bisect_left(h.speech, (at, at))
-            return [r for r in found if r.end <= at], resume, q
-    heard_to = max((later[k] for k, m in enumerate(_match(ahead, found, decoders.lexicon)) if m >= 0),
-                   default=-1)
-    return found, len(h.speech), words[heard_to].narration + 1 if heard_to >= 0 else p
+            return ([r for r in found if r.end <= start],
+                    bisect.bisect_left(h.speech, (start, start)), q)
+    heard = [later[n] for n, m in enumerate(match) if m >= 0]
+    return found, len(h.speech), words[heard[-1]].narration + 1 if heard else p
 
 
 # --- putting it together ------------------------------------------------------------
