@@ -40,7 +40,7 @@ import re
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -430,6 +430,10 @@ class _Decoders:
     aligner: Any = None
     recogniser: Any = None
     recognised: int = 0  # ms of speech recognised
+    # words recognised past where forcing resumed, and (take, ms) recognised up to: a
+    # later failure there reuses them instead of recognising that speech again
+    ahead: list[_Rough] = field(default_factory=list)
+    until: tuple[int, int] = (-1, 0)
 
     def align(self) -> Any:
         if self.aligner is None:
@@ -470,8 +474,8 @@ def _walk(decoders: _Decoders, words: Sequence[Word], paragraphs: Sequence[Seque
             continue
         heard, i, p = _resync(decoders, words, paragraphs, p, h, take, i)
         found += heard
-    for a, b in _utterances(h.speech[i:], _UTTERANCE):  # after the last paragraph: an
-        found += _recognise(decoders, h, take, a, b)  # ad-lib, a retake
+    if i < len(h.speech):  # after the last paragraph: an ad-lib, a retake
+        found += [r for got in _recognise_from(decoders, h, take, i) for r in got]
     return found, p, forced
 
 
@@ -479,7 +483,7 @@ def _force_paragraph(aligner: Any, h: Heard, words: Sequence[Word], para: Sequen
                      phones: Sequence[int], i: int, pace: _Pace,
                      ) -> tuple[list[tuple[int, int]], int] | None:
     """The paragraph's word spans forced on the stretches of speech ``i`` to ``j`` whose
-    length best fits its phones (the two next best fits tried too), and ``j``; None when
+    length best fits its phones (the next best fit tried too), and ``j``; None when
     none fits (:func:`_fits`)."""
     expect = pace.expect(sum(phones))
     names = [_name(words[k]) for k in para]
@@ -494,7 +498,7 @@ def _force_paragraph(aligner: Any, h: Heard, words: Sequence[Word], para: Sequen
             break
         if total >= low * expect:
             ends.append((abs(math.log(total / expect)), j))
-    for _, j in sorted(ends)[:3]:
+    for _, j in sorted(ends)[:2]:
         a = max(h.speech[i - 1][1] if i else 0, h.speech[i][0] - _PAD)
         b = min(h.speech[j + 1][0] if j + 1 < len(h.speech) else h.duration,
                 h.speech[j][1] + _PAD)
@@ -522,6 +526,19 @@ def _fits(h: Heard, spans: Sequence[tuple[int, int]], phones: Sequence[int], pac
     return silent <= max(1, len(spans) // 10) and speech - covered <= max(400, speech // 10)
 
 
+def _recognise_from(decoders: _Decoders, h: Heard, take: int, i: int,
+                    ) -> Iterator[list[_Rough]]:
+    """The words recognised from stretch ``i`` on, utterance by utterance; speech
+    recognised before (past where forcing resumed) is not recognised again: its words
+    come first."""
+    until = decoders.until[1] if decoders.until[0] == take else 0
+    yield [r for r in decoders.ahead if r.take == take and r.start >= h.speech[i][0]]
+    for a, b in _utterances([(max(a, until), b) for a, b in h.speech[i:] if b > until],
+                            _UTTERANCE):
+        decoders.until = (take, b)
+        yield _recognise(decoders, h, take, a, b)
+
+
 def _resync(decoders: _Decoders, words: Sequence[Word],
             paragraphs: Sequence[Sequence[int]], p: int, h: Heard, take: int, i: int,
             ) -> tuple[list[_Rough], int, int]:
@@ -533,8 +550,10 @@ def _resync(decoders: _Decoders, words: Sequence[Word],
     ahead = range(p, min(len(paragraphs), p + _RESYNC_AHEAD))
     later = [k for q in ahead for k in paragraphs[q]]
     match: list[int] = []
-    for a, b in _utterances(h.speech[i:], _UTTERANCE):
-        found += _recognise(decoders, h, take, a, b)
+    for got in _recognise_from(decoders, h, take, i):
+        found += got
+        if not found:
+            continue
         match = _match([words[k] for k in later], found, decoders.lexicon)
         for q in ahead:
             at = later.index(paragraphs[q][0])
@@ -544,8 +563,10 @@ def _resync(decoders: _Decoders, words: Sequence[Word],
             start = _pause_before(h, found[first[0]].start)
             if q == p and start <= from_ms + 500:  # where forcing it failed
                 continue
+            decoders.ahead = [r for r in found if r.end > start]
             return ([r for r in found if r.end <= start],
                     bisect.bisect_left(h.speech, (start, start)), q)
+    decoders.ahead = []
     heard = [later[n] for n, m in enumerate(match) if m >= 0]
     return found, len(h.speech), words[heard[-1]].narration + 1 if heard else p
 
