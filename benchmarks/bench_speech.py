@@ -136,6 +136,27 @@ def _speed(folder: Path) -> None:
               f" {doc['wall']:7.2f} {doc['cpu']:7.2f} {doc['wall'] / decode[0]:6.1f}"
               f" {doc['cpu'] / decode[1]:6.1f} {whole[0]:9.2f} {whole[1]:6.1f} {whole[2]:8d}")
         _accuracy(script, doc, truth)
+        if size == 5:  # where forcing fails everywhere: recognition takes over
+            _failing(folder, script, rec, decode)
+
+
+def _failing(folder: Path, script: Path, rec: Path, decode: tuple[float, float, int, bytes],
+             ) -> None:
+    """The 5-minute take against its script with every paragraph's last sentence left out
+    (one sentence paragraphs get one never said): no paragraph can be forced as written."""
+    head, body = script.read_text().split("**CLAP**", 1)
+    paragraphs = []
+    for p in body.strip().split("\n\n"):
+        said = re.split(r"(?<=[.!?])\s+", p)
+        paragraphs.append(" ".join(said[:-1]) if len(said) > 1 else p + " One more said never.")
+    changed = folder / "failing.md"
+    changed.write_text(head + "**CLAP**\n\n" + "\n\n".join(paragraphs) + "\n")
+    result = folder / "failing.json"
+    whole = _child([sys.executable, "-c", _STEP, str(changed), str(rec), str(result)])
+    doc = json.loads(result.read_text())
+    print(f"   5min, every paragraph changed: step {doc['wall']:.2f} s, {doc['cpu']:.2f} CPU-s"
+          f" ({doc['cpu'] / decode[1]:.1f}x), peak {whole[2]} MB; unspoken"
+          f" {len(doc['unspoken'])}, unscripted {len(doc['unscripted'])}; {doc['stats']}")
 
 
 def _accuracy(script: Path, doc: dict[str, Any], truth: list[dict[str, object]]) -> None:
