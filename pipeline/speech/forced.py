@@ -1,26 +1,33 @@
 """The script's words timed on the recordings' speech (pocketsphinx, nothing downloaded).
 
-Two passes over each recording's speech, both with the acoustic model, the CMU dictionary
-and the decoder inside the pocketsphinx wheel:
+The acoustic model, the CMU dictionary (read for the lesson's words only) and the decoder
+come from the pocketsphinx wheel.
 
 1. *Listen*: the audio is decoded once (16 kHz int16, 115 MB an hour) with a webrtcvad
-   speech track. Each stretch of speech (cut at pauses, at most ``_UTTERANCE`` long) is
-   recognised with a language model built from the script itself (bigrams of its words).
-   The recognised words are aligned to the script's words with the project's one word
-   aligner (:func:`pipeline.align.words.align_words`): matched words are *heard*; a
-   sentence most of whose words were heard is *spoken*; a sentence whose place in time
-   holds too little speech is *unspoken*; recognised words no script word took, in runs,
-   are *unscripted* speech.
-2. *Force*: the spoken sentences are cut into pieces at pauses between heard words, and
-   each piece's words are force-aligned (every word, heard or not, a silence between
-   sentences) on the audio between its cuts, for word times to the 10 ms frame.
+   speech track (stretches of speech cut at pauses of 250 ms).
+2. *Force first* (:func:`_walk`): paragraph after paragraph, the stretches of speech after
+   the previous paragraph that add up to this one's phones at the speaker's pace (measured
+   on the paragraphs forced so far) make its window, and its words are force-aligned there
+   (a silence between sentences). The result must fit (:func:`_fits`): a path found, no
+   stretch of speech left out, no word in silence, none far too long. Where it does not
+   (an ad-lib, a retake, a paragraph skipped, a window misjudged), the speech is
+   *recognised* from there, utterance by utterance, with a language model built from the
+   script itself (bigrams of its words), until the start of that paragraph or a later one
+   is heard; forcing resumes there. A clean take is never recognised at all.
+3. The words found (forced or recognised) are aligned to the script's words with the
+   project's one word aligner (:func:`pipeline.align.words.align_words`): matched words are
+   *heard*; a sentence most of whose words were heard is *spoken*; a sentence whose place in
+   time holds too little speech is *unspoken*; recognised words no script word took, in
+   runs, are *unscripted* speech. The spoken sentences not forced with their paragraph are
+   cut into pieces at pauses between heard words and each piece is force-aligned on the
+   audio between its cuts.
 
 Recognition is coarse (it only anchors the script): one pass of the lexicon tree,
 acoustic scores on every other frame, as is the forcing; every word's edges are then
 clipped to the stretch of speech it overlaps most (:func:`_snap`).
 
-Time grows linearly with the recording (each utterance and piece is bounded); memory is
-the int16 samples plus a few small arrays.
+Time grows linearly with the recording (each paragraph, utterance and piece is bounded);
+memory is the int16 samples plus a few small arrays.
 """
 
 from __future__ import annotations
@@ -33,7 +40,7 @@ import re
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,7 +52,7 @@ from pipeline.audio.decode import RATE, scan
 from pipeline.audio.loudness import LoudnessTap, LoudnessTrack
 from pipeline.audio.speech import STEP, SpeechTap, segments
 from pipeline.models import Lesson
-from pipeline.speech.lexicon import DICTIONARY, pronounce
+from pipeline.speech.lexicon import DICTIONARY, prepare, pronounce
 
 log = logging.getLogger(__name__)
 
@@ -58,10 +65,13 @@ _SPOKEN_SHARE = 0.4  # share of a sentence's words heard that makes it spoken
 _MS_PER_WORD = 330  # a slow speaker's pace, to judge whether a gap can hold a sentence
 _UNSCRIPTED_MIN = 2  # recognised words in a row no script word took, to report them
 _UNSCRIPTED_MS = 700  # ... or this long
+_RESYNC_AHEAD = 8  # paragraphs whose start recognition looks for, after forcing failed
 # forcing: wide beams (MEASUREMENTS.md), acoustic scores on every other frame (measured: the
-# same sentence starts once the words are clipped to their speech, 40% less CPU)
+# same sentence starts once the words are clipped to their speech, 40% less CPU), 2
+# Gaussians (benchmarks/bench_speech.py: the same sentence starts, 15-20% less CPU; 1: a
+# worst start 14 ms later; ds=3: 10 ms later)
 ALIGN_SETTINGS: dict[str, Any] = {"beam": 1e-80, "wbeam": 1e-60, "pbeam": 1e-80,
-                                  "bestpath": False, "ds": 2}
+                                  "bestpath": False, "ds": 2, "topn": 2}
 # recognition only anchors the script (forcing times the words): one pass of the lexicon
 # tree, acoustic scores on every other frame, 2 Gaussians (benchmarks/bench_speech.py:
 # half the CPU of the full search, 424 of 431 words heard instead of 429, same sentences)
@@ -185,13 +195,16 @@ class _Lexicon:
     folder: Path
     names: dict[str, tuple[str, ...]]  # decoder word -> its tokens
     spelled: tuple[tuple[str, str], ...]
+    phones: dict[str, int] = field(default_factory=dict)  # decoder word -> its phones
 
 
 def _write_lexicon(words: Sequence[Word], folder: Path) -> _Lexicon:
     """A pronunciation dictionary and a bigram language model of the script's words."""
     names: dict[str, tuple[str, ...]] = {}
+    counts: dict[str, int] = {}
     lines: list[str] = []
     spelled: dict[str, str] = {}
+    prepare(part for w in words for part in w.text.replace(",", "").split())
     for w in words:
         name = _name(w)
         if name in names:
@@ -203,6 +216,7 @@ def _write_lexicon(words: Sequence[Word], folder: Path) -> _Lexicon:
             phones += p.phones
             if p.source != DICTIONARY:
                 spelled[part] = p.source
+        counts[name] = max(1, len(phones))
         lines.append(f"{name} {' '.join(phones) or 'SIL'}")
     (folder / "script.dict").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
@@ -228,7 +242,7 @@ def _write_lexicon(words: Sequence[Word], folder: Path) -> _Lexicon:
         arpa.append(f"{math.log10((c - discount) / uni[a]):.4f} {a} {b}")
     arpa += ["", "\\end\\", ""]
     (folder / "script.arpa").write_text("\n".join(arpa), encoding="utf-8")
-    return _Lexicon(folder, names, tuple(sorted(spelled.items())))
+    return _Lexicon(folder, names, tuple(sorted(spelled.items())), counts)
 
 
 def _decoder(lexicon: _Lexicon, *, align: bool) -> Any:
@@ -323,23 +337,25 @@ class _Rough:
     take: int
     start: int
     end: int
+    forced: bool = False  # timed by forcing its paragraph (its edges are final)
 
 
-def _recognise(decoder: Any, heard: Heard, take: int, progress: Progress) -> list[_Rough]:
+def _recognise(decoders: _Decoders, heard: Heard, take: int, start: int, end: int,
+               ) -> list[_Rough]:
+    """The words recognised in one utterance, from ``start`` to ``end`` ms."""
     found: list[_Rough] = []
-    utterances = _utterances(heard.speech, _UTTERANCE)
-    for n, (start, end) in enumerate(utterances):
-        progress(n / max(1, len(utterances)))
-        a = max(0, start - _PAD)
-        decoder.start_utt()
-        decoder.process_raw(heard.window(a, end + _PAD), full_utt=True)
-        decoder.end_utt()
-        for seg in decoder.seg():
-            word = seg.word.split("(")[0]
-            if word.startswith(("<", "[")):
-                continue
-            found.append(_Rough(word, take, *_snap(heard, a + seg.start_frame * STEP,
-                                                   a + (seg.end_frame + 1) * STEP)))
+    a = max(0, start - _PAD)
+    decoders.recognised += end - start
+    decoder = decoders.recognise()
+    decoder.start_utt()
+    decoder.process_raw(heard.window(a, end + _PAD), full_utt=True)
+    decoder.end_utt()
+    for seg in decoder.seg():
+        word = seg.word.split("(")[0]
+        if word.startswith(("<", "[")):
+            continue
+        found.append(_Rough(word, take, *_snap(heard, a + seg.start_frame * STEP,
+                                               a + (seg.end_frame + 1) * STEP)))
     return found
 
 
@@ -361,7 +377,14 @@ def _snap(heard: Heard, start: int, end: int) -> tuple[int, int]:
 def _force(decoder: Any, heard: Heard, names: Sequence[str], start: int, end: int,
            pauses: Sequence[int] = ()) -> list[tuple[int, int]] | None:
     """Each name's (start, end) ms when ``names`` are force-aligned on [start, end), with a
-    silence before each of the ``pauses`` (indexes into names)."""
+    silence before each of the ``pauses`` (indexes into names), clipped to the speech."""
+    got = _force_raw(decoder, heard, names, start, end, pauses)
+    return None if got is None else [_snap(heard, a, b) for a, b in got]
+
+
+def _force_raw(decoder: Any, heard: Heard, names: Sequence[str], start: int, end: int,
+               pauses: Sequence[int] = ()) -> list[tuple[int, int]] | None:
+    """:func:`_force` before the clipping."""
     text = list(names)
     for k in sorted(pauses, reverse=True):
         text.insert(k, "<sil>")
@@ -376,8 +399,176 @@ def _force(decoder: Any, heard: Heard, names: Sequence[str], start: int, end: in
     if len(segs) != len(names):
         log.debug("forced: %d of %d words: %s", len(segs), len(names), [x.word for x in segs])
         return None
-    return [_snap(heard, start + s.start_frame * STEP, start + (s.end_frame + 1) * STEP)
-            for s in segs]
+    return [(start + s.start_frame * STEP, start + (s.end_frame + 1) * STEP) for s in segs]
+
+
+# --- forcing first: each paragraph where the speech says it is -------------------------
+
+
+@dataclass(slots=True)
+class _Pace:
+    """ms of speech per phone: first over everything (as if the whole script were said),
+    then over the paragraphs forced so far."""
+
+    speech: int
+    phones: int
+    forced: bool = False
+
+    def add(self, speech: int, phones: int) -> None:
+        if not self.forced:
+            self.speech, self.phones, self.forced = 0, 0, True
+        self.speech += speech
+        self.phones += phones
+
+    def expect(self, phones: int) -> float:
+        return phones * self.speech / max(1, self.phones)
+
+
+@dataclass(slots=True)
+class _Decoders:
+    lexicon: _Lexicon
+    aligner: Any = None
+    recogniser: Any = None
+    recognised: int = 0  # ms of speech recognised
+    # words recognised past where forcing resumed, and (take, ms) recognised up to: a
+    # later failure there reuses them instead of recognising that speech again
+    ahead: list[_Rough] = field(default_factory=list)
+    until: tuple[int, int] = (-1, 0)
+
+    def align(self) -> Any:
+        if self.aligner is None:
+            self.aligner = _decoder(self.lexicon, align=True)
+        return self.aligner
+
+    def recognise(self) -> Any:
+        if self.recogniser is None:
+            self.recogniser = _decoder(self.lexicon, align=False)
+        return self.recogniser
+
+
+def _walk(decoders: _Decoders, words: Sequence[Word], paragraphs: Sequence[Sequence[int]],
+          p: int, h: Heard, take: int, pace: _Pace, progress: Progress,
+          ) -> tuple[list[_Rough], int, int]:
+    """One recording's words from paragraph ``p`` on: each paragraph force-aligned in the
+    window the speech after the previous one implies (its stretches of speech adding up to
+    the paragraph's phones at the speaker's pace); where that fails (no path, speech left
+    out, words in silence: a retake, an ad-lib, a paragraph skipped), the speech is
+    recognised from there until a later paragraph's start is heard, and forcing resumes
+    there. Returns the words found (forced or recognised), the next paragraph and the number
+    of paragraphs forced."""
+    found: list[_Rough] = []
+    forced = 0
+    i = 0  # next stretch of speech
+    while i < len(h.speech) and p < len(paragraphs):
+        progress(h.speech[i][0] / max(1, h.duration))
+        para = paragraphs[p]
+        phones = [decoders.lexicon.phones[_name(words[k])] for k in para]
+        got = _force_paragraph(decoders.align(), h, words, para, phones, i, pace)
+        if got is not None:
+            spans, j = got
+            found += [_Rough(_name(words[k]), take, a, b, True)
+                      for k, (a, b) in zip(para, spans, strict=True)]
+            pace.add(sum(b - a for a, b in h.speech[i:j + 1]), sum(phones))
+            forced += 1
+            i, p = j + 1, p + 1
+            continue
+        heard, i, p = _resync(decoders, words, paragraphs, p, h, take, i)
+        found += heard
+    if i < len(h.speech):  # after the last paragraph: an ad-lib, a retake
+        found += [r for got in _recognise_from(decoders, h, take, i) for r in got]
+    return found, p, forced
+
+
+def _force_paragraph(aligner: Any, h: Heard, words: Sequence[Word], para: Sequence[int],
+                     phones: Sequence[int], i: int, pace: _Pace,
+                     ) -> tuple[list[tuple[int, int]], int] | None:
+    """The paragraph's word spans forced on the stretches of speech ``i`` to ``j`` whose
+    length best fits its phones (the next best fit tried too), and ``j``; None when
+    none fits (:func:`_fits`)."""
+    expect = pace.expect(sum(phones))
+    names = [_name(words[k]) for k in para]
+    pauses = [n for n in range(1, len(para))
+              if words[para[n]].sentence != words[para[n - 1]].sentence]
+    ends: list[tuple[float, int]] = []
+    total = 0
+    low, high = (0.6, 1.6) if pace.forced else (0.4, 2.5)  # before any paragraph: a guess
+    for j in range(i, len(h.speech)):
+        total += h.speech[j][1] - h.speech[j][0]
+        if total > high * expect:
+            break
+        if total >= low * expect:
+            ends.append((abs(math.log(total / expect)), j))
+    for _, j in sorted(ends)[:2]:
+        a = max(h.speech[i - 1][1] if i else 0, h.speech[i][0] - _PAD)
+        b = min(h.speech[j + 1][0] if j + 1 < len(h.speech) else h.duration,
+                h.speech[j][1] + _PAD)
+        spans = _force_raw(aligner, h, names, a, b, pauses)
+        if spans is not None and _fits(h, spans, phones, pace, i, j):
+            return [_snap(h, s, e) for s, e in spans], j
+    return None
+
+
+def _fits(h: Heard, spans: Sequence[tuple[int, int]], phones: Sequence[int], pace: _Pace,
+          i: int, j: int) -> bool:
+    """Forced words that fit their speech: no stretch of speech left out (speech the
+    script does not say), no word lying in silence (words the speech does not say), none
+    far longer than its phones take."""
+    covered = 0
+    silent = 0
+    for (a, b), n in zip(spans, phones, strict=True):
+        inside = sum(max(0, min(e, b) - max(s, a)) for s, e in h.speech[i:j + 1])
+        if inside < 0.3 * (b - a):
+            silent += 1
+        if b - a > 3 * pace.expect(n) + 400:
+            return False
+        covered += inside
+    speech = sum(b - a for a, b in h.speech[i:j + 1])
+    return silent <= max(1, len(spans) // 10) and speech - covered <= max(400, speech // 10)
+
+
+def _recognise_from(decoders: _Decoders, h: Heard, take: int, i: int,
+                    ) -> Iterator[list[_Rough]]:
+    """The words recognised from stretch ``i`` on, utterance by utterance; speech
+    recognised before (past where forcing resumed) is not recognised again: its words
+    come first."""
+    until = decoders.until[1] if decoders.until[0] == take else 0
+    yield [r for r in decoders.ahead if r.take == take and r.start >= h.speech[i][0]]
+    for a, b in _utterances([(max(a, until), b) for a, b in h.speech[i:] if b > until],
+                            _UTTERANCE):
+        decoders.until = (take, b)
+        yield _recognise(decoders, h, take, a, b)
+
+
+def _resync(decoders: _Decoders, words: Sequence[Word],
+            paragraphs: Sequence[Sequence[int]], p: int, h: Heard, take: int, i: int,
+            ) -> tuple[list[_Rough], int, int]:
+    """Recognise utterance after utterance from stretch ``i`` until the start of paragraph
+    ``p`` (not at ``i``: forcing it failed there) or of a later one is heard; returns the
+    words recognised before that start, the stretch and the paragraph to force next."""
+    from_ms = h.speech[i][0]
+    found: list[_Rough] = []
+    ahead = range(p, min(len(paragraphs), p + _RESYNC_AHEAD))
+    later = [k for q in ahead for k in paragraphs[q]]
+    match: list[int] = []
+    for got in _recognise_from(decoders, h, take, i):
+        found += got
+        if not found:
+            continue
+        match = _match([words[k] for k in later], found, decoders.lexicon)
+        for q in ahead:
+            at = later.index(paragraphs[q][0])
+            first = match[at:at + min(3, len(paragraphs[q]))]
+            if first[0] < 0 or sum(m >= 0 for m in first) < min(2, len(first)):
+                continue
+            start = _pause_before(h, found[first[0]].start)
+            if q == p and start <= from_ms + 500:  # where forcing it failed
+                continue
+            decoders.ahead = [r for r in found if r.end > start]
+            return ([r for r in found if r.end <= start],
+                    bisect.bisect_left(h.speech, (start, start)), q)
+    decoders.ahead = []
+    heard = [later[n] for n, m in enumerate(match) if m >= 0]
+    return found, len(h.speech), words[heard[-1]].narration + 1 if heard else p
 
 
 # --- putting it together ------------------------------------------------------------
@@ -403,29 +594,41 @@ def time_heard(lesson: Lesson, heard: Sequence[Heard], *,
         return Timing(tuple(TimedWord(w, -1, -1, -1, 0.0) for w in words),
                       _unspoken(lesson, words, [False] * len(words)), (), durations, claps,
                       (), {}, *_levels(heard))
+    paragraphs: list[list[int]] = []
+    for k, w in enumerate(words):
+        if not paragraphs or words[paragraphs[-1][0]].narration != w.narration:
+            paragraphs.append([])
+        paragraphs[-1].append(k)
     with tempfile.TemporaryDirectory(prefix="speech-") as tmp:
         lexicon = _write_lexicon(words, Path(tmp))
         clock = time.process_time()
-        recogniser = _decoder(lexicon, align=False)
+        decoders = _Decoders(lexicon)
+        pace = _Pace(sum(b - a for h in heard for a, b in h.speech),
+                     sum(lexicon.phones[_name(w)] for w in words))
         rough: list[_Rough] = []
+        p = 0
+        forced_first = 0
         for k, h in enumerate(heard):
             def step(f: float, k: int = k) -> None:
-                progress(0.5 * (k + f) / len(heard))
-            rough += _recognise(recogniser, h, k, step)
-        del recogniser
-        recognise_cpu = time.process_time() - clock
+                progress(0.8 * (k + f) / len(heard))
+            found, p, walked = _walk(decoders, words, paragraphs, p, h, k, pace, step)
+            rough += found
+            forced_first += walked
+        walk_cpu = time.process_time() - clock
         match = _match(words, rough, lexicon)
         spoken = _spoken_sentences(words, match, rough, heard)
         clock = time.process_time()
-        aligner = _decoder(lexicon, align=True)
-        timed, forced = _force_all(aligner, words, match, spoken, rough, heard,
-                                   lambda f: progress(0.5 + 0.5 * f))
+        timed, forced = _force_all(decoders, words, match, spoken, rough, heard,
+                                   lambda f: progress(0.8 + 0.2 * f))
         force_cpu = time.process_time() - clock
     unscripted = _unscripted(rough, timed)
     said = [t.heard for t in timed]
-    stats = {"recognised": len(rough), "heard": int(sum(m >= 0 for m in match)),
-             "words": len(words), "pieces": forced[0], "pieces_failed": forced[1],
-             "recognise_cpu": round(recognise_cpu, 2), "force_cpu": round(force_cpu, 2)}
+    stats = {"recognised": sum(not r.forced for r in rough),
+             "heard": int(sum(m >= 0 for m in match)), "words": len(words),
+             "paragraphs": len(paragraphs), "paragraphs_forced": forced_first,
+             "recognised_s": round(decoders.recognised / 1000, 1),
+             "pieces": forced[0], "pieces_failed": forced[1],
+             "walk_cpu": round(walk_cpu, 2), "force_cpu": round(force_cpu, 2)}
     log.info("%s: %d of %d words heard, %d force-aligned pieces (%d failed)", lesson.path,
              stats["heard"], len(words), *forced)
     return Timing(tuple(timed), _unspoken(lesson, words, said), tuple(unscripted), durations,
@@ -511,7 +714,7 @@ def _speech_between(heard: Heard, start: int, end: int) -> int:
     return sum(max(0, min(b, end) - max(a, start)) for a, b in heard.speech)
 
 
-def _force_all(aligner: Any, words: Sequence[Word], match: Sequence[int],
+def _force_all(decoders: _Decoders, words: Sequence[Word], match: Sequence[int],
                spoken: dict[int, bool], rough: Sequence[_Rough], heard: Sequence[Heard],
                progress: Progress) -> tuple[list[TimedWord], tuple[int, int]]:
     """Force-align the spoken sentences piece by piece; times for every spoken word."""
@@ -522,7 +725,10 @@ def _force_all(aligner: Any, words: Sequence[Word], match: Sequence[int],
         progress(n / max(1, len(pieces)))
         names = [_name(words[k]) for k in range(first, last + 1)]
         got: list[tuple[int, int]] | None
-        if all(m >= 0 for m in match[first:last + 1]) and not FORCE_HEARD:
+        if all(m >= 0 and rough[m].forced and rough[m].take == take
+               for m in match[first:last + 1]):  # forced with its paragraph already
+            got = [(rough[m].start, rough[m].end) for m in match[first:last + 1]]
+        elif all(m >= 0 for m in match[first:last + 1]) and not FORCE_HEARD:
             got = _interpolate(match[first:last + 1], rough, start, end, heard[take])
         else:
             forced += 1
@@ -530,9 +736,9 @@ def _force_all(aligner: Any, words: Sequence[Word], match: Sequence[int],
             # in the pause before it (measured: 0.35 s early on two starts of demo 000)
             pauses = [k - first for k in range(first + 1, last + 1)
                       if words[k].sentence != words[k - 1].sentence]
-            got = _force(aligner, heard[take], names, start, end, pauses)
+            got = _force(decoders.align(), heard[take], names, start, end, pauses)
             if got is None and pauses:  # sentences run together: no pause to force
-                got = _force(aligner, heard[take], names, start, end)
+                got = _force(decoders.align(), heard[take], names, start, end)
         if got is None:  # fall back on what was heard, in between spread evenly
             failed += 1
             log.info("forced alignment failed on %d words at %d ms; using the recognition",
