@@ -367,6 +367,7 @@ def produce(
              report=report)
     video = out_dir / f"{name}.webm"
     result, _ = render(p, video, settings, report, final=final_video)
+    p = replace(p, audio=p.audio.measured(video))  # "after" as the output really is
 
     report("reports")
     # review: a chapters track from the MAIN PANEL cues, and a watch page with both tracks
