@@ -104,7 +104,8 @@ def _check_audio(path: Path) -> ffmpeg.MediaInfo:
 
 
 def scan(path: str | Path, taps: Sequence[Tap], *, chunk: int = CHUNK) -> int:
-    """Decode the whole audio of ``path`` once, feeding every chunk to every tap.
+    """Decode the whole audio of ``path`` once, feeding every chunk to every tap (the
+    BS.1770 power is computed only when a tap asks for it).
 
     Returns the decoded duration in ms. Raises MediaError naming the file when it is
     missing, empty, not media, has no audio, or decodes to no samples.
@@ -113,13 +114,16 @@ def scan(path: str | Path, taps: Sequence[Tap], *, chunk: int = CHUNK) -> int:
     info = _check_audio(path)
     total = 0
     carry = b""
-    args = decode_args(path, delay=info.audio_delay, power="mono" if info.mono else "stereo")
-    for data in ffmpeg.stream(args, chunk_bytes=chunk * 8, what=path):
+    power = any(getattr(tap, "power", False) for tap in taps)  # else the mono signal alone
+    width = 2 if power else 1
+    args = decode_args(path, delay=info.audio_delay,
+                       power=("mono" if info.mono else "stereo") if power else None)
+    for data in ffmpeg.stream(args, chunk_bytes=chunk * 4 * width, what=path):
         data = carry + data
-        usable = len(data) // 8 * 8
+        usable = len(data) // (4 * width) * (4 * width)
         carry = data[usable:]
-        frames = np.frombuffer(data[:usable], dtype="<f4").reshape(-1, 2)
-        samples = np.ascontiguousarray(frames[:, 0])
+        frames = np.frombuffer(data[:usable], dtype="<f4").reshape(-1, width)
+        samples = np.ascontiguousarray(frames[:, 0]) if power else frames[:, 0]
         total += len(frames)
         for tap in taps:
             tap.feed(frames if getattr(tap, "power", False) else samples)
