@@ -376,7 +376,7 @@ def cmd_render(args: argparse.Namespace) -> int:
                   if progress and step == "render" else None)
         lesson_plan = plan(Path(args.script), media, settings=settings)
         result, doc = render(lesson_plan, out, settings, report)
-    audio = lesson_plan.audio
+    audio = lesson_plan.audio.measured(out)  # "after" as the output really is
     lost = dropped(lesson_plan, result)
     for item in lost:  # what the output lacks, by script line
         print(item.message(), file=sys.stderr)

@@ -53,6 +53,7 @@ class MediaInfo:
     sample_rate: int = 0
     start: int = 0  # ms: the first timestamp (e.g. 3500 for a WebM written with an offset)
     audio_delay: int = 0  # ms the first audio stream starts after the file does (recorders)
+    mono: bool = False  # the first audio stream has one channel
 
 
 _DURATION = re.compile(r"Duration: (\d+):(\d\d):(\d\d)\.(\d+)")
@@ -143,6 +144,7 @@ def parse_probe(path: Path, text: str) -> MediaInfo:
     subtitles: list[str] = []
     width = height = rate = audio_delay = 0
     fps = 0.0
+    mono = False
     for found in _STREAM.finditer(text):
         kind, codec, rest = found.groups()
         if kind == "Video" and video is None:
@@ -159,6 +161,7 @@ def parse_probe(path: Path, text: str) -> MediaInfo:
             audio = codec
             if hz := re.search(r"(\d+) Hz", rest):
                 rate = int(hz[1])
+            mono = re.search(r", (mono|1 channels),", rest) is not None
             if late := re.search(r"\bstart (-?\d+)\.(\d+)", rest):
                 audio_delay = max(0, _seconds_ms(late[1], late[2]) - start)
         elif kind == "Subtitle":
@@ -166,7 +169,7 @@ def parse_probe(path: Path, text: str) -> MediaInfo:
     if video is None and audio is None:
         raise MediaError("file has no audio or video stream", path)
     return MediaInfo(path, duration, video, audio, tuple(subtitles), width, height, fps, rate,
-                     start, audio_delay)
+                     start, audio_delay, mono)
 
 
 _SIGNAL_HINTS = {

@@ -246,7 +246,9 @@ def plan(
                                                     identities=identities, report=report)
     qa = check_captions(cleaned.captions, profile, lesson, source.issues)
 
-    caption_timing = list(cleaned.captions) or estimated_captions(lesson)
+    # the captions as written say when the words are spoken: cleaning may keep a caption up
+    # longer to be read (extend_for_reading), which pulled the offset early (issue 20)
+    caption_timing = list(source.captions) or estimated_captions(lesson)
     offset = caption_offset_of(lesson)
     analyses, lengths = [], []
     for i, path in enumerate(media):
@@ -365,6 +367,7 @@ def produce(
              report=report)
     video = out_dir / f"{name}.webm"
     result, _ = render(p, video, settings, report, final=final_video)
+    p = replace(p, audio=p.audio.measured(video))  # "after" as the output really is
 
     report("reports")
     # review: a chapters track from the MAIN PANEL cues, and a watch page with both tracks

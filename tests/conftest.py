@@ -1,8 +1,13 @@
-"""Shared test helpers: paths to the course scripts and to ../shared/realdata."""
+"""Shared test helpers: paths to the course scripts and to ../shared/realdata; the guard
+that keeps tests off the working tree's course (its output/, media/, cache, scripts/)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import atexit
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -11,8 +16,47 @@ from pipeline.captions.profiles import Profile
 from pipeline.models import Caption, Lesson, NarrationLine
 
 ROOT = Path(__file__).resolve().parent.parent
-SCRIPTS = ROOT / "scripts"
 REALDATA = ROOT.parent / "shared" / "realdata"
+
+# The course scripts, copied (the .md files only) into a course of their own for the
+# session: a command run on them cannot find the recordings, step cache, settings, caption
+# files or review pins the working tree holds beside the repository's scripts/ (`make demo`
+# writes media/ and .cache/, a review session writes scripts/*.cues.yaml).
+_COURSE = Path(tempfile.mkdtemp(prefix="course-"))
+atexit.register(shutil.rmtree, _COURSE, True)
+SCRIPTS = _COURSE / "scripts"
+SCRIPTS.mkdir()
+for _script in (ROOT / "scripts").glob("*.md"):
+    shutil.copy2(_script, SCRIPTS / _script.name)
+
+# What a test must not touch: the repository's own course.
+GUARDED = ("output", "media", ".cache", "scripts")
+
+
+def _listing(root: Path) -> dict[str, tuple[int, int]]:
+    found = {}
+    for name in GUARDED:
+        for p in [root / name, *(root / name).rglob("*")] if (root / name).exists() else []:
+            st = p.lstat()
+            found[str(p.relative_to(root))] = (st.st_mtime_ns, st.st_size)
+    return found
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _off_the_working_tree(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Every test runs in an empty current folder (a command's defaults, like render's
+    ./media/panels, find nothing of the repository's), and the session fails if a test
+    wrote to the repository's output/, media/, .cache/ or scripts/."""
+    before = _listing(ROOT)
+    cwd = Path.cwd()
+    os.chdir(tmp_path_factory.mktemp("cwd"))
+    try:
+        yield
+    finally:
+        os.chdir(cwd)
+    after = _listing(ROOT)
+    changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+    assert not changed, f"tests wrote into the repository's own course: {changed[:10]}"
 
 
 def tiny_script(title: str = "Tiny lesson", media: str = "tiny take.webm") -> str:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from align_fixtures import MS_PER_WORD, Track, captions_from, make_lesson
+from conftest import SCRIPTS
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -22,7 +23,6 @@ from pipeline.cli import main
 from pipeline.errors import ScriptError
 from pipeline.script.parse import parse_script
 
-SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
 TOLERANCE = 60  # ms: rounding of the character split
 
 P = [

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from align_fixtures import make_lesson
+from conftest import SCRIPTS
 
 from pipeline import ffmpeg
 from pipeline.align.cues import align_cues
@@ -22,7 +23,6 @@ from pipeline.align.report import (
 from pipeline.cli import main
 from pipeline.script.parse import parse_script
 
-SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
 HOSTILE = '<script>alert("x")</script> & <img src=x onerror=alert(1)> | {{ 7*7 }}'
 P = [
     "Welcome back to the course on building a sustainable venture from the ground up.",

@@ -265,7 +265,7 @@ def test_killed_build_leaves_no_partial_output_and_next_build_completes(
     proc = subprocess.Popen(
         [sys.executable, "-m", "pipeline", "build", "--root", str(tmp_path), "--jobs", "2",
          "--json", "--work", "test_build:slow_work"],
-        env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         start_new_session=True,
     )
     try:
@@ -471,7 +471,7 @@ def test_cli_watch_rebuilds_on_change_and_ctrl_c_exits_cleanly(tmp_path: Path) -
     proc = subprocess.Popen(
         [sys.executable, "-m", "pipeline", "build", "--root", str(tmp_path), "--watch",
          "--json", "--jobs", "1", "--interval", "0.2"],
-        env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     try:
         assert proc.stdout is not None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import difflib
 import re
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -14,9 +13,8 @@ from pipeline.captions.clean import RULES, CleanResult, clean_captions
 from pipeline.captions.profiles import get_profile
 from pipeline.models import Caption, Lesson
 from pipeline.script.parse import parse_script
-from tests.conftest import assert_timing_kept, narration_lesson
+from tests.conftest import SCRIPTS, assert_timing_kept, narration_lesson
 
-SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
 SEED_001 = SCRIPTS / "001-improvement-levers.md"
 SEED_002 = SCRIPTS / "002-intro-customer-segments.md"
 

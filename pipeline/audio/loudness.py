@@ -1,18 +1,20 @@
 """Loudness (ITU-R BS.1770 / EBU R128), true peak, clipping and hum, in the one audio pass.
 
 :class:`LoudnessTap` joins the streaming decode (see decode.py) and keeps, per 100 ms
-block of the 16 kHz mono analysis signal, three small numbers: the K-weighted mean square,
-the true peak (4x oversampled around the block's largest sample) and the count of samples
-at full scale; and per chunk (8 s) the mains-hum measurement of its quietest moments. That
+block, three small numbers: the BS.1770 power (the mean of the decode's power signal:
+each channel K-weighted at 48 kHz and squared, the channels summed, never a downmix, which
+reads decorrelated stereo low; see decode.py), the true peak of the 16 kHz mono signal (4x
+oversampled around the block's largest sample) and the count of its samples at full scale;
+and per chunk (8 s) the mains-hum measurement of its quietest moments. That
 :class:`LoudnessTrack` (0.6 MB per hour; 0.8 MB as base64 JSON in the step cache) is all
 that is kept: where the take is trimmed is known only after sync, and :func:`measure`
 computes a span's figures from it.
 
 Numbers are for playback on two speakers: a mono recording is measured as dual mono
-(+3.01 dB, as ``ebur128=dualmono=true``), which is what the always-stereo output carries.
-The K-weighting biquads are derived for the analysis rate from the analog prototype by the
-bilinear transform (libebur128's constants); at 16 kHz the band above 8 kHz is not seen,
-and the true peak is that of the 16 kHz signal (README: the measured error against ffmpeg's
+(its power counted twice, as ``ebur128=dualmono=true``), which is what the always-stereo
+output carries. The K-weighting biquads are derived for 48 kHz from the analog prototype
+by the bilinear transform (libebur128's constants), so the whole band counts; the true
+peak is that of the 16 kHz mono signal (README: the measured error against ffmpeg's
 ``ebur128=peak=true`` on the original files).
 """
 
@@ -21,14 +23,18 @@ from __future__ import annotations
 import base64
 import itertools
 import math
+import re
+import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from scipy import signal
 
 from pipeline.audio.decode import RATE
+from pipeline.errors import MediaError
 
 BLOCK = 100  # ms per block: the hop of BS.1770's gating blocks and of the short-term track
 BLOCK_SAMPLES = RATE * BLOCK // 1000
@@ -37,7 +43,6 @@ SHORT_BLOCKS = 30  # 3 s short-term windows (loudness range)
 ABSOLUTE_GATE = -70.0  # LUFS
 RELATIVE_GATE = -10.0  # LU under the ungated mean (integrated loudness)
 LRA_GATE = -20.0  # LU (loudness range, EBU Tech 3342)
-CHANNELS_DB = 10 * math.log10(2)  # a mono recording plays on two speakers (dual mono)
 CLIP = 0.99  # a decoded sample at or above this magnitude is at full scale
 OVERSAMPLE = 4
 TAPS_PER_PHASE = 12
@@ -75,7 +80,6 @@ def _phases() -> np.ndarray:
     return np.asarray(taps.reshape(TAPS_PER_PHASE, OVERSAMPLE).T[:, ::-1], dtype=np.float64)
 
 
-_K_SOS = k_weighting(RATE)
 HUM_FRAME = 2 * BLOCK_SAMPLES  # 200 ms: 5 Hz bins, every mains harmonic on a bin
 HUM_BIN = RATE // HUM_FRAME
 HUM_FRAMES = 4  # the quietest frames of each chunk looked at
@@ -85,9 +89,9 @@ _REACH = TAPS_PER_PHASE // 2  # samples of context each side of an interpolated 
 
 
 def _level(mean_square: float | np.ndarray) -> Any:
-    """BS.1770 loudness (LUFS, dual mono) of a K-weighted mean square."""
+    """BS.1770 loudness (LUFS) of a power (the channels' K-weighted mean squares summed)."""
     with np.errstate(divide="ignore"):
-        return np.maximum(-0.691 + CHANNELS_DB + 10 * np.log10(mean_square), SILENT_DB)
+        return np.maximum(-0.691 + 10 * np.log10(mean_square), SILENT_DB)
 
 
 def _db(amplitude: float | np.ndarray) -> Any:
@@ -97,7 +101,7 @@ def _db(amplitude: float | np.ndarray) -> Any:
 
 @dataclass(frozen=True, slots=True)
 class LoudnessTrack:
-    """Per 100 ms block: K-weighted mean square, true peak (linear), full-scale samples;
+    """Per 100 ms block: BS.1770 power, true peak (linear), full-scale samples;
     per quiet 200 ms frame looked at for hum: its first block and [mean square, then for
     50 and 60 Hz: power in the mains harmonics' bins, power expected there from the bins
     beside them]."""
@@ -124,12 +128,14 @@ class LoudnessTrack:
 
 
 class LoudnessTap:
-    """Streams samples into a LoudnessTrack (a decode Tap): two biquads, a block reshape,
-    and a few interpolated points per block; one FFT per chunk for hum."""
+    """Streams the decode's (mono signal, power) frames into a LoudnessTrack (a decode Tap
+    asking for the power): a block reshape, and a few interpolated points per block; one
+    FFT per chunk for hum."""
+
+    power = True  # scan() feeds (samples, 2) frames: the mono signal, the BS.1770 power
 
     def __init__(self) -> None:
-        self._zi = np.zeros((2, 2))
-        self._rest = np.zeros(0, dtype=np.float32)
+        self._rest = np.zeros((0, 2), dtype=np.float32)
         self._left = np.zeros(_REACH + 2, dtype=np.float32)  # samples before the next block
         self._blocks = 0
         self._power: list[np.ndarray] = []
@@ -138,16 +144,15 @@ class LoudnessTap:
         self._hum_block: list[int] = []
         self._hum: list[list[float]] = []
 
-    def feed(self, samples: np.ndarray) -> None:
-        x = np.concatenate([self._rest, samples]) if len(self._rest) else samples
-        n = len(x) // BLOCK_SAMPLES * BLOCK_SAMPLES
-        self._rest = x[n:].copy()
+    def feed(self, frames: np.ndarray) -> None:
+        both = np.concatenate([self._rest, frames]) if len(self._rest) else frames
+        n = len(both) // BLOCK_SAMPLES * BLOCK_SAMPLES
+        self._rest = both[n:].copy()
         if n == 0:
             return
-        x = x[:n]
-        weighted, self._zi = signal.sosfilt(_K_SOS, x, zi=self._zi)
+        x = np.ascontiguousarray(both[:n, 0])
+        self._power.append(both[:n, 1].reshape(-1, BLOCK_SAMPLES).mean(axis=1, dtype=np.float64))
         blocks = x.reshape(-1, BLOCK_SAMPLES)
-        self._power.append(np.square(weighted).reshape(-1, BLOCK_SAMPLES).mean(axis=1))
         magnitude = np.abs(blocks)
         self._clipped.append(np.count_nonzero(magnitude >= CLIP, axis=1).astype(np.int32))
         self._peak.append(self._true_peaks(x, magnitude))
@@ -157,7 +162,7 @@ class LoudnessTap:
     def _true_peaks(self, x: np.ndarray, magnitude: np.ndarray) -> np.ndarray:
         """Per block: the largest of its biggest sample and the 4x-interpolated points in
         the two sample intervals either side of it (intersample peaks sit beside it)."""
-        right = self._rest[: _REACH + 2]
+        right = self._rest[: _REACH + 2, 0]
         padded = np.concatenate([self._left, x, right,
                                  np.zeros(_REACH + 2 - len(right), dtype=np.float32)])
         self._left = x[-(_REACH + 2):].copy()
@@ -209,9 +214,10 @@ class LoudnessTap:
 
 
 def integrated(power: np.ndarray) -> float:
-    """Gated integrated loudness (LUFS) of K-weighted 100 ms block powers (BS.1770-4)."""
+    """Gated integrated loudness (LUFS) of 100 ms block powers (BS.1770-4); shorter than one
+    400 ms gating block: nothing to measure (SILENT_DB), as ffmpeg's ebur128 says -70."""
     if len(power) < GATE_BLOCKS:
-        return SILENT_DB if not len(power) else float(_level(float(power.mean())))
+        return SILENT_DB
     blocks = np.convolve(power, np.ones(GATE_BLOCKS) / GATE_BLOCKS, mode="valid")
     kept = blocks[_level(blocks) > ABSOLUTE_GATE]
     if not len(kept):
@@ -329,3 +335,25 @@ def joined_integrated(tracks: Sequence[tuple[LoudnessTrack, int, int, float]]) -
     parts = [t.power[s // BLOCK : max(s // BLOCK, e // BLOCK)] * 10 ** (g / 10)
              for t, s, e, g in tracks]
     return integrated(np.concatenate(parts)) if parts else SILENT_DB
+
+
+_SUMMARY_I = re.compile(r"I:\s+(-?[\d.]+) LUFS")
+_SUMMARY_PEAK = re.compile(r"Peak:\s+(-?[\d.]+|-inf) dBFS")
+
+
+def file_loudness(path: str | Path) -> tuple[float, float]:
+    """(integrated LUFS, true peak dBTP) of a file's first audio stream as ffmpeg's
+    ``ebur128=peak=true`` measures it: the rendered output's "after" figures (one decode of
+    its audio, no video). A silent or too short file reads -70 LUFS."""
+    from pipeline import ffmpeg
+
+    text = subprocess.run(
+        [ffmpeg.executable(), "-hide_banner", "-nostdin", "-nostats", "-i", ffmpeg.media_arg(path),
+         "-map", "0:a:0", "-vn", "-sn", "-dn", "-af", "ebur128=peak=true:framelog=quiet",
+         "-f", "null", "-"], capture_output=True, text=True, errors="replace", check=False,
+    ).stderr
+    summary = text[text.rfind("Summary:"):]
+    integrated_, peak = _SUMMARY_I.search(summary), _SUMMARY_PEAK.search(summary)
+    if "Summary:" not in text or integrated_ is None or peak is None:
+        raise MediaError(f"ffmpeg's ebur128 gave no summary: {text.strip()[-200:]}", path)
+    return float(integrated_[1]), max(float(peak[1]), SILENT_DB)

@@ -9,10 +9,17 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any, Literal
 
-from pipeline.audio.loudness import Levels, LoudnessTrack, joined_integrated, measure
+from pipeline.audio.loudness import (
+    Levels,
+    LoudnessTrack,
+    file_loudness,
+    joined_integrated,
+    measure,
+)
 from pipeline.audio.normalize import AudioSettings, Gain, take_gain
 from pipeline.timecode import format_clock
 
@@ -178,9 +185,18 @@ class AudioReport:
     target: float
     true_peak_limit: float
     before: float  # LUFS of the joined takes as recorded
-    after: float  # LUFS of the joined takes with their gains
+    after: float  # LUFS measured on the rendered output; before the render, the plan's
     takes: tuple[TakeAudio, ...]
     findings: tuple[AudioFinding, ...]
+    planned: float | None = None  # the plan's "after" (the takes with their gains), once
+    after_peak: float | None = None  # dBTP, measured on the rendered output
+
+    def measured(self, video: Path) -> AudioReport:
+        """The report with its "after" measured on the rendered ``video`` (ffmpeg's
+        ``ebur128=peak=true`` over its audio: the limiter's and the encoder's share
+        included, which the plan cannot know)."""
+        after, peak = file_loudness(video)
+        return replace(self, after=after, after_peak=peak, planned=self.after)
 
     @property
     def errors(self) -> int:
@@ -193,6 +209,9 @@ class AudioReport:
     def to_json(self) -> dict[str, Any]:
         return {"target": self.target, "true_peak_limit": self.true_peak_limit,
                 "before": round(self.before, 2), "after": round(self.after, 2),
+                "after_measured": self.planned is not None,
+                "after_planned": None if self.planned is None else round(self.planned, 2),
+                "after_true_peak": None if self.after_peak is None else round(self.after_peak, 2),
                 "errors": self.errors, "warnings": self.warnings,
                 "takes": [t.to_json() for t in self.takes],
                 "findings": [f.to_json() for f in self.findings]}
