@@ -339,10 +339,13 @@ def render(plan_: Plan, out: Path, settings: Settings = Settings(),
         out, theme=settings.theme, preset=settings.preset, burn_in=settings.burn_in,
         smart=settings.smart, panels_dir=settings.panels,
         progress=lambda fraction: report("render", fraction),
+        previous=final if final is not None and final != out else None,
     )
     manifest = result.to_json(trim_start=plan_.takes[0].trim,
                               caption_offset=plan_.takes[0].offset)
     manifest["output"] = str(final or out)
+    if result.patch is not None:  # what the next render of this lesson may reuse
+        manifest["patch"] = result.patch
     # review: caption -> output time per joined take (pipeline.review seeks and converts with it)
     manifest["takes"] = [{"from": seconds(max(start, 0)), "offset": seconds(offset)}
                          for start, offset in offsets_by_take(plan_.takes)]

@@ -95,7 +95,8 @@ class Rebuilds:
         began = time.monotonic()
         try:
             report = build_course(self.root, self.work, jobs=self.jobs, only=[name],
-                                  progress=_Progress(self, name), index=write_index)
+                                  progress=_Progress(self, name), index=write_index,
+                                  in_process=True)
             [outcome] = report.lessons
             state, message = outcome.status, outcome.reason or ""
         except PipelineError as exc:
