@@ -344,11 +344,11 @@ def render(plan_: Plan, out: Path, settings: Settings = Settings(),
     manifest = result.to_json(trim_start=plan_.takes[0].trim,
                               caption_offset=plan_.takes[0].offset)
     manifest["output"] = str(final or out)
-    if result.patch is not None:  # what the next render of this lesson may reuse
-        manifest["patch"] = result.patch
     # review: caption -> output time per joined take (pipeline.review seeks and converts with it)
     manifest["takes"] = [{"from": seconds(max(start, 0)), "offset": seconds(offset)}
                          for start, offset in offsets_by_take(plan_.takes)]
+    if result.patch is not None:  # what the next render of this lesson may reuse
+        manifest["patch"] = result.patch
     write_text(out.with_suffix(".json"), json.dumps(manifest, ensure_ascii=False, indent=2))
     return result, manifest
 

@@ -74,19 +74,15 @@ def _digest(value: Any) -> str:
 
 def render_key(sources: Sequence[Source], frame: Frame, preset: str, look: Any,
                panels_dir: Path | None) -> str:
-    """Everything a render depends on but its cards and captions: the recordings (path,
-    size, mtime), their spans, gains and limits, the frame, the preset, the theme, the
-    panel images and the render code."""
-    from pipeline.course.cache import code_digest
+    """Everything a render depends on but its cards and captions: the recordings (by
+    content: size, first and last MiB), their spans, gains and limits, the frame, the
+    preset, the theme, the panel images and the render code."""
+    from pipeline.course.cache import code_digest, file_digest, head_tail_digest
 
-    def stamp(path: Path) -> list[Any]:
-        st = path.stat()
-        return [str(path.absolute()), st.st_size, st.st_mtime_ns]
-
-    panels = ([stamp(p) for p in sorted(panels_dir.iterdir()) if p.is_file()]
+    panels = ([[p.name, file_digest(p)] for p in sorted(panels_dir.iterdir()) if p.is_file()]
               if panels_dir is not None and panels_dir.is_dir() else [])
     return _digest({
-        "sources": [[*stamp(s.path), s.start, s.end, s.has_audio, s.gain, s.limit]
+        "sources": [[head_tail_digest(s.path), s.start, s.end, s.has_audio, s.gain, s.limit]
                     for s in sources],
         "frame": [frame.width, frame.height, frame.fps], "preset": preset, "theme": repr(look),
         "panels": panels, "code": code_digest("pipeline.render"),
