@@ -386,7 +386,8 @@ def produce(
     write_text(data / "qa.json", json.dumps(p.qa.to_json(), ensure_ascii=False, indent=2))
     markers = on_output(p.takes, p.aligned)
     write_report(p.lesson, p.aligned, out_dir / "align.html",
-                 video=Video(video, pieces=offsets_by_take(p.takes)))
+                 video=Video(video, pieces=offsets_by_take(p.takes)),
+                 reuse=final_dir if final_dir is not None and final_dir != out_dir else None)
     write_otio(markers, out_dir / "align.otio", p.lesson.title, media=final_video)
     write_csv(markers, out_dir / "align.csv")
     write_text(data / "align.json", json.dumps(p.aligned.to_json(), indent=2))

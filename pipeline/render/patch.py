@@ -15,6 +15,7 @@ Planning is pure (``changed_spans``, ``window_sources``, ``window_args``, ``mux_
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Sequence
@@ -178,9 +179,18 @@ def source_frames(sources: Sequence[Source]) -> list[int]:
         return [0] * len(sources)
     counts = []
     for source in sources:
-        packets = parse_framecrc(ffmpeg.packet_listing(source.path))
-        counts.append(sum(source.start <= p.pts < source.end for p in packets))
+        st = source.path.stat()
+        counts.append(_frames_in(source.path, st.st_size, st.st_mtime_ns, source.start,
+                                 source.end))
     return counts
+
+
+@functools.lru_cache(maxsize=64)
+def _frames_in(path: Path, size: int, mtime_ns: int, start: int, end: int) -> int:
+    """Packets of the recording in [start, end) ms; remembered by its size and mtime (a
+    long-lived process, the review app, lists each recording once)."""
+    packets = parse_framecrc(ffmpeg.packet_listing(path))
+    return sum(start <= p.pts < end for p in packets)
 
 
 def render(previous: Path, sources: Sequence[Source], frame: Frame,
