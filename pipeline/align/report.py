@@ -202,7 +202,7 @@ def make_thumbnails(result: AlignResult, video: Video, folder: Path,
     last = max(0, (info.duration or 0) - 100) if info.duration else None
     folder.mkdir(parents=True, exist_ok=True)
     earlier = _thumb_index(reuse) if reuse is not None else {}
-    keys = frame_keys(video.path) if earlier or reuse is not None else None
+    keys = frame_keys(video.path)
     made: dict[str, str] = {}
     index: dict[str, str] = {}
     for c in result.cues:
@@ -211,10 +211,10 @@ def make_thumbnails(result: AlignResult, video: Video, folder: Path,
         if last is not None:
             at = min(at, last)  # a cue after the video's end shows its last frame
         name = f"{c.id}.jpg"
-        key = keys(at) if keys is not None else ""
+        key = keys(at)
         try:
             with atomic_path(folder / name) as tmp:
-                if key and earlier.get(c.id) == key and reuse is not None:
+                if earlier.get(c.id) == key and reuse is not None:
                     shutil.copyfile(reuse / name, tmp)
                 else:
                     ffmpeg.run(thumbnail_args(video.path, at, tmp), what=video.path)
@@ -224,8 +224,7 @@ def make_thumbnails(result: AlignResult, video: Video, folder: Path,
             continue
         made[c.id] = f"{folder.name}/{name}"
         index[c.id] = key
-    if keys is not None:
-        write_text(folder / THUMB_INDEX, json.dumps(index))
+    write_text(folder / THUMB_INDEX, json.dumps(index))
     return made
 
 
