@@ -10,6 +10,7 @@ with every cue within 0.5 s; then the worst cases, inputs that leave no anchor a
 from __future__ import annotations
 
 import difflib
+import json
 import random
 import time
 from dataclasses import dataclass
@@ -241,7 +242,55 @@ def main() -> None:
         _run(f"repetitive hour: one lesson written 9 times over ({words} words,"
              f" {len(rep.lesson.cues)} cues), {how}, {misheard:.0%} misheard:", rep.lesson,
              rep.captions, rep.truth, tolerance=500, target="< 1 s", per_char=True)
+    _cli()
     _worst_cases()
+
+
+def write_repeated(folder: Path) -> tuple[Path, Path]:
+    """The repetitive hour as files a user would hand the CLI: a script (its narration and
+    VISUAL TEXT cues in line order) and its take's captions as SRT."""
+    from pipeline.captions.io import write_captions
+
+    rep = repeated_lesson()
+    items = sorted([(n.line, n.text) for n in rep.lesson.narration]
+                   + [(c.line, f"`[VISUAL TEXT: {c.text}]`") for c in rep.lesson.cues])
+    script, srt = folder / "repeated-hour.md", folder / "repeated-hour.srt"
+    script.write_text("\n\n".join(["---\ntitle: Repeated hour\n---", "**CLAP**",
+                                    *(text for _, text in items)]) + "\n", encoding="utf-8")
+    write_captions(srt, rep.captions)
+    return script, srt
+
+
+def _cli(runs: int = 3) -> None:
+    """The whole ``align`` command (a fresh interpreter: imports, parse, align, JSON) on the
+    repetitive hour, against ``parse`` of the same script; target: under 1 s beyond parse."""
+    import os
+    import statistics
+    import subprocess
+    import sys
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        script, srt = write_repeated(Path(tmp))
+        env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+        commands = {"parse": ["parse", str(script), "--json"],
+                    "align": ["align", str(script), "--captions", str(srt), "--json"]}
+        times: dict[str, list[float]] = {name: [] for name in commands}
+        cues = 0
+        for _ in range(runs):
+            for name, argv in commands.items():  # interleaved: load changes hit both alike
+                t0 = time.perf_counter()
+                done = subprocess.run([sys.executable, "-m", "pipeline", *argv], env=env,
+                                      capture_output=True, text=True, check=True)
+                times[name].append(time.perf_counter() - t0)
+                if name == "align":
+                    cues = len(json.loads(done.stdout)["cues"])
+    parse, align = (statistics.median(times[n]) for n in commands)
+    print(f"align CLI on the repetitive hour ({cues} cues; median of {runs} fresh processes):")
+    print(f"  python -m pipeline parse --json:           {parse:.3f} s")
+    print(f"  python -m pipeline align --captions --json: {align:.3f} s")
+    print(f"  align beyond parse: {align - parse:.3f} s (target < 1 s);"
+          f" ratio align / parse: {align / parse:.1f}x")
 
 
 def _worst_cases() -> None:

@@ -156,11 +156,8 @@ def cmd_qa(args: argparse.Namespace) -> int:
 
 def cmd_align(args: argparse.Namespace) -> int:
     from pipeline.align.cues import align_cues, reading_cps
-    from pipeline.align.markers import write_csv, write_otio
-    from pipeline.align.report import write_report
     from pipeline.captions.io import read_captions
     from pipeline.captions.profiles import get_profile
-    from pipeline.lesson import lesson_captions
     from pipeline.script.parse import parse_script
     from pipeline.timecode import format_clock
 
@@ -174,16 +171,22 @@ def cmd_align(args: argparse.Namespace) -> int:
         timing = time_script(lesson, [Path(m) for m in args.media])
         made = make_captions(lesson, timing, get_profile(args.profile))
         result = audio_cues(lesson, timing, made, max_cps=max_cps)
-    elif captions is None and not lesson_captions(lesson).captions:
+    elif captions is None and not lesson.captions and not _sidecar_captions(lesson):
         result = _align_on_course_recordings(lesson, get_profile(args.profile), max_cps)
     else:
         result = align_cues(lesson, captions, max_cps=max_cps)
+    # the writers (jinja2, the build's modules with numpy/scipy) load only when asked for
     if args.html:
+        from pipeline.align.report import write_report
+
         write_report(lesson, result, args.html, video=args.video)
-    if args.otio:
-        write_otio(result, args.otio, lesson.name, fps=args.fps, media=args.video)
-    if args.csv:
-        write_csv(result, args.csv, fps=args.fps)
+    if args.otio or args.csv:
+        from pipeline.align.markers import write_csv, write_otio
+
+        if args.otio:
+            write_otio(result, args.otio, lesson.name, fps=args.fps, media=args.video)
+        if args.csv:
+            write_csv(result, args.csv, fps=args.fps)
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     human = "\n".join(
@@ -193,6 +196,14 @@ def cmd_align(args: argparse.Namespace) -> int:
     )
     emit(args, result.to_json(), human)
     return 0
+
+
+def _sidecar_captions(lesson: Any) -> bool:
+    """Whether the lesson has captions beside its script (the build's rule; pipeline.lesson
+    loads the whole build, so only a script without embedded captions pays for it)."""
+    from pipeline.lesson import lesson_captions
+
+    return bool(lesson_captions(lesson).captions)
 
 
 def _align_on_course_recordings(lesson: Any, profile: Any, max_cps: float) -> Any:

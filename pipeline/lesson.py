@@ -341,6 +341,7 @@ def render(plan_: Plan, out: Path, settings: Settings = Settings(),
         out, theme=settings.theme, preset=settings.preset, burn_in=settings.burn_in,
         smart=settings.smart, panels_dir=settings.panels,
         progress=lambda fraction: report("render", fraction),
+        previous=final if final is not None and final != out else None,
     )
     manifest = result.to_json(trim_start=plan_.takes[0].trim,
                               caption_offset=plan_.takes[0].offset)
@@ -348,6 +349,8 @@ def render(plan_: Plan, out: Path, settings: Settings = Settings(),
     # review: caption -> output time per joined take (pipeline.review seeks and converts with it)
     manifest["takes"] = [{"from": seconds(max(start, 0)), "offset": seconds(offset)}
                          for start, offset in offsets_by_take(plan_.takes)]
+    if result.patch is not None:  # what the next render of this lesson may reuse
+        manifest["patch"] = result.patch
     write_text(out.with_suffix(".json"), json.dumps(manifest, ensure_ascii=False, indent=2))
     return result, manifest
 
@@ -386,7 +389,8 @@ def produce(
     write_text(data / "qa.json", json.dumps(p.qa.to_json(), ensure_ascii=False, indent=2))
     markers = on_output(p.takes, p.aligned)
     write_report(p.lesson, p.aligned, out_dir / "align.html",
-                 video=Video(video, pieces=offsets_by_take(p.takes)))
+                 video=Video(video, pieces=offsets_by_take(p.takes)),
+                 reuse=final_dir if final_dir is not None and final_dir != out_dir else None)
     write_otio(markers, out_dir / "align.otio", p.lesson.title, media=final_video)
     write_csv(markers, out_dir / "align.csv")
     write_text(data / "align.json", json.dumps(p.aligned.to_json(), indent=2))

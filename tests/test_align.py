@@ -406,6 +406,29 @@ def test_captions_option_aligns_against_a_caption_file(tmp_path: Path, capsys) -
     assert doc["method"] == "text" and doc["start"] > 10 + 14 * MS_PER_WORD / 1000 - 0.1
 
 
+def test_align_command_loads_only_what_it_needs(tmp_path: Path) -> None:
+    """align with captions imports no build, audio, template or UI library (they cost a
+    second on an hour of material): checked in a fresh interpreter."""
+    import os
+    import subprocess
+    import sys
+
+    from pipeline.captions.io import to_srt
+
+    lesson = make_lesson(tmp_path, [P[0], cue("vt", "x"), P[1]])
+    srt = tmp_path / "take.srt"
+    srt.write_text(to_srt(captions_from([P[0], P[1]], start_ms=10_000)), encoding="utf-8")
+    heavy = ["scipy", "jinja2", "pocketsphinx", "starlette", "rich", "PIL", "pipeline.lesson"]
+    probe = ("import sys; from pipeline.cli import main;"
+             f" code = main(['align', {str(lesson.path)!r}, '--captions', {str(srt)!r}, '--json']);"
+             f" print([m for m in {heavy!r} if m in sys.modules], code, file=sys.stderr)")
+    root = str(Path(__file__).resolve().parent.parent)
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": root}, check=True)
+    assert done.stderr.strip().splitlines()[-1] == "[] 0"
+    assert json.loads(done.stdout)["cues"][0]["method"] == "text"
+
+
 def test_cue_written_inside_a_narration_line(tmp_path: Path) -> None:
     body = [P[0] + " " + P[1] + " `[VISUAL TEXT: inline]` " + P[2] + " [MAIN PANEL: second] "
             + P[3], P[4]]

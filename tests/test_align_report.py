@@ -124,3 +124,32 @@ def test_report_with_rendered_video_has_thumbnails_and_player(tmp_path: Path) ->
     assert html.count('src="align_thumbs/') == 2
     assert html.count("data-seek=") >= 4  # markers, buttons and thumbnails seek the player
     assert not list(out.parent.glob(".*part*"))
+
+
+def test_thumbnails_of_unchanged_frames_are_reused_not_decoded_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def render(path: Path, colour: str) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        ffmpeg.run(["-f", "lavfi", "-i", f"color=c={colour}:size=160x90:rate=10:duration=6",
+                    "-c:v", "libvpx", "-deadline", "realtime", "-b:v", "100k", str(path)])
+        return path
+
+    lesson = make_lesson(tmp_path, [P[0], "`[VISUAL TEXT: a | b]`", P[1],
+                                    "`[MAIN PANEL: panel]`", P[2]], [P[0], P[1], P[2]])
+    aligned = align_cues(lesson)
+    first = tmp_path / "first"
+    write_report(lesson, aligned, first / "align.html", video=render(first / "v.webm", "red"))
+    decoded: list[str] = []
+    run = ffmpeg.run
+    monkeypatch.setattr(ffmpeg, "run", lambda args, **k: (decoded.append(args[-1]), run(args, **k)))
+    same = tmp_path / "same"
+    same.mkdir()
+    (same / "v.webm").write_bytes((first / "v.webm").read_bytes())
+    write_report(lesson, aligned, same / "align.html", video=same / "v.webm", reuse=first)
+    assert decoded == []  # the same packets: both thumbnails copied
+    assert sorted(p.read_bytes() for p in (same / "align_thumbs").glob("*.jpg")) == sorted(
+        p.read_bytes() for p in (first / "align_thumbs").glob("*.jpg"))
+    other = tmp_path / "other"
+    write_report(lesson, aligned, other / "align.html", video=render(other / "v.webm", "blue"),
+                 reuse=first)
+    assert len([d for d in decoded if d.endswith(".jpg") or "thumbs" in d]) == 2  # decoded

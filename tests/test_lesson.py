@@ -63,7 +63,7 @@ def test_render_command_writes_video_sidecars_and_manifest(course, tmp_path: Pat
     doc = json.loads(capsys.readouterr().out)
     assert doc == json.loads(out.with_suffix(".json").read_text())
     assert set(doc) == {"output", "duration", "trim_start", "caption_offset", "overlays",
-                        "captions", "takes"}
+                        "captions", "takes", "patch"}
     # one take: caption time + (caption_offset - trim_start) = output time
     assert doc["takes"] == [{"from": 0.0, "offset": round(doc["caption_offset"]
                                                          - doc["trim_start"], 3)}]

@@ -144,7 +144,7 @@ def test_cli_render_hostile_text_and_awkward_names(clip: Path, tmp_path: Path,
     doc = json.loads(capsys.readouterr().out)
     assert doc == json.loads(out.with_suffix(".json").read_text())
     assert list(doc) == ["output", "duration", "trim_start", "caption_offset", "overlays",
-                         "captions", "takes"]
+                         "captions", "takes", "patch"]
     assert doc["captions"] == 2 and doc["trim_start"] == 0 and abs(doc["duration"] - 2.0) < 0.07
     assert [o["kind"] for o in doc["overlays"]] == ["visual_text", "main_panel"]
     assert doc["overlays"][0]["text"] == f"{hostile} | second item"

@@ -162,6 +162,98 @@ def test_a_foreign_host_header_is_refused(server: Server) -> None:
         assert b"WEBVTT" not in body
 
 
+def _serve(app: Server) -> threading.Thread:
+    thread = threading.Thread(target=app.run, daemon=True)
+    thread.start()
+    return thread
+
+
+def _get(address: str, port: int, host: str) -> int:
+    """GET / from ``address`` with this Host header; the status, or 0 when refused."""
+    for _ in range(100):
+        try:
+            conn = http.client.HTTPConnection(address, port, timeout=10)
+            conn.request("GET", "/", headers={"Host": host})
+            status = conn.getresponse().status
+            conn.close()
+            return status
+        except ConnectionRefusedError:
+            time.sleep(0.05)
+    return 0
+
+
+def test_on_every_interface_the_machines_names_are_answered_foreign_ones_refused(
+        course: Path) -> None:
+    import socket
+
+    import psutil
+
+    app = Server(course, run_lesson, host="0.0.0.0", port=0)
+    thread = _serve(app)
+    try:
+        port = app.port
+        assert app.url == f"http://{socket.gethostname()}:{port}/"
+        addresses = {a.address for entries in psutil.net_if_addrs().values() for a in entries
+                     if a.family == socket.AF_INET}
+        assert "127.0.0.1" in addresses
+        for address in sorted(addresses):  # reached on that address, named by it
+            assert _get(address, port, f"{address}:{port}") == 200, address
+        for name in {"localhost", socket.gethostname(), socket.getfqdn()}:
+            assert _get("127.0.0.1", port, f"{name.upper()}:{port}") == 200, name
+        for host in (f"evil.example:{port}", f"{socket.gethostname()}.evil.example:{port}",
+                     f"{socket.gethostname()}:{port + 1}", "0.0.0.0:" + str(port),
+                     socket.gethostname(), "8.8.8.8:" + str(port)):
+            assert _get("127.0.0.1", port, host) == 421, host
+    finally:
+        app.stop()
+        thread.join(timeout=10)
+
+
+def test_lessons_are_discovered_once_and_again_when_scripts_or_media_change(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipeline.review import app as review_app
+
+    calls: list[int] = []
+
+    def counted(root: Path) -> Any:
+        calls.append(1)
+        return review_app.discover.__wrapped__(root)  # type: ignore[attr-defined]
+
+    counted.__wrapped__ = review_app.discover  # type: ignore[attr-defined]
+    monkeypatch.setattr(review_app, "discover", counted)
+    (tmp_path / "scripts").mkdir()
+    (tmp_path / "media").mkdir()
+    (tmp_path / "scripts" / "lesson-alpha.md").write_text(SCRIPT, encoding="utf-8")
+    app = Server(tmp_path, run_lesson, port=0)
+    thread = _serve(app)
+    try:
+        def index() -> bytes:
+            status, body = _request(app, "GET", "/")
+            assert status == 200
+            return body
+
+        assert b"lesson-alpha" in index() and b"lesson-beta" not in index()
+        assert _request(app, "GET", "/_/api/lesson-alpha/state")[0] != 404
+        assert len(calls) == 1  # three requests, one discovery
+        (tmp_path / "scripts" / "lesson-alpha.cues.yaml").write_text("cue_times: []\n", encoding="utf-8")
+        index()
+        assert len(calls) == 1  # a sidecar beside the scripts is not a lesson
+        (tmp_path / "scripts" / "lesson-beta.md").write_text(SCRIPT, encoding="utf-8")
+        assert b"lesson-beta" in index()
+        assert len(calls) == 2
+        index()
+        assert len(calls) == 2
+        (tmp_path / "media" / "lesson-beta.webm").write_bytes(b"not yet a recording")
+        index()
+        assert len(calls) == 3  # a new recording may be the one a script names
+        (tmp_path / "scripts" / "lesson-beta.md").unlink()
+        assert b"lesson-beta" not in index() and len(calls) == 4
+        assert _request(app, "GET", "/_/api/lesson-beta/state")[0] == 404
+    finally:
+        app.stop()
+        thread.join(timeout=10)
+
+
 def test_writes_without_the_token_or_from_another_site_are_refused(server: Server,
                                                                    course: Path) -> None:
     side = sidecar_path(course / "scripts" / "tiny.md")

@@ -9,10 +9,13 @@ seeks to the cue on click.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
+import shutil
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -185,34 +188,78 @@ class _NoFrame(Exception):
     """ffmpeg found no frame at that time (it exits 0 and writes nothing)."""
 
 
-def make_thumbnails(result: AlignResult, video: Video, folder: Path) -> dict[str, str]:
-    """One thumbnail per cue into ``folder``; returns cue id -> path relative to the report."""
+THUMB_INDEX = "index.json"  # in the thumbnails folder: cue id -> frame_key of its image
+
+
+def make_thumbnails(result: AlignResult, video: Video, folder: Path,
+                    reuse: Path | None = None) -> dict[str, str]:
+    """One thumbnail per cue into ``folder``; returns cue id -> path relative to the report.
+
+    ``reuse``: the thumbnails folder of an earlier render of the lesson; an image there of
+    the same frame (same packets from its keyframe on: ``frame_key``) is copied, not decoded
+    again, so a rebuild after one cue moved decodes only what changed."""
     info = ffmpeg.probe(video.path)
     last = max(0, (info.duration or 0) - 100) if info.duration else None
     folder.mkdir(parents=True, exist_ok=True)
+    earlier = _thumb_index(reuse) if reuse is not None else {}
+    keys = frame_keys(video.path)
     made: dict[str, str] = {}
+    index: dict[str, str] = {}
     for c in result.cues:
         # a little after the cue appears: its card has faded in (the theme's fade is 250 ms)
         at = video.at(c.start) + min(600, max(0, (c.end - c.start) // 2))
         if last is not None:
             at = min(at, last)  # a cue after the video's end shows its last frame
         name = f"{c.id}.jpg"
+        key = keys(at)
         try:
             with atomic_path(folder / name) as tmp:
-                ffmpeg.run(thumbnail_args(video.path, at, tmp), what=video.path)
+                if earlier.get(c.id) == key and reuse is not None:
+                    shutil.copyfile(reuse / name, tmp)
+                else:
+                    ffmpeg.run(thumbnail_args(video.path, at, tmp), what=video.path)
                 if tmp.stat().st_size == 0:
                     raise _NoFrame
-        except _NoFrame:
+        except (_NoFrame, FileNotFoundError):
             continue
         made[c.id] = f"{folder.name}/{name}"
+        index[c.id] = key
+    write_text(folder / THUMB_INDEX, json.dumps(index))
     return made
 
 
+def frame_keys(video: Path) -> Callable[[int], str]:
+    """``at`` ms -> a key of what decoding the frame there reads: the packets (their
+    checksums) from the keyframe before it to it, and the time."""
+    from pipeline.render.smart import parse_framecrc
+
+    packets = parse_framecrc(ffmpeg.packet_listing(video))
+
+    def key(at: int) -> str:
+        upto = [p for p in packets if p.pts <= at] or packets[:1]
+        first = max((k for k, p in enumerate(upto) if p.key), default=0)
+        return hashlib.sha256(json.dumps([at, [(p.pts, p.crc) for p in upto[first:]]])
+                              .encode()).hexdigest()
+
+    return key
+
+
+def _thumb_index(folder: Path) -> dict[str, str]:
+    try:
+        found = json.loads((folder / THUMB_INDEX).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {str(k): str(v) for k, v in found.items()} if isinstance(found, dict) else {}
+
+
 def write_report(lesson: Lesson, result: AlignResult, out: str | Path,
-                 video: str | Path | Video | None = None) -> Path:
-    """Write the report (and, with a video, its thumbnails beside it); returns its path."""
+                 video: str | Path | Video | None = None, reuse: Path | None = None) -> Path:
+    """Write the report (and, with a video, its thumbnails beside it); returns its path.
+    ``reuse``: an earlier report's folder whose thumbnails of unchanged frames are copied."""
     out = Path(out)
     clip = video if isinstance(video, Video) or video is None else Video.from_render(video)
-    thumbs = make_thumbnails(result, clip, out.parent / f"{out.stem}_thumbs") if clip else None
+    folder = f"{out.stem}_thumbs"
+    thumbs = make_thumbnails(result, clip, out.parent / folder,
+                             reuse / folder if reuse is not None else None) if clip else None
     write_text(out, render_report(lesson, result, clip, thumbs, out.parent))
     return out

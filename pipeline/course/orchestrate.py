@@ -20,6 +20,7 @@ import json
 import logging
 import multiprocessing
 import os
+import queue
 import re
 import secrets
 import shutil
@@ -219,7 +220,12 @@ def _install(tmp: Path, final: Path) -> None:
 # --- executors: the one swappable piece ------------------------------------------------
 
 @contextlib.contextmanager
-def executor(jobs: int, scheduler: str | None) -> Iterator[cf.Executor]:
+def executor(jobs: int, scheduler: str | None, in_process: bool = False,
+             ) -> Iterator[cf.Executor]:
+    if in_process:  # threads of this process: no interpreter to start (the review app)
+        with cf.ThreadPoolExecutor(max_workers=jobs) as threads:
+            yield threads
+        return
     if scheduler:
         try:
             from distributed import Client
@@ -308,11 +314,14 @@ def build_course(
     progress: BuildProgress | None = None,
     index: Callable[[Path, BuildReport], object] | None = None,
     strict: bool = False,
+    in_process: bool = False,
 ) -> BuildReport:
     """Build every lesson under ``root`` into ``root/output``; never raises for one lesson.
 
     ``strict``: a lesson whose output lacks something of its plan (a cue outside every
-    recording: its summary's ``dropped``) fails, cached or not."""
+    recording: its summary's ``dropped``) fails, cached or not. ``in_process``: lessons run
+    in threads of this process (a long-lived caller that has the pipeline loaded: starting
+    a worker interpreter costs seconds)."""
     progress = progress or NullProgress()
     settings = dict(settings or {})
     jobs = max(1, jobs or os.cpu_count() or 1)
@@ -335,7 +344,7 @@ def build_course(
             for outcome in plan.outcomes.values():
                 progress.lesson_done(outcome)
             if plan.to_run:
-                _run(plan, work, output, jobs, scheduler, progress, strict)
+                _run(plan, work, output, jobs, scheduler, progress, strict, in_process)
         except BaseException:
             sweep(output)  # interrupted: no temp folder outlives this build
             raise
@@ -399,17 +408,19 @@ def dropped_warnings(folder: Path, script: Path) -> tuple[str, ...]:
 
 def _run(
     plan: _Plan, work: Work, output: Path, jobs: int, scheduler: str | None,
-    progress: BuildProgress, strict: bool = False,
+    progress: BuildProgress, strict: bool = False, in_process: bool = False,
 ) -> None:
-    # Live progress from workers needs a queue process: only when someone is watching.
+    # Live progress from workers needs a queue process: only when someone is watching
+    # (lessons in this process's threads: a plain queue).
     live = scheduler is None and not isinstance(progress, NullProgress)
     manager = None
-    if live:
+    if live and not in_process:
         try:
             manager = _start_manager()
         except (OSError, EOFError) as exc:  # the build goes on, without per-step progress
             log.warning("no live progress from workers: %s", exc)
-    events = manager.Queue() if manager is not None else None
+    events: Any = manager.Queue() if manager is not None else (
+        queue.Queue() if live else None)
     pump = None
     if events is not None:
         pump = threading.Thread(target=_pump, args=(events, progress), daemon=True)
@@ -423,7 +434,7 @@ def _run(
             _send(events, ("done", outcome.name, outcome, None))
 
     try:
-        with executor(min(jobs, len(plan.to_run)), scheduler) as pool:
+        with executor(min(jobs, len(plan.to_run)), scheduler, in_process) as pool:
             futures = {pool.submit(run_job, work, job, output, key, events, strict): job
                        for job, key in plan.to_run}
             for future in cf.as_completed(futures):

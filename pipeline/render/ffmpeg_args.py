@@ -119,13 +119,8 @@ def source_chains(sources: Sequence[Source], frame: Frame) -> tuple[list[str], s
         return [silent], "0:v", "[asrc]"
     chains: list[str] = []
     pairs = ""
-    fps = f"{frame.fps:.6f}".rstrip("0").rstrip(".")
     for i, source in enumerate(sources):
-        chains.append(
-            f"[{i}:v]scale={frame.width}:{frame.height}:force_original_aspect_ratio=decrease,"
-            f"pad={frame.width}:{frame.height}:(ow-iw)/2:(oh-ih)/2,setsar=1,fps={fps},"
-            f"format=yuv420p[v{i}]"
-        )
+        chains.append(f"[{i}:v]{fit_chain(frame)}[v{i}]")
         if source.has_audio:
             chains.append(f"[{i}:a:0]{audio_chain(source)}[a{i}]")
         else:
@@ -134,6 +129,14 @@ def source_chains(sources: Sequence[Source], frame: Frame) -> tuple[list[str], s
         pairs += f"[v{i}][a{i}]"
     chains.append(f"{pairs}concat=n={len(sources)}:v=1:a=1[vcat][acat]")
     return chains, "vcat", "[acat]"
+
+
+def fit_chain(frame: Frame) -> str:
+    """A joined recording's picture fitted to the output frame (size, aspect, rate)."""
+    fps = f"{frame.fps:.6f}".rstrip("0").rstrip(".")
+    return (f"scale={frame.width}:{frame.height}:force_original_aspect_ratio=decrease,"
+            f"pad={frame.width}:{frame.height}:(ow-iw)/2:(oh-ih)/2,setsar=1,fps={fps},"
+            "format=yuv420p")
 
 
 def burn_in_filter(subtitles: Path, fonts_dir: Path) -> str:

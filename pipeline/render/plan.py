@@ -71,6 +71,10 @@ class RenderResult:
     # what was asked for but is not in the video (outside it, or shorter than a frame)
     skipped_overlays: tuple[Overlay, ...] = ()
     skipped_captions: tuple[Caption, ...] = ()
+    # what the next render needs to patch this one (pipeline.render.patch.Record's JSON);
+    # None: not patchable (captions burned in, full encode asked for)
+    patch: dict[str, Any] | None = None
+    patched: bool = False  # True when made by patching the previous output
 
     def to_json(self, trim_start: int = 0, caption_offset: int = 0) -> dict[str, Any]:
         """The manifest (OUT.json) exactly as INTERFACE.md describes it."""

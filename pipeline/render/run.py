@@ -13,8 +13,9 @@ from typing import Any
 from pipeline import ffmpeg
 from pipeline.atomic import atomic_path
 from pipeline.captions.io import to_srt, to_vtt
-from pipeline.errors import RenderError
+from pipeline.errors import PipelineError, RenderError
 from pipeline.models import Caption
+from pipeline.render import patch
 from pipeline.render import smart as smart_render
 from pipeline.render.ass import to_ass
 from pipeline.render.cards import FONTS, Card, draw_card, fade_frames
@@ -27,6 +28,7 @@ from pipeline.render.plan import (
     PlacedOverlay,
     RenderResult,
     Segment,
+    Source,
     captions_outside,
     clip_captions,
     plan_timing,
@@ -49,12 +51,16 @@ def render_video(
     smart: bool = True,
     panels_dir: Path | None = None,
     progress: ffmpeg.Progress | None = None,
+    previous: Path | None = None,
 ) -> RenderResult:
     """Render ``segments`` joined, with ``overlays`` and ``captions`` (output timeline), to
     ``out`` (VP9 + Opus webm) plus ``out.srt`` and ``out.vtt``. Nothing is left on failure.
 
     ``smart`` re-encodes only the keyframe intervals an overlay or the trim touches when
     that is possible (one source segment in VP9, soft captions); otherwise one full encode.
+    ``previous``: this lesson's last output; when its manifest says it was rendered from the
+    same recordings and settings, only the keyframe intervals whose cards changed are
+    rendered again (pipeline.render.patch), the rest is copied from it.
     """
     out = Path(out)
     theme = theme or DEFAULT_THEME
@@ -90,11 +96,19 @@ def render_video(
         srt.write_text(to_srt(kept), encoding="utf-8")
         vtt.write_text(vtt_text, encoding="utf-8")
         use_smart = smart and not burn_in and smart_render.possible(sources, infos)
-        if use_smart:
+        record = None
+        if smart and not burn_in:
+            record = patch.Record(
+                patch.render_key(sources, frame, preset, theme, panels_dir),
+                tuple(patch.card_id(o.kind, o.text, c) for o, c in zip(placed, cards, strict=True)))
+        patched = record is not None and _patched(previous, record, sources, frame, cards, webm,
+                                                  work, preset, captions_vtt if kept else None,
+                                                  progress)
+        if use_smart and not patched:
             smart_render.render(sources[0], frame, cards, webm, work, preset=preset,
                                 captions_vtt=captions_vtt if kept else None,
                                 progress=progress, info=first)
-        else:
+        elif not patched:
             burn = None
             if burn_in and kept:
                 burn = work / "captions.ass"
@@ -108,8 +122,30 @@ def render_video(
             log.info("ffmpeg %s", " ".join(args))
             ffmpeg.run(args, duration=duration, progress=progress, what=out)
         written = ffmpeg.probe(webm)
-    return RenderResult(out, written.duration or duration, placed, len(kept), use_smart,
-                        skipped, tuple(outside))
+    return RenderResult(out, written.duration or duration, placed, len(kept),
+                        use_smart or patched, skipped, tuple(outside),
+                        record.to_json() if record is not None else None, patched)
+
+
+def _patched(previous: Path | None, record: patch.Record, sources: Sequence[Source],
+             frame: Frame, cards: Sequence[CardInput], webm: Path, work: Path, preset: str,
+             captions_vtt: Path | None, progress: ffmpeg.Progress | None) -> bool:
+    """Patch ``previous`` into ``webm`` when its manifest allows it; False: render anew."""
+    if previous is None or not previous.is_file():
+        return False
+    before = patch.Record.of_manifest(previous.with_suffix(".json"))
+    if before is None or before.key != record.key:
+        return False
+    try:
+        pieces = patch.render(previous, sources, frame, cards, before.changed(record), webm,
+                              work, preset=preset, captions_vtt=captions_vtt,
+                              progress=progress)
+    except PipelineError as exc:  # the previous output is unusable: render it all again
+        log.warning("cannot patch %s, rendering it anew: %s", previous, exc)
+        return False
+    log.info("patched %s: %d of %d pieces rendered again", previous.name,
+             sum(p.encode for p in pieces), len(pieces))
+    return True
 
 
 def _draw_cards(overlays: Sequence[Overlay], frame: Frame, duration: int, theme: Theme,

@@ -40,6 +40,7 @@ class Packet:
     duration: int  # ms
     key: bool
     size: int = 0  # bytes
+    crc: str = ""  # the packet's checksum (framecrc's adler32): equal data, equal crc
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +77,7 @@ def parse_framecrc(text: str) -> list[Packet]:
         key = flags is None or bool(int(flags, 16) & 1)
         pts, dur, size = int(fields[2]), int(fields[3]), int(fields[4])
         packets.append(Packet(round(pts * 1000 * num / den), round(dur * 1000 * num / den), key,
-                              size))
+                              size, fields[5]))
     packets.sort(key=lambda p: p.pts)
     return packets
 

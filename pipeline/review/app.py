@@ -3,6 +3,7 @@
 Security model:
 - listens on 127.0.0.1 unless told otherwise;
 - answers only requests whose Host header names the address it serves (DNS rebinding);
+  listening on every interface, the machine's own names and addresses;
 - every write needs the per-run token the pages carry (header ``X-Review-Token``) and, when
   the browser sends one, an Origin equal to the app's own: no cross-site writes;
 - reads only the course folder (scripts/, media/ through discovery, output/) and serves only
@@ -14,6 +15,7 @@ Security model:
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import socket
 import time
@@ -33,6 +35,7 @@ from pipeline.atomic import is_partial
 from pipeline.course.discover import LessonJob, discover
 from pipeline.course.index import lesson_row
 from pipeline.course.orchestrate import STAMP, Work
+from pipeline.course.watch import Snapshot, snapshot
 from pipeline.errors import PipelineError
 from pipeline.reports.player import player
 from pipeline.reports.render import render_template
@@ -65,13 +68,39 @@ class HostGuard:
         await self.app(scope, receive, send)
 
 
+WILDCARD = ("0.0.0.0", "::", "")  # listen on every interface
+
+
+def machine_names() -> set[str]:
+    """This machine's names and addresses as a Host header writes them: localhost, the
+    host name and fully qualified name, every interface's address (IPv6 in brackets)."""
+    import psutil
+
+    names = {"localhost", socket.gethostname(), socket.getfqdn()}
+    addresses = {"127.0.0.1", "::1"}
+    for entries in psutil.net_if_addrs().values():
+        addresses |= {e.address.split("%")[0] for e in entries
+                      if e.family in (socket.AF_INET, socket.AF_INET6)}
+    for name in names:
+        try:
+            addresses |= {str(info[4][0]).split("%")[0] for info in socket.getaddrinfo(name, None)}
+        except OSError:
+            pass
+    return {n for n in names if n} | {f"[{a}]" if ":" in a else a for a in addresses}
+
+
 def allowed_hosts(host: str, port: int) -> frozenset[str]:
-    names = {host}
-    if host in ("127.0.0.1", "localhost"):
-        names |= {"127.0.0.1", "localhost"}
-    if host == "::1":
-        names = {"[::1]"}
-    return frozenset(f"{name}:{port}".lower() for name in names)
+    """The Host headers the app answers: the address it listens on (loopback: 127.0.0.1 and
+    localhost); on every interface (``0.0.0.0``, ``::``), every name and address of this
+    machine. Always with the port (bare only on port 80, where browsers leave it out)."""
+    if host in WILDCARD:
+        names = machine_names()
+    elif host in ("127.0.0.1", "localhost"):
+        names = {"127.0.0.1", "localhost"}
+    else:
+        names = {f"[{host}]" if ":" in host else host}
+    hosts = {f"{name}:{port}" for name in names} | (names if port == 80 else set())
+    return frozenset(h.lower() for h in hosts)
 
 
 class Review:
@@ -82,11 +111,20 @@ class Review:
         self.output = self.root / "output"
         self.hosts, self.token = hosts, token
         self.rebuilds = Rebuilds(self.root, work)
+        self._jobs: list[LessonJob] = []
+        self._sources: Snapshot | None = None
 
     # --- checks ---------------------------------------------------------------------
 
     def lessons(self) -> list[LessonJob]:
-        return discover(self.root)
+        """The course's lessons: discovered once, and again only when a script or a file in
+        media/ was added, removed or changed (a pin written beside a script is no change)."""
+        scripts = os.path.join(self.root / "scripts", "")
+        sources = {path: stat for path, stat in snapshot(self.root).items()
+                   if path.endswith(".md") or not path.startswith(scripts)}
+        if sources != self._sources:  # taken before: a change during discovery is seen next
+            self._jobs, self._sources = discover(self.root), sources
+        return self._jobs
 
     def lesson(self, name: str) -> LessonJob | None:
         """The discovered lesson of that name: the only way a name from a request is used."""
@@ -302,7 +340,8 @@ class Server:
         self.hosts = allowed_hosts(host, self.port)
         self.token = secrets.token_urlsafe(24)
         self.app = make_app(root, work, self.hosts, self.token)
-        shown = f"[{host}]" if ":" in host else host
+        shown = socket.gethostname() if host in WILDCARD else (
+            f"[{host}]" if ":" in host else host)
         self.url = f"http://{shown}:{self.port}/"
         self._server = uvicorn.Server(uvicorn.Config(self.app, log_level="warning",
                                                      lifespan="off", access_log=False))

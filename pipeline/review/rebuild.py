@@ -1,8 +1,10 @@
 """Rebuilding one lesson in the background through the normal build, with its progress.
 
-``build_course(root, work, only=[name])``: the same lock (one build per output folder), the
-same step cache (a cue change re-renders, smart, without decoding the audio again), the same
-atomic swap of the lesson folder. Progress arrives through the build's BuildProgress hooks.
+``build_course(root, work, only=[name], in_process=True)``: the same lock (one build per
+output folder), the same step cache (no audio decoded again), the same atomic swap of the
+lesson folder, run in a thread of the app (no worker interpreter to start); a cue change
+patches the previous render (pipeline.render.patch). Progress arrives through the build's
+BuildProgress hooks.
 """
 
 from __future__ import annotations
@@ -95,7 +97,8 @@ class Rebuilds:
         began = time.monotonic()
         try:
             report = build_course(self.root, self.work, jobs=self.jobs, only=[name],
-                                  progress=_Progress(self, name), index=write_index)
+                                  progress=_Progress(self, name), index=write_index,
+                                  in_process=True)
             [outcome] = report.lessons
             state, message = outcome.status, outcome.reason or ""
         except PipelineError as exc:

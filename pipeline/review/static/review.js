@@ -254,7 +254,7 @@
   function poll(run) {
     fetch(api + "rebuild", { credentials: "same-origin" }).then(function (r) { return r.json(); }).then(function (s) {
       showStatus(s);
-      if (s.state === "running") return setTimeout(function () { poll(run); }, 400);
+      if (s.state === "running") return setTimeout(function () { poll(run); }, 200);
       if (s.state === "failed" || s.state === "skipped") return say("Rebuild " + s.state + ": " + s.message, "error");
       sessionStorage.setItem("review:" + lesson, JSON.stringify({ t: video ? video.currentTime : 0, cue: selected, run: s.run, seconds: s.seconds, undo: undo }));
       location.reload();
