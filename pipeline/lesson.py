@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -30,6 +31,7 @@ from pipeline.captions.io import ReadIssue, embedded_issues, read_captions, to_v
 from pipeline.captions.profiles import Profile, get_profile
 from pipeline.captions.qa import QaResult, check_captions, findings_csv, report_html
 from pipeline.course import DATA
+from pipeline.cuts import DEFAULT_CUTS, Cut, CutSettings, TakeSpeech, kept_levels
 from pipeline.errors import PipelineError
 from pipeline.models import Caption, Lesson
 from pipeline.render.plan import Overlay, RenderResult, Segment
@@ -44,10 +46,13 @@ from pipeline.timecode import seconds
 from pipeline.timeline import (
     Take,
     captions_to_output,
+    cut_takes,
     estimated_captions,
     join,
     offsets_by_take,
+    removed_to_output,
     span_to_output,
+    take_at,
     trim_point,
 )
 
@@ -70,6 +75,8 @@ class Settings:
     theme: Theme | None = None
     panels: Path | None = None
     audio: AudioSettings = DEFAULT_AUDIO  # loudness target and audio QA thresholds
+    cuts: CutSettings = DEFAULT_CUTS  # the course's [cuts]; the frontmatter's `cuts:` wins
+    apply_cuts: bool = True  # False (--no-cuts): the cuts are listed, none applied
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,6 +208,22 @@ def _dropped_in_plan(lesson: Lesson, source: Captions, takes: Sequence[Take],
     return dropped
 
 
+def _cut_reason(item: Dropped, edit: Edit, takes: Sequence[Take]) -> Dropped:
+    """A caption left out because its words were cut says so (not "outside")."""
+    at = re.search(r"caption time (-?[0-9.]+) s", item.reason)
+    if at is None:
+        return item
+    ms = round(float(at[1]) * 1000)
+    take = take_at(takes, ms)
+    if take is None:
+        return item
+    for cut in edit.cuts:
+        if cut.applied and takes[cut.take] is take and cut.start <= ms + take.offset < cut.end:
+            return replace(item, reason=f"cut ({cut.label()}: {cut.reason}) at caption time "
+                                        f"{seconds(ms):.3f} s")
+    return item
+
+
 def dropped(plan_: Plan, result: RenderResult) -> tuple[Dropped, ...]:
     """Everything the plan had that the rendered video lacks: the plan's own drops, and
     overlays or captions the render could not place (outside the video, under a frame)."""
@@ -211,6 +234,128 @@ def dropped(plan_: Plan, result: RenderResult) -> tuple[Dropped, ...]:
               for o in result.skipped_overlays),
             *(Dropped("caption", c.text, file, c.line or None, why)
               for c in result.skipped_captions))
+
+
+# --- cuts (issue 21): retakes, false starts, long pauses, head and tail left out -------
+
+@dataclass(frozen=True, slots=True)
+class Edit:
+    """The lesson's cuts (applied or only proposed), what each take keeps of itself
+    (recording ms), those kept pieces joined (the output timeline goes through them),
+    cues moved off removed material, and warnings."""
+
+    cuts: tuple[Cut, ...]
+    kept: tuple[tuple[tuple[int, int], ...], ...]  # per take
+    pieces: tuple[Take, ...]
+    moved: tuple[dict[str, Any], ...] = ()
+    warnings: tuple[str, ...] = ()
+
+    def to_json(self, takes: Sequence[Take]) -> dict[str, Any]:
+        from pipeline.cuts import summary
+
+        out = []
+        for cut in self.cuts:
+            take = takes[cut.take]
+            doc = cut.to_json(take.offset) | {"file": take.path.name}
+            doc["output"] = seconds(removed_to_output(self.pieces, cut.end, take))
+            out.append(doc)
+        return {"cuts": out, "summary": summary(self.cuts), "moved": list(self.moved),
+                "warnings": list(self.warnings),
+                "kept": [[[seconds(a), seconds(b)] for a, b in spans] for spans in self.kept]}
+
+
+def lesson_cut_settings(lesson: Lesson, settings: Settings) -> CutSettings:
+    """The course's [cuts] with the lesson's frontmatter ``cuts:`` over it."""
+    from pipeline.audio.sync import frontmatter_line
+    from pipeline.cuts import CutsError, cut_settings
+
+    try:
+        return cut_settings(lesson.frontmatter.get("cuts"), lesson.path, settings.cuts)
+    except CutsError as exc:
+        raise CutsError(exc.message, lesson.path, frontmatter_line(lesson.path, "cuts")) from None
+
+
+def take_speech(takes: Sequence[Take], analyses: Sequence[Analysis], timing: Timing | None,
+                captions: Sequence[Caption], frame_ms: Sequence[float]) -> list[TakeSpeech]:
+    """What each take holds, for pipeline.cuts: the script's timed words and the speech
+    no script word covers (a lesson captioned from its recordings), else the captions."""
+    from pipeline.align.words import tokenize
+
+    out = []
+    for k, (take, analysis) in enumerate(zip(takes, analyses, strict=True)):
+        if timing is not None:
+            words = sorted((w.start, w.end, i, w.word.norms) for i, w in enumerate(timing.words)
+                           if w.take == k and w.heard)
+            strays = tuple((s.start, s.end, s.text) for s in timing.unscripted if s.take == k)
+        else:
+            words = sorted((c.start + take.offset, c.end + take.offset, i,
+                            tuple(t.norm for t in tokenize(c.text)))
+                           for i, c in enumerate(captions)
+                           if c.end + take.offset > 0 and c.start + take.offset < take.duration)
+            strays = ()
+        out.append(TakeSpeech(take.duration, tuple(words), strays, analysis.speech,
+                              analysis.loudness.frames, frame_ms[k]))
+    return out
+
+
+def plan_edit(lesson: Lesson, takes: Sequence[Take], analyses: Sequence[Analysis],
+              timing: Timing | None, captions: Sequence[Caption], aligned: AlignResult,
+              settings: Settings, frame_ms: Sequence[float]) -> Edit:
+    """The cuts proposed from the alignment, those the settings apply, and the pieces."""
+    from pipeline.cuts import kept_spans, propose
+
+    speech = take_speech(takes, analyses, timing, captions, frame_ms)
+    cuts = propose(speech, lesson_cut_settings(lesson, settings))
+    warnings = []
+    if not settings.apply_cuts:
+        cuts = [replace(c, applied=False) for c in cuts]
+
+    def kept_of(cuts: Sequence[Cut]) -> list[tuple[tuple[int, int], ...]]:
+        return [tuple(kept_spans(t.trim, t.duration, [c for c in cuts if c.take == k],
+                                 [(w[0], w[1]) for w in speech[k].words]))
+                for k, t in enumerate(takes)]
+
+    kept = kept_of(cuts)
+    if any(not spans for spans, t in zip(kept, takes, strict=True) if t.length):
+        warnings.append(f"{lesson.path}: warning: the cuts would remove a whole take; "
+                        "rendered uncut")
+        cuts = [replace(c, applied=False) for c in cuts]
+        kept = kept_of(cuts)
+    pieces = cut_takes(takes, kept)
+    moved = []
+    for cue in aligned.cues:
+        take = take_at(takes, cue.start)
+        if take is not None and take_at(pieces, cue.start) is None:
+            at = removed_to_output(pieces, cue.start + take.offset, take)
+            moved.append({"kind": cue.cue.kind, "text": cue.cue.text, "line": cue.cue.line,
+                          "caption_time": seconds(cue.start), "output": seconds(at),
+                          "reason": "its moment was cut: shown at the next kept moment"})
+    return Edit(tuple(cuts), tuple(kept), tuple(pieces), tuple(moved), tuple(warnings))
+
+
+def _frame_ms(path: Path, cached: Cached | None, identity: str) -> float:
+    """The recording's video frame duration in ms (0 when unknown): cut points lie on it."""
+    def compute() -> float:
+        fps = ffmpeg.probe(path).fps
+        return 1000 / fps if fps else 0.0
+
+    if cached is None:
+        return compute()
+    return float(cached("frame", [identity, "frame-1"], compute))
+
+
+def cue_span(pieces: Sequence[Take], takes: Sequence[Take], start: int,
+             end: int) -> tuple[int, int] | None:
+    """A cue's span on the output timeline; a cue whose moment was cut shows from the next
+    kept moment (never inside removed material, never lost to a cut)."""
+    span = span_to_output(pieces, start, end)
+    if span is not None or pieces is takes:
+        return span
+    take = take_at(takes, start)
+    if take is None:
+        return None
+    at = removed_to_output(pieces, start + take.offset, take)
+    return at, at + max(0, min(end, OPEN_END) - start)
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,6 +374,7 @@ class Plan:
     audio: AudioReport  # each take's levels, its gain, the audio findings
     dropped: tuple[Dropped, ...] = ()  # cues and captions no take shows
     speech: dict[str, Any] | None = None  # captions from the recordings: words, unspoken...
+    edit: Edit | None = None  # the cuts (pipeline.cuts) and the pieces the takes become
 
 
 def plan(
@@ -262,8 +408,13 @@ def plan(
         lengths.append(_length(path, cached, identity))
     syncs = [a.sync for a in analyses]
     takes = plan_takes(media, syncs, caption_timing, settings.lead_in, lengths)
-    audio = lesson_audio([(t.path.name, a.loudness, a.speech, t.trim, t.duration)
-                          for t, a in zip(takes, analyses, strict=True)],
+    report("cuts")
+    edit = plan_edit(lesson, takes, analyses, timing, cleaned.captions, aligned, settings,
+                     [_frame_ms(path, cached, identities[i] if identities else str(path))
+                      for i, path in enumerate(media)])
+    takes_uncut, takes = takes, list(edit.pieces)
+    audio = lesson_audio([(t.path.name, *kept_levels(a.loudness, a.speech, spans))
+                          for t, a, spans in zip(takes_uncut, analyses, edit.kept, strict=True)],
                          settings.audio, lesson_target(lesson, settings.audio))
     overlays = []
     outside = []
@@ -272,17 +423,18 @@ def plan(
     for k, cue in enumerate(aligned.cues):
         # the last MAIN PANEL stays until the end of the video, not of the captions
         end = OPEN_END if k == last_panel and cue.method != "override" else cue.end
-        span = span_to_output(takes, cue.start, end)
+        span = cue_span(takes, takes_uncut, cue.start, end)
         if span is None:
             outside.append(cue)
             continue
         overlays.append(Overlay(cue.cue.kind, cue.cue.text, cue.cue.items, *span,
                                 line=cue.cue.line))
-    lost = _dropped_in_plan(lesson, source, takes, outside, cleaned.captions)
+    lost = [_cut_reason(d, edit, takes_uncut)
+            for d in _dropped_in_plan(lesson, source, takes, outside, cleaned.captions)]
     speech = captions_json(lesson, timing, cleaned.captions) if timing else None
-    return Plan(lesson, source, cleaned, qa, aligned, tuple(syncs), tuple(takes),
+    return Plan(lesson, source, cleaned, qa, aligned, tuple(syncs), tuple(takes_uncut),
                 tuple(overlays), tuple(captions_to_output(takes, cleaned.captions)), audio,
-                tuple(lost), speech)
+                tuple(lost), speech, edit)
 
 
 def align_lesson(
@@ -333,8 +485,7 @@ def render(plan_: Plan, out: Path, settings: Settings = Settings(),
     will live when a build renders into a temporary folder (the manifest names it)."""
     report("render", 0.0)
     result = render_video(
-        [Segment(t.path, t.trim, None, a.gain.gain, a.gain.ceiling)
-         for t, a in zip(plan_.takes, plan_.audio.takes, strict=True)],
+        _segments(plan_),
         plan_.overlays, plan_.captions,
         out, theme=settings.theme, preset=settings.preset, burn_in=settings.burn_in,
         smart=settings.smart, panels_dir=settings.panels,
@@ -344,10 +495,32 @@ def render(plan_: Plan, out: Path, settings: Settings = Settings(),
                               caption_offset=plan_.takes[0].offset)
     manifest["output"] = str(final or out)
     # review: caption -> output time per joined take (pipeline.review seeks and converts with it)
+    # (with cuts, one entry per kept piece: the same piecewise mapping, through the cuts)
     manifest["takes"] = [{"from": seconds(max(start, 0)), "offset": seconds(offset)}
-                         for start, offset in offsets_by_take(plan_.takes)]
+                         for start, offset in offsets_by_take(_pieces(plan_))]
     write_text(out.with_suffix(".json"), json.dumps(manifest, ensure_ascii=False, indent=2))
     return result, manifest
+
+
+def _pieces(plan_: Plan) -> Sequence[Take]:
+    """The takes as the output plays them: the pieces the cuts keep."""
+    return plan_.edit.pieces if plan_.edit is not None else plan_.takes
+
+
+def _segments(plan_: Plan) -> list[Segment]:
+    """What the render joins: each kept piece of each take, with its take's gain."""
+    gains = {(t.path, t.offset): a.gain for t, a in zip(plan_.takes, plan_.audio.takes,
+                                                        strict=True)}
+    segments = []
+    for piece in _pieces(plan_):
+        gain = gains[(piece.path, piece.offset)]
+        end = None if piece.duration >= _take_of(plan_, piece).duration else piece.duration
+        segments.append(Segment(piece.path, piece.trim, end, gain.gain, gain.ceiling))
+    return segments
+
+
+def _take_of(plan_: Plan, piece: Take) -> Take:
+    return next(t for t in plan_.takes if t.path == piece.path and t.offset == piece.offset)
 
 
 def produce(
@@ -381,9 +554,9 @@ def produce(
         write_text(data / "speech.json", json.dumps(p.speech, ensure_ascii=False, indent=2))
     write_text(out_dir / "qa.csv", findings_csv(p.qa))
     write_text(data / "qa.json", json.dumps(p.qa.to_json(), ensure_ascii=False, indent=2))
-    markers = on_output(p.takes, p.aligned)
+    markers = on_output(_pieces(p), p.aligned)
     write_report(p.lesson, p.aligned, out_dir / "align.html",
-                 video=Video(video, pieces=offsets_by_take(p.takes)))
+                 video=Video(video, pieces=offsets_by_take(_pieces(p))))
     write_otio(markers, out_dir / "align.otio", p.lesson.title, media=final_video)
     write_csv(markers, out_dir / "align.csv")
     write_text(data / "align.json", json.dumps(p.aligned.to_json(), indent=2))
@@ -391,6 +564,11 @@ def produce(
     thumbnail = _thumbnail(video, result, out_dir / "thumb.jpg")
     summary = lesson_summary(name, p, result, thumbnail)
     summary["dropped"] = [d.to_json() for d in dropped(p, result)]
+    if p.edit is not None:
+        edit = p.edit.to_json(p.takes)
+        write_text(data / "cuts.json", json.dumps(edit, ensure_ascii=False, indent=2))
+        summary["cuts"] = edit["summary"] | {"moved": len(p.edit.moved),
+                                             "warnings": list(p.edit.warnings)}
     write_text(data / "summary.json", json.dumps(summary, ensure_ascii=False, indent=2))
     return summary
 

@@ -90,7 +90,11 @@ def render_video(
         srt.write_text(to_srt(kept), encoding="utf-8")
         vtt.write_text(vtt_text, encoding="utf-8")
         use_smart = smart and not burn_in and smart_render.possible(sources, infos)
-        if use_smart:
+        if use_smart and len(sources) > 1:  # a cut take: pieces of one recording
+            smart_render.render_cut(sources, frame, cards, webm, work, preset=preset,
+                                    captions_vtt=captions_vtt if kept else None,
+                                    progress=progress, info=first)
+        elif use_smart:
             smart_render.render(sources[0], frame, cards, webm, work, preset=preset,
                                 captions_vtt=captions_vtt if kept else None,
                                 progress=progress, info=first)

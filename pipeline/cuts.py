@@ -1,0 +1,370 @@
+"""The edit decision list: what of a raw take the lesson leaves out, decided from the script.
+
+A presenter's take holds more than the lesson: the clap and the wait before the first
+word, a sentence said again ("sorry, let me do that again"), a false start, an aside, a
+long pause to find the next line, the tail after the last word. The alignment already
+knows where each happened (the script's words timed on the speech, and the speech no
+script word covers): :func:`propose` turns that into :class:`Cut` s, each with its
+reason and its words, in recording time of one take.
+
+Every cut point lies in a pause, never inside a word: on the quietest 10 ms of the pause
+near the word boundary (the level track of the one decode, pipeline.audio.loudness), on a
+video frame boundary so the picture is cut on the same frame as the sound. A cut never
+touches a timed script word (:func:`_protect`).
+
+Which cuts are applied is the course's ``[cuts]`` table (``mode``: ``off``, ``retakes``,
+``retakes+silences``; ``unscripted``: ``keep`` or ``cut``; ``silence`` and
+``keep_silence``: pauses longer than the first are shortened to the second) and the
+lesson's frontmatter ``cuts:`` (a mode, or a table of the same keys). :func:`kept_spans`
+gives what remains of a take; pipeline.timeline maps the caption timeline through it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pipeline.audio.loudness import BLOCK, LoudnessTrack
+from pipeline.errors import PipelineError
+from pipeline.timecode import seconds
+
+MODES = ("off", "retakes", "retakes+silences")
+REASONS = ("retake", "false_start", "unscripted", "silence", "head", "tail", "manual")
+SPEECH_REASONS = ("retake", "false_start", "unscripted")
+FRAME = 10  # ms per frame of the level track
+_WINDOW = 40  # script words either side of a stray stretch its words are looked for in
+_RETAKE_SHARE = 0.6  # share of a stray stretch's words the script says nearby: a retake
+_FALSE_START = 3  # fewer words than this said again: a false start
+_MIN_PIECE = 120  # ms: a kept piece shorter than this between two cuts goes too
+_EDGE = 30  # ms kept clear of a word's edge by a cut point
+
+
+class CutsError(PipelineError):
+    """Bad cut settings or manual cuts."""
+
+
+@dataclass(frozen=True, slots=True)
+class CutSettings:
+    mode: str = "retakes+silences"
+    unscripted: str = "keep"  # "keep" | "cut": speech the script does not have (ad-libs)
+    silence: float = 1.5  # s: a pause longer than this is shortened ...
+    keep_silence: float = 0.6  # s: ... to this
+    head: float = 0.3  # s kept before a take's first script word
+    tail: float = 0.5  # s kept after its last
+
+
+DEFAULT_CUTS = CutSettings()
+_NUMBERS = {"silence": (0.2, 60.0), "keep_silence": (0.05, 10.0), "head": (0.0, 10.0),
+            "tail": (0.0, 10.0)}
+
+
+def cut_settings(table: Any, path: str | Path | None = None,
+                 base: CutSettings = DEFAULT_CUTS) -> CutSettings:
+    """A ``[cuts]`` table (or frontmatter ``cuts:``: a mode or a table) over ``base``."""
+    if table is None:
+        return base
+    if isinstance(table, str):
+        table = {"mode": table}
+    if not isinstance(table, Mapping):
+        raise CutsError(f"cuts must be one of {', '.join(MODES)} or a table", path)
+    known = {f.name for f in fields(CutSettings)}
+    changes: dict[str, Any] = {}
+    for key, value in table.items():
+        if key not in known:
+            raise CutsError(f"unknown cuts key {key!r} (known: {', '.join(sorted(known))})",
+                            path)
+        if key == "mode":
+            if value not in MODES:
+                raise CutsError(f"cuts mode must be one of {', '.join(MODES)}, not {value!r}",
+                                path)
+        elif key == "unscripted":
+            if value not in ("keep", "cut"):
+                raise CutsError(f"cuts unscripted must be 'keep' or 'cut', not {value!r}", path)
+        else:
+            low, high = _NUMBERS[key]
+            if (isinstance(value, bool) or not isinstance(value, int | float)
+                    or not math.isfinite(value) or not low <= value <= high):
+                raise CutsError(f"cuts {key} must be a number of seconds in {low:g}..{high:g}",
+                                path)
+            value = float(value)
+        changes[key] = value
+    settings = replace(base, **changes)
+    if settings.keep_silence >= settings.silence:
+        raise CutsError("cuts keep_silence must be shorter than silence", path)
+    return settings
+
+
+@dataclass(frozen=True, slots=True)
+class Cut:
+    """A span of one take (recording ms) the lesson leaves out, and why."""
+
+    take: int
+    start: int
+    end: int
+    reason: str  # one of REASONS
+    words: str = ""  # what is said in it (the recogniser's words), "" for a pause
+    kind: str = "auto"  # "auto": proposed from the alignment; "manual": an editor's
+    applied: bool = True  # False: proposed, but kept (settings, or restored by an editor)
+
+    @property
+    def duration(self) -> int:
+        return self.end - self.start
+
+    def to_json(self, base: int = 0) -> dict[str, Any]:
+        """``base``: the take's caption-to-recording offset (caption = recording - offset)."""
+        return {"take": self.take, "start": seconds(self.start), "end": seconds(self.end),
+                "caption_start": seconds(self.start - base),
+                "caption_end": seconds(self.end - base), "reason": self.reason,
+                "words": self.words, "kind": self.kind, "applied": self.applied}
+
+    def label(self) -> str:
+        return {"retake": "earlier take", "false_start": "false start",
+                "unscripted": "not in the script", "silence": "long pause",
+                "head": "before the first word", "tail": "after the last word",
+                "manual": "editor's cut"}.get(self.reason, self.reason)
+
+
+@dataclass(frozen=True, slots=True)
+class TakeSpeech:
+    """What one take holds, in recording ms: the timed script words (start, end, the
+    index of the word in the script, its tokens), speech no script word covers (start,
+    end, the recogniser's words), the speech stretches and the 10 ms level track."""
+
+    duration: int
+    words: tuple[tuple[int, int, int, tuple[str, ...]], ...]
+    strays: tuple[tuple[int, int, str], ...]
+    speech: tuple[tuple[int, int], ...]
+    levels: np.ndarray  # int8 dB per FRAME ms
+    frame_ms: float = 0.0  # the video's frame duration (0: unknown, cut on 10 ms)
+
+
+# --- where to cut --------------------------------------------------------------------
+
+
+def quietest(take: TakeSpeech, lo: int, hi: int, prefer: int) -> int:
+    """The cut point in [lo, hi] on the video's frame grid whose 10 ms either side are
+    quietest (nearest ``prefer`` among equals); without a grid point inside, the 10 ms
+    frame edges are used."""
+    lo, hi = max(0, lo), min(take.duration, hi)
+    if hi < lo:
+        return max(0, min(take.duration, prefer))
+    step = take.frame_ms
+    points: list[int] = []
+    if step > 0:
+        k0, k1 = math.ceil(lo / step), math.floor(hi / step)
+        points = [round(k * step) for k in range(k0, k1 + 1)]
+        points = [p for p in points if lo <= p <= hi]
+    if not points:
+        points = list(range((lo + FRAME - 1) // FRAME * FRAME, hi + 1, FRAME)) or [lo]
+    levels = take.levels
+
+    def level(t: int) -> int:
+        if not len(levels):
+            return 0
+        k = min(len(levels) - 1, t // FRAME)
+        return max(int(levels[max(0, k - 1)]), int(levels[k]))
+
+    return min(points, key=lambda p: (level(p), abs(p - prefer)))
+
+
+def _pauses(take: TakeSpeech) -> list[tuple[int, int]]:
+    """The gaps between speech stretches (and before the first, after the last)."""
+    out, at = [], 0
+    for a, b in take.speech:
+        if a > at:
+            out.append((at, a))
+        at = max(at, b)
+    if at < take.duration:
+        out.append((at, take.duration))
+    return out
+
+
+# --- what to cut ---------------------------------------------------------------------
+
+
+_TOKEN = re.compile(r"[a-z0-9']+")
+
+
+def _tokens(text: str) -> list[str]:
+    return _TOKEN.findall(text.lower().replace("_", " "))
+
+
+def _classify(stray: tuple[int, int, str], take: TakeSpeech) -> tuple[str, str]:
+    """(reason, words) of speech no script word covers: a retake when most of its words
+    are script words said just before or after it (a false start when it is short),
+    else speech that is not in the script."""
+    _, end, text = stray
+    words = _tokens(text)
+    after = next((k for k, w in enumerate(take.words) if w[0] >= end), len(take.words))
+    near = {n for w in take.words[max(0, after - _WINDOW):after + _WINDOW] for n in w[3]}
+    said = sum(1 for w in words if w in near)
+    if words and said >= _RETAKE_SHARE * len(words):
+        return ("false_start" if len(words) < _FALSE_START else "retake"), text.replace("_", " ")
+    return "unscripted", text.replace("_", " ")
+
+
+def propose(takes: Sequence[TakeSpeech], settings: CutSettings = DEFAULT_CUTS) -> list[Cut]:
+    """Every cut the alignment suggests, each marked applied or not by ``settings``."""
+    cuts: list[Cut] = []
+    for k, take in enumerate(takes):
+        cuts += _take_cuts(k, take, settings)
+    return with_settings(sorted(cuts, key=lambda c: (c.take, c.start)), settings)
+
+
+def _applies(reason: str, settings: CutSettings) -> bool:
+    if settings.mode == "off":
+        return False
+    if reason == "silence":
+        return settings.mode == "retakes+silences"
+    if reason == "unscripted":
+        return settings.unscripted == "cut"
+    return True
+
+
+def _take_cuts(k: int, take: TakeSpeech, settings: CutSettings) -> list[Cut]:
+    if not take.words:
+        return []
+    head, tail = round(settings.head * 1000), round(settings.tail * 1000)
+    keep = round(settings.keep_silence * 1000)
+    first, last = take.words[0][0], max(w[1] for w in take.words)
+    found: list[Cut] = []
+    # head: from the take's start to a moment before its first script word
+    if first - head > _MIN_PIECE:
+        at = quietest(take, first - head - 200, first - head, first - head)
+        found.append(Cut(k, 0, at, "head", _stray_text(take, 0, first)))
+    if take.duration - (last + tail) > _MIN_PIECE:
+        at = quietest(take, last + tail, last + tail + 200, last + tail)
+        found.append(Cut(k, at, take.duration, "tail", _stray_text(take, last, take.duration)))
+    # speech no script word covers, between two script words: from the pause after the
+    # word before it to the pause before the word after it
+    for stray in take.strays:
+        s, e, _ = stray
+        before = max((w[1] for w in take.words if w[1] <= s + _EDGE), default=None)
+        after = min((w[0] for w in take.words if w[0] >= e - _EDGE), default=None)
+        if before is None or after is None:
+            continue  # in the head or the tail
+        reason, words = _classify(stray, take)
+        lo = quietest(take, before + _EDGE, max(before + _EDGE, min(s, before + keep // 2)),
+                      min(s, before + keep // 2))
+        hi = quietest(take, min(after - _EDGE, max(e, after - keep // 2)), after - _EDGE,
+                      max(e, after - keep // 2))
+        if hi > lo:
+            found.append(Cut(k, lo, hi, reason, words))
+    # long pauses, outside the speech cuts, shortened to keep_silence
+    limit = round(settings.silence * 1000)
+    for a, b in _pauses(take):
+        if b - a <= limit or a < first or b > last:
+            continue
+        lo = quietest(take, a + keep // 2 - 40, a + keep // 2 + 40, a + keep // 2)
+        hi = quietest(take, b - keep // 2 - 40, b - keep // 2 + 40, b - keep // 2)
+        # (beside an aside, which the settings may keep, the pause is still shortened)
+        if hi > lo and not any(c.start < hi and lo < c.end for c in found
+                               if c.reason != "unscripted"):
+            found.append(Cut(k, lo, hi, "silence"))
+    return [_protect(c, take) for c in found
+            if _protect(c, take).duration >= FRAME]
+
+
+def _stray_text(take: TakeSpeech, start: int, end: int) -> str:
+    return " ".join(s[2].replace("_", " ") for s in take.strays if start <= s[0] < end)
+
+
+def _protect(cut: Cut, take: TakeSpeech) -> Cut:
+    """The cut shrunk so that no timed script word is in it (a cut never clips a word)."""
+    start, end = cut.start, cut.end
+    for a, b, _, _ in take.words:
+        if a < end and b > start:  # overlaps: keep the side with the cut's bigger part
+            if a - start >= end - b:
+                end = min(end, a)
+            else:
+                start = max(start, b)
+    return replace(cut, start=start, end=max(start, end))
+
+
+def with_settings(cuts: Sequence[Cut], settings: CutSettings) -> list[Cut]:
+    """The cuts marked applied as ``settings`` say (manual ones stay as they are)."""
+    return [c if c.kind == "manual" else replace(c, applied=_applies(c.reason, settings))
+            for c in cuts]
+
+
+# --- what remains --------------------------------------------------------------------
+
+
+def kept_spans(start: int, end: int, cuts: Sequence[Cut],
+               words: Sequence[tuple[int, int]] = ()) -> list[tuple[int, int]]:
+    """[start, end) of a take less its applied ``cuts``: the pieces the lesson keeps. A
+    piece shorter than _MIN_PIECE between two cuts is left out too, unless a script word
+    (``words``) is in it."""
+    spans = [(start, end)]
+    for cut in sorted((c for c in cuts if c.applied), key=lambda c: c.start):
+        out = []
+        for a, b in spans:
+            if cut.end <= a or cut.start >= b:
+                out.append((a, b))
+                continue
+            if cut.start > a:
+                out.append((a, cut.start))
+            if cut.end < b:
+                out.append((cut.end, b))
+        spans = out
+    return [(a, b) for a, b in spans
+            if b - a >= _MIN_PIECE or (b > a and any(w0 < b and w1 > a for w0, w1 in words))]
+
+
+def summary(cuts: Sequence[Cut]) -> dict[str, Any]:
+    """Counts for the index and summary.json: cuts applied per reason, seconds removed."""
+    applied = [c for c in cuts if c.applied]
+    by: dict[str, int] = {}
+    for c in applied:
+        by[c.reason] = by.get(c.reason, 0) + 1
+    return {"applied": len(applied), "proposed": len(cuts), "by_reason": by,
+            "removed": seconds(sum(c.duration for c in applied)),
+            "silence_removed": seconds(sum(c.duration for c in applied
+                                           if c.reason == "silence"))}
+
+
+def describe(counts: Mapping[str, Any]) -> str:
+    """'2 retakes cut, 14 s of silence shortened' for the index."""
+    by = counts.get("by_reason", {})
+    parts = []
+    retakes = by.get("retake", 0) + by.get("false_start", 0)
+    if retakes:
+        parts.append(f"{retakes} retake{'s' * (retakes != 1)} cut")
+    if by.get("unscripted"):
+        parts.append(f"{by['unscripted']} aside{'s' * (by['unscripted'] != 1)} cut")
+    if by.get("manual"):
+        parts.append(f"{by['manual']} editor cut{'s' * (by['manual'] != 1)}")
+    silence = float(counts.get("silence_removed", 0))
+    if silence:
+        parts.append(f"{silence:.0f} s of silence shortened")
+    return ", ".join(parts)
+
+
+def kept_levels(track: LoudnessTrack, speech: Sequence[tuple[int, int]],
+                spans: Sequence[tuple[int, int]],
+                ) -> tuple[LoudnessTrack, list[tuple[int, int]], int, int]:
+    """A take's loudness track and speech as the cut lesson plays them: (track, speech,
+    start, end) for pipeline.audio.qa.lesson_audio, so loudness is measured after the cuts.
+    An uncut take (one span) is given as it is."""
+    if len(spans) == 1:
+        return track, list(speech), spans[0][0], spans[0][1]
+    blocks = [np.arange(a // BLOCK, min(len(track.power), max(a // BLOCK, b // BLOCK)))
+              for a, b in spans]
+    index = np.concatenate(blocks) if blocks else np.zeros(0, dtype=np.int64)
+    where = {int(b): k for k, b in enumerate(index)}
+    hum = [k for k, b in enumerate(track.hum_block.tolist()) if b in where]
+    cut = LoudnessTrack(track.power[index], track.peak[index], track.clipped[index],
+                        np.array([where[int(track.hum_block[k])] for k in hum], dtype=np.int32),
+                        track.hum[hum].reshape(-1, 5))
+    moved: list[tuple[int, int]] = []
+    at = 0
+    for a, b in spans:
+        moved += [(max(s, a) - a + at, min(e, b) - a + at) for s, e in speech if e > a and s < b]
+        at += b - a
+    return cut, moved, 0, len(index) * BLOCK
