@@ -5,6 +5,7 @@ decoded and measured)."""
 
 from __future__ import annotations
 
+import json
 import wave
 from pathlib import Path
 
@@ -214,7 +215,199 @@ def retake(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, list[d
     return script, take, truth1 + truth2
 
 
-def _pcm(path: Path, rate: int = 16_000) -> np.ndarray:
-    raw = ffmpeg.run_bytes(["-i", ffmpeg.media_arg(path), "-map", "0:a:0", "-ac", "1", "-ar",
-                            str(rate), "-f", "s16le", "-"], what=path)
+
+def _frames(path: Path) -> np.ndarray:
+    """Every video frame, grey, 160x90."""
+    raw = b"".join(ffmpeg.stream(["-i", ffmpeg.media_arg(path), "-map", "0:v:0", "-f",
+                                  "rawvideo", "-pix_fmt", "gray", "-"], chunk_bytes=1 << 20,
+                                 what=path))
+    return np.frombuffer(raw, dtype=np.uint8).reshape(-1, 90, 160).astype(np.float32)
+
+
+def _pcm(path: Path, rate: int) -> np.ndarray:
+    raw = b"".join(ffmpeg.stream(["-i", ffmpeg.media_arg(path), "-map", "0:a:0", "-ac", "1",
+                                  "-ar", str(rate), "-f", "s16le", "-"], chunk_bytes=1 << 20,
+                                 what=path))
     return np.frombuffer(raw, dtype="<i2").astype(np.float32) / 32768
+
+
+@pytest.fixture(scope="module")
+def built(retake: tuple[Path, Path, list[dict]]) -> tuple[Path, dict, dict]:
+    from pipeline.cli import main
+
+    script, _, _ = retake
+    root = script.parent.parent
+    assert main(["build", "--root", str(root), "--jobs", "1", "--json"]) == 0
+    out = root / "output" / "lesson"
+    return out, json.loads((out / "data" / "cuts.json").read_text()), json.loads(
+        (out / "data" / "summary.json").read_text())
+
+
+def test_the_retake_and_the_pause_are_cut_between_words(
+        retake: tuple[Path, Path, list[dict]], built: tuple[Path, dict, dict]) -> None:
+    _, _, truth = retake
+    out, edit, summary_ = built
+    applied = [c for c in edit["cuts"] if c["applied"]]
+    reasons = [c["reason"] for c in applied]
+    assert reasons.count("retake") == 1 and reasons.count("silence") == 1, applied
+    [cut] = [c for c in applied if c["reason"] == "retake"]
+    first_saying, kept_saying = truth[1], truth[2]  # S2 said twice
+    assert cut["start"] <= first_saying["start"] + 0.1 and cut["end"] >= first_saying["end"] - 0.2
+    assert cut["end"] <= kept_saying["start"]
+    [pause] = [c for c in applied if c["reason"] == "silence"]
+    assert truth[2]["end"] <= pause["start"] and pause["end"] <= truth[3]["start"]
+    left = truth[3]["start"] - truth[2]["end"] - (pause["end"] - pause["start"])
+    assert 0.45 <= left <= 0.75  # shortened to keep_silence (0.6 s)
+    # no script word timed in the recording is inside an applied cut
+    words = json.loads((out / "data" / "speech.json").read_text())["words"]
+    for w in words:
+        assert w["start"] is not None
+        for c in applied:
+            assert w["end"] <= c["start"] + 0.001 or w["start"] >= c["end"] - 0.001, (w, c)
+    assert summary_["cuts"]["by_reason"]["retake"] == 1
+    assert summary_["cuts"]["applied"] == len(applied)
+    assert "1 retake cut" in (out.parent / "index.html").read_text()
+
+
+def test_the_cut_render_keeps_sound_and_picture_where_the_mapping_says(
+        retake: tuple[Path, Path, list[dict]], built: tuple[Path, dict, dict]) -> None:
+    _, take, _ = retake
+    out, edit, _ = built
+    video = out / "lesson.webm"
+    kept = [(round(a * 1000), round(b * 1000)) for a, b in edit["kept"][0]]
+    manifest = json.loads((out / "lesson.json").read_text())
+    length = sum(b - a for a, b in kept)
+    assert abs(ffmpeg.probe(video).duration - length) <= 1000 / FPS
+    assert abs(manifest["duration"] * 1000 - length) <= 1000 / FPS
+    assert len(manifest["takes"]) == len(kept)  # the mapping, one entry per kept piece
+
+    # sound: 250 ms of the recording just after each splice and in the middle of each
+    # piece, found in the output where the mapping puts it (cross-correlation, within 2 ms)
+    rate = 16_000
+    src, dst = _pcm(take, rate), _pcm(video, rate)
+    at = 0
+    for a, b in kept:
+        for offset in (20, (b - a) // 2):
+            r, o = a + offset, at + offset
+            snippet = src[r * rate // 1000:(r + 250) * rate // 1000]
+            lo = max(0, (o - 50) * rate // 1000)
+            window = dst[lo:lo + len(snippet) + 100 * rate // 1000]
+            score = np.correlate(window, snippet, mode="valid")
+            lag = (lo + int(np.argmax(score))) * 1000 / rate - o
+            if np.abs(snippet).max() > 0.01:  # speech, not room tone alone
+                assert abs(lag) <= 2, (a, offset, lag)
+        at += b - a
+
+    # picture: the output frame a few frames after each splice is the recording's frame at
+    # the mapped time (best of the recording's frames around it): cut on the same frame
+    # as the sound, so in sync within one frame
+    source, output = _frames(take), _frames(video)
+    frame = 1000 / FPS
+    at = 0
+    for a, b in kept:
+        for offset in (0, 3 * frame, (b - a) // 2):
+            n = round((at + offset) / frame)
+            m = round((a + offset) / frame)
+            diffs = {d: float(np.abs(output[n] - source[m + d]).mean()) for d in (-2, -1, 0, 1, 2)
+                     if 0 <= m + d < len(source)}
+            assert min(diffs, key=diffs.__getitem__) == 0, (a, offset, diffs)
+        at += b - a
+
+    # no click: around each splice the largest sample step is no bigger than the signal's
+    # own steps elsewhere
+    pcm = _pcm(video, 48_000)
+    steps = np.abs(np.diff(pcm))
+    normal = float(np.percentile(steps, 99.9))
+    at = 0
+    for a, b in kept[:-1]:
+        at += b - a
+        k = at * 48
+        assert float(steps[k - 480:k + 480].max()) <= max(normal, 1e-3), (at, normal)
+
+
+def test_captions_and_cues_land_on_the_same_words_as_before(
+        retake: tuple[Path, Path, list[dict]], built: tuple[Path, dict, dict]) -> None:
+    from pipeline.captions.io import read_captions
+
+    _, _, truth = retake
+    out, edit, _ = built
+    kept = [(round(a * 1000), round(b * 1000)) for a, b in edit["kept"][0]]
+
+    def mapped(ms: int) -> int:
+        at = 0
+        for a, b in kept:
+            if a <= ms < b:
+                return at + ms - a
+            at += b - a
+        raise AssertionError(f"{ms} is cut")
+
+    captions, _ = read_captions(out / "lesson.vtt")
+    # each kept sentence's caption starts where its first word went (S2's kept saying)
+    for sentence in (truth[0], truth[2], truth[3], truth[4]):
+        start = mapped(round(sentence["start"] * 1000))
+        assert any(abs(c.start - start) <= 120 and sentence["text"][:12] in c.text.replace(
+            "\n", " ") for c in captions), (sentence, [(c.start, c.text) for c in captions])
+    # the VISUAL TEXT after S2 appears right after S2's kept saying ends
+    manifest = json.loads((out / "lesson.json").read_text())
+    [card] = [o for o in manifest["overlays"] if o["kind"] == "visual_text"]
+    assert abs(card["start"] * 1000 - mapped(round(truth[2]["end"] * 1000))) <= 150
+
+
+def test_no_cuts_renders_the_take_whole(retake: tuple[Path, Path, list[dict]],
+                                        built: tuple[Path, dict, dict], tmp_path: Path) -> None:
+    from pipeline.cli import main
+
+    script, take, _ = retake
+    out = tmp_path / "uncut.webm"
+    assert main(["render", str(script), "--media", str(take), "-o", str(out), "--no-cuts",
+                 "--json"]) == 0
+    manifest = json.loads(out.with_suffix(".json").read_text())
+    assert len(manifest["takes"]) == 1
+    assert abs(manifest["duration"] - (ffmpeg.probe(take).duration or 0) / 1000
+               + manifest["trim_start"]) <= 0.05
+
+
+def test_a_crossfade_splices_a_loud_tone_without_a_click(tmp_path: Path) -> None:
+    """Pieces of a loud 440 Hz tone cut at arbitrary phases: without the crossfade the
+    joins jump; with it no step is bigger than the tone's own, but for the at most
+    +3 dB (x1.41) an equal-power fade gives where the two sides happen to be in phase."""
+    from pipeline.render.ffmpeg_args import spliced_audio_chain
+    from pipeline.render.plan import Source
+
+    tone = tmp_path / "tone.wav"
+    ffmpeg.run(["-f", "lavfi", "-i", "sine=f=440:r=48000:d=4", "-af", "volume=0.8",
+                ffmpeg.media_arg(tone)], what=tone)
+    pieces = [Source(tone, 0, 1003, True), Source(tone, 1517, 2271, True),
+              Source(tone, 2900, 3800, True)]
+    steps = {}
+    for fade in (0, 16):
+        out = tmp_path / f"spliced{fade}.wav"
+        if fade:
+            chain = spliced_audio_chain(pieces, 0, "a", fade)
+        else:  # plain cuts, for contrast
+            chain = [f"[0:a]atrim={p.start / 1000}:{p.end / 1000},asetpts=PTS-STARTPTS[p{k}]"
+                     for k, p in enumerate(pieces)] + ["[p0][p1][p2]concat=n=3:v=0:a=1[a]"]
+        ffmpeg.run(["-i", ffmpeg.media_arg(tone), "-filter_complex", ";".join(chain), "-map",
+                    "[a]", "-ac", "1", ffmpeg.media_arg(out)], what=out)
+        with wave.open(str(out)) as w:
+            pcm = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2") / 32768
+            assert abs(w.getnframes() - 48 * sum(p.duration for p in pieces)) <= 48
+        steps[fade] = np.abs(np.diff(pcm))
+    own = float(np.percentile(steps[16][:40_000], 100))  # the tone's largest step
+    joins = [1003, 1003 + 754]
+    assert max(float(steps[0][j * 48 - 96:j * 48 + 96].max()) for j in joins) > 2 * own
+    for j in joins:
+        assert float(steps[16][j * 48 - 960:j * 48 + 960].max()) <= 1.45 * own
+
+
+def test_pieces_of_one_vp9_take_render_smart(retake: tuple[Path, Path, list[dict]],
+                                             tmp_path: Path) -> None:
+    from pipeline.render.plan import Segment
+    from pipeline.render.run import render_video
+
+    _, take, _ = retake
+    spans = [(1200, 4000), (6720, 9560), (12_280, 17_920)]
+    result = render_video([Segment(take, a, b) for a, b in spans], [], [],
+                          tmp_path / "cut.webm")
+    assert result.smart
+    assert abs(result.duration - sum(b - a for a, b in spans)) <= 1000 / FPS
