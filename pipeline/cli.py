@@ -385,6 +385,8 @@ def cmd_render(args: argparse.Namespace) -> int:
     lost = dropped(lesson_plan, result)
     for item in lost:  # what the output lacks, by script line
         print(item.message(), file=sys.stderr)
+    for warning in lesson_plan.edit.warnings if lesson_plan.edit else ():  # cut choices
+        print(warning, file=sys.stderr)
     human = "\n".join([
         (f"{out}: {result.duration / 1000:.3f} s, {len(result.overlays)} overlays,"
         f" {result.captions} captions ({'smart render' if result.smart else 'full encode'})"),

@@ -21,6 +21,7 @@ gives what remains of a take; pipeline.timeline maps the caption timeline throug
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -368,3 +369,129 @@ def kept_levels(track: LoudnessTrack, speech: Sequence[tuple[int, int]],
         moved += [(max(s, a) - a + at, min(e, b) - a + at) for s, e in speech if e > a and s < b]
         at += b - a
     return cut, moved, 0, len(index) * BLOCK
+
+
+# --- an editor's choices: the `cuts:` list of the lesson's sidecar <stem>.cues.yaml ------
+
+CHOICES_KEY = "cuts"
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """One line of the sidecar's ``cuts:`` (caption timeline ms): ``restore`` the proposed
+    cut at ``at``; change it to [start, end] (``at`` with ``from``/``to``); or add a cut
+    [start, end] (``from``/``to`` alone)."""
+
+    at: int | None
+    start: int | None
+    end: int | None
+    restore: bool
+    line: int
+
+    @property
+    def adds(self) -> bool:
+        return self.at is None
+
+
+def read_choices(path: Path) -> list[Choice]:
+    """The ``cuts:`` list of a sidecar (none when the file or the key is absent). Bad
+    entries, and added cuts that overlap each other, are errors naming their line."""
+    import yaml
+
+    from pipeline.align.overrides import _time
+
+    if not path.is_file():
+        return []
+    try:
+        root = yaml.compose(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise CutsError(f"cannot read the cut choices: {exc}", path) from None
+    if not isinstance(root, yaml.MappingNode):
+        return []
+    node = next((v for k, v in root.value if k.value == CHOICES_KEY), None)
+    if node is None or isinstance(node, yaml.ScalarNode) and node.value in ("", "null", "~"):
+        return []
+    if not isinstance(node, yaml.SequenceNode):
+        raise CutsError("'cuts' must be a list like {restore: TIME} or {from: TIME, to: TIME}",
+                        path, node.start_mark.line + 1)
+    out: list[Choice] = []
+    for item in node.value:
+        line = item.start_mark.line + 1
+        value = yaml.safe_load(yaml.serialize(item))
+        if not isinstance(value, dict) or set(value) - {"restore", "at", "from", "to", "note"}:
+            raise CutsError("a cut choice is {restore: TIME}, {at: TIME, from: TIME, to: TIME} "
+                            "or {from: TIME, to: TIME} (caption timeline; note: optional)",
+                            path, line)
+
+        def time(key: str, value: dict[str, Any] = value, line: int = line) -> int | None:
+            return None if value.get(key) is None else _time(value[key], path, line)
+
+        restore, at, start, end = time("restore"), time("at"), time("from"), time("to")
+        if restore is not None and (at is not None or start is not None or end is not None):
+            raise CutsError("'restore' stands alone: {restore: TIME}", path, line)
+        if restore is None and (start is None or end is None):
+            raise CutsError("a cut choice needs 'from' and 'to' (or 'restore')", path, line)
+        if start is not None and end is not None and end <= start:
+            raise CutsError("a cut ends ('to') before it starts ('from')", path, line)
+        out.append(Choice(restore if restore is not None else at, start, end,
+                          restore is not None, line))
+    added = sorted((c for c in out if c.adds), key=lambda c: c.start or 0)
+    for a, b in itertools.pairwise(added):
+        if (b.start or 0) < (a.end or 0):
+            raise CutsError(f"this cut overlaps the one at line {a.line}", path, b.line)
+    return out
+
+
+def apply_choices(cuts: Sequence[Cut], choices: Sequence[Choice], takes: Sequence[TakeSpeech],
+                  offsets: Sequence[int], spans: Sequence[tuple[int, int]], path: Path,
+                  ) -> tuple[list[Cut], list[str]]:
+    """The proposed ``cuts`` with the editor's ``choices`` made: restored, widened or
+    narrowed, and added. ``offsets``: each take's caption-to-recording offset; ``spans``:
+    the caption-timeline span each take shows. A choice naming no proposed cut, or a cut
+    outside every take (an edit list from an older recording), is a warning and left out:
+    nothing is cut that the editor did not see."""
+    out = list(cuts)
+    warnings: list[str] = []
+    for choice in choices:
+        where = f"{path}:{choice.line}"
+        if not choice.adds:
+            at = choice.at or 0
+            k = next((n for n, c in enumerate(out) if c.kind == "auto" and c.start
+                      <= at + offsets[c.take] < c.end), None)
+            if k is None:
+                warnings.append(f"{where}: warning: no proposed cut at {seconds(at):.3f} s "
+                                "(the recording or the script changed?): choice ignored")
+                continue
+            cut = out[k]
+            if choice.restore:
+                out[k] = replace(cut, applied=False, kind="restored")
+                continue
+            start, end = (choice.start or 0) + offsets[cut.take], (choice.end or 0) + offsets[
+                cut.take]
+            out[k] = replace(cut, start=_snap(takes[cut.take], start),
+                             end=_snap(takes[cut.take], end), applied=True, kind="changed")
+            continue
+        take = next((n for n, (a, b) in enumerate(spans)
+                     if a <= (choice.start or 0) and (choice.end or 0) <= b), None)
+        if take is None:
+            warnings.append(f"{where}: warning: the cut {seconds(choice.start or 0):.3f}-"
+                            f"{seconds(choice.end or 0):.3f} s is outside every recording "
+                            "(an edit list from an older recording?): not applied")
+            continue
+        t = takes[take]
+        start, end = (choice.start or 0) + offsets[take], (choice.end or 0) + offsets[take]
+        said = " ".join(" ".join(w[3]) for w in t.words if w[0] < end and w[1] > start)
+        out.append(Cut(take, _snap(t, start), _snap(t, end), "manual", said, "manual"))
+    return sorted(out, key=lambda c: (c.take, c.start)), warnings
+
+
+def _snap(take: TakeSpeech, t: int) -> int:
+    """An editor's cut point moved to the quietest frame edge within 60 ms of it."""
+    return quietest(take, t - 60, t + 60, t)
+
+
+def restore_line(cut: Cut, offset: int) -> str:
+    """The sidecar line that restores ``cut`` (under ``cuts:`` in <stem>.cues.yaml)."""
+    from pipeline.timecode import format_clock
+
+    return f'- {{restore: "{format_clock(cut.start - offset + cut.duration // 2)}"}}'

@@ -264,6 +264,28 @@ class Edit:
                 "kept": [[[seconds(a), seconds(b)] for a, b in spans] for spans in self.kept]}
 
 
+    def rows(self, takes: Sequence[Take], applying: bool = True) -> list[dict[str, Any]]:
+        """The cuts as align.html lists them (``applying``: False under --no-cuts)."""
+        from pipeline.cuts import restore_line
+        from pipeline.timecode import format_clock
+
+        status = {"auto": "cut", "manual": "editor's cut", "changed": "cut (changed by editor)",
+                  "restored": "kept: restored by editor"}
+        out = []
+        for cut in self.cuts:
+            take = takes[cut.take]
+            at = removed_to_output(self.pieces, cut.end, take)
+            out.append({
+                "label": cut.label(), "words": cut.words, "file": take.path.name,
+                "span": f"{format_clock(cut.start)}–{format_clock(cut.end)}",
+                "length": f"{cut.duration / 1000:.1f} s", "output": seconds(at),
+                "output_clock": format_clock(at), "applied": cut.applied,
+                "status": status.get(cut.kind, cut.kind) if cut.applied or cut.kind == "restored"
+                else "kept (settings)" if applying else "not applied (--no-cuts)",
+                "restore": restore_line(cut, take.offset)})
+        return out
+
+
 def lesson_cut_settings(lesson: Lesson, settings: Settings) -> CutSettings:
     """The course's [cuts] with the lesson's frontmatter ``cuts:`` over it."""
     from pipeline.audio.sync import frontmatter_line
@@ -302,11 +324,15 @@ def plan_edit(lesson: Lesson, takes: Sequence[Take], analyses: Sequence[Analysis
               timing: Timing | None, captions: Sequence[Caption], aligned: AlignResult,
               settings: Settings, frame_ms: Sequence[float]) -> Edit:
     """The cuts proposed from the alignment, those the settings apply, and the pieces."""
-    from pipeline.cuts import kept_spans, propose
+    from pipeline.align.overrides import sidecar_path
+    from pipeline.cuts import apply_choices, kept_spans, propose, read_choices
 
     speech = take_speech(takes, analyses, timing, captions, frame_ms)
     cuts = propose(speech, lesson_cut_settings(lesson, settings))
-    warnings = []
+    side = sidecar_path(lesson.path)  # the editor's choices: restored, changed, added
+    cuts, warnings = apply_choices(cuts, read_choices(side), speech,
+                                   [t.offset for t in takes],
+                                   [t.caption_span() for t in takes], side)
     if not settings.apply_cuts:
         cuts = [replace(c, applied=False) for c in cuts]
 
@@ -556,7 +582,8 @@ def produce(
     write_text(data / "qa.json", json.dumps(p.qa.to_json(), ensure_ascii=False, indent=2))
     markers = on_output(_pieces(p), p.aligned)
     write_report(p.lesson, p.aligned, out_dir / "align.html",
-                 video=Video(video, pieces=offsets_by_take(_pieces(p))))
+                 video=Video(video, pieces=offsets_by_take(_pieces(p))),
+                 cuts=p.edit.rows(p.takes, settings.apply_cuts) if p.edit else ())
     write_otio(markers, out_dir / "align.otio", p.lesson.title, media=final_video)
     write_csv(markers, out_dir / "align.csv")
     write_text(data / "align.json", json.dumps(p.aligned.to_json(), indent=2))

@@ -411,3 +411,66 @@ def test_pieces_of_one_vp9_take_render_smart(retake: tuple[Path, Path, list[dict
                           tmp_path / "cut.webm")
     assert result.smart
     assert abs(result.duration - sum(b - a for a, b in spans)) <= 1000 / FPS
+
+
+# --- an editor's choices in the sidecar ----------------------------------------------------
+
+
+def test_cut_choices_restore_change_add_and_refuse_bad_input(tmp_path: Path) -> None:
+    from pipeline.cuts import apply_choices, read_choices
+
+    side = tmp_path / "lesson.cues.yaml"
+    side.write_text("cue_times: []\ncuts:\n  - {restore: 3.0}\n  - {at: 9.0, from: 7.5, to: 11}\n"
+                    "  - {from: '0:15.000', to: 16, note: a cough}\n  - {restore: 99}\n"
+                    "  - {from: 50, to: 51}\n")
+    choices = read_choices(side)
+    assert [(c.restore, c.adds, c.line) for c in choices] == [
+        (True, False, 3), (False, False, 4), (False, True, 5), (True, False, 6), (False, True, 7)]
+    take = _take()  # recording = caption time here (offset 0)
+    cuts, warnings = apply_choices(propose([take]), choices, [take], [0], [(0, 20_000)], side)
+    retake = next(c for c in cuts if c.reason == "retake")
+    assert not retake.applied and retake.kind == "restored"
+    silence = next(c for c in cuts if c.reason == "silence")
+    assert silence.kind == "changed" and abs(silence.start - 7500) <= 60
+    assert abs(silence.end - 11_000) <= 60 and silence.applied
+    [manual] = [c for c in cuts if c.kind == "manual"]
+    assert abs(manual.start - 15_000) <= 60 and abs(manual.end - 16_000) <= 60
+    assert len(warnings) == 2
+    assert warnings[0].startswith(f"{side}:6: warning: no proposed cut at 99.000 s")
+    assert warnings[1].startswith(f"{side}:7: warning: the cut 50.000-51.000 s is outside")
+
+    for text, line, what in (
+            ("cuts:\n  - {from: 1, to: 3}\n  - {from: 2, to: 4}\n", 3, "overlaps the one at line 2"),
+            ("cuts:\n  - {from: 3, to: 1}\n", 2, "ends"),
+            ("cuts:\n  - {restore: 3, from: 1}\n", 2, "stands alone"),
+            ("cuts:\n  - {cut: 3}\n", 2, "a cut choice is"),
+            ("cuts:\n  - {from: soon, to: 3}\n", 2, "bad cue time"),
+            ("cuts: 3\n", 1, "must be a list")):
+        side.write_text(text)
+        with pytest.raises(Exception, match=what) as caught:
+            read_choices(side)
+        assert getattr(caught.value, "line", None) == line, (text, caught.value)
+
+
+def test_a_restored_retake_is_rendered_and_the_report_lists_the_cuts(
+        retake: tuple[Path, Path, list[dict]], built: tuple[Path, dict, dict]) -> None:
+    from pipeline.cli import main
+
+    script, _, _ = retake
+    out, edit, _ = built
+    html = (out / "align.html").read_text()
+    assert 'id="cuts"' in html and "earlier take" in html and "restore:" in html
+    [cut] = [c for c in edit["cuts"] if c["reason"] == "retake"]
+    side = script.with_name("lesson.cues.yaml")
+    middle = (cut["caption_start"] + cut["caption_end"]) / 2
+    side.write_text(f"cuts:\n  - {{restore: {middle:.3f}}}\n")
+    try:
+        assert main(["build", "--root", str(script.parent.parent), "--jobs", "1"]) == 0
+        again = json.loads((out / "data" / "cuts.json").read_text())
+        [restored] = [c for c in again["cuts"] if c["reason"] == "retake"]
+        assert restored["kind"] == "restored" and not restored["applied"]
+        longer = json.loads((out / "lesson.json").read_text())["duration"]
+        before = sum(b - a for a, b in edit["kept"][0])
+        assert abs(longer - before - (cut["end"] - cut["start"])) <= 0.05
+    finally:
+        side.unlink()

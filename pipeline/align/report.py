@@ -13,6 +13,7 @@ import json
 import os
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -169,9 +170,12 @@ def _tick_step(total: int) -> int:
 
 
 def render_report(lesson: Lesson, result: AlignResult, video: Video | None = None,
-                  thumbs: dict[str, str] | None = None, out_dir: Path | None = None) -> str:
+                  thumbs: dict[str, str] | None = None, out_dir: Path | None = None,
+                  cuts: Sequence[dict[str, Any]] = ()) -> str:
+    """``cuts``: the lesson's cut list (pipeline.lesson.Edit.rows), shown after the cues."""
     return render_template("align.html.j2",
-                           **report_context(lesson, result, video, thumbs, out_dir))
+                           **report_context(lesson, result, video, thumbs, out_dir),
+                           cuts=list(cuts))
 
 
 def thumbnail_args(video: Path, at_ms: int, out: Path, width: int = THUMB_WIDTH) -> list[str]:
@@ -209,10 +213,11 @@ def make_thumbnails(result: AlignResult, video: Video, folder: Path) -> dict[str
 
 
 def write_report(lesson: Lesson, result: AlignResult, out: str | Path,
-                 video: str | Path | Video | None = None) -> Path:
+                 video: str | Path | Video | None = None,
+                 cuts: Sequence[dict[str, Any]] = ()) -> Path:
     """Write the report (and, with a video, its thumbnails beside it); returns its path."""
     out = Path(out)
     clip = video if isinstance(video, Video) or video is None else Video.from_render(video)
     thumbs = make_thumbnails(result, clip, out.parent / f"{out.stem}_thumbs") if clip else None
-    write_text(out, render_report(lesson, result, clip, thumbs, out.parent))
+    write_text(out, render_report(lesson, result, clip, thumbs, out.parent, cuts))
     return out
