@@ -18,7 +18,7 @@ from typing import Any
 
 from pipeline import ffmpeg
 from pipeline.align.cues import AlignedCue, AlignResult, align_cues, reading_cps
-from pipeline.align.markers import write_csv, write_otio
+from pipeline.align.markers import EditTrack, write_csv, write_otio
 from pipeline.align.report import Video, write_report
 from pipeline.atomic import write_text
 from pipeline.audio.normalize import DEFAULT_AUDIO, AudioSettings, lesson_target
@@ -263,6 +263,14 @@ class Edit:
                 "warnings": list(self.warnings),
                 "kept": [[[seconds(a), seconds(b)] for a, b in spans] for spans in self.kept]}
 
+
+    def track(self, takes: Sequence[Take]) -> EditTrack:
+        """The OTIO edit track: the kept pieces of the raw recordings, and every cut."""
+        return EditTrack([(p.path, p.trim, p.duration) for p in self.pieces],
+                         [(removed_to_output(self.pieces, c.end, takes[c.take]),
+                           f"{'CUT' if c.applied else 'KEPT'}: {c.label()}"
+                           + (f": {c.words}" if c.words else ""), c.applied,
+                           c.to_json(takes[c.take].offset)) for c in self.cuts])
 
     def rows(self, takes: Sequence[Take], applying: bool = True) -> list[dict[str, Any]]:
         """The cuts as align.html lists them (``applying``: False under --no-cuts)."""
@@ -584,7 +592,8 @@ def produce(
     write_report(p.lesson, p.aligned, out_dir / "align.html",
                  video=Video(video, pieces=offsets_by_take(_pieces(p))),
                  cuts=p.edit.rows(p.takes, settings.apply_cuts) if p.edit else ())
-    write_otio(markers, out_dir / "align.otio", p.lesson.title, media=final_video)
+    write_otio(markers, out_dir / "align.otio", p.lesson.title, media=final_video,
+               edit=p.edit.track(p.takes) if p.edit else None)
     write_csv(markers, out_dir / "align.csv")
     write_text(data / "align.json", json.dumps(p.aligned.to_json(), indent=2))
     write_text(out_dir / "audio.html", audio_html(p.audio, p.lesson.title, str(script)))

@@ -413,6 +413,27 @@ def test_pieces_of_one_vp9_take_render_smart(retake: tuple[Path, Path, list[dict
     assert abs(result.duration - sum(b - a for a, b in spans)) <= 1000 / FPS
 
 
+def test_the_otio_export_holds_the_cut_lesson_as_an_edit_of_the_recording(
+        retake: tuple[Path, Path, list[dict]], built: tuple[Path, dict, dict]) -> None:
+    import opentimelineio as otio
+
+    _, take, _ = retake
+    out, edit, _ = built
+    timeline = otio.adapters.read_from_file(str(out / "align.otio"))
+    [_, cut] = timeline.tracks
+    clips = list(cut.find_clips())
+    kept = [(round(a * 1000), round(b * 1000)) for a, b in edit["kept"][0]]
+    assert len(clips) == len(kept)
+    for clip, (a, b) in zip(clips, kept, strict=True):
+        assert clip.media_reference.target_url == take.absolute().as_uri()
+        r = clip.source_range
+        assert abs(r.start_time.to_seconds() * 1000 - a) <= 34
+        assert abs(r.duration.to_seconds() * 1000 - (b - a)) <= 34
+    names = [m.name for c in clips for m in c.markers]
+    assert sum(n.startswith("CUT: earlier take") for n in names) == 1
+    assert len(names) == len(edit["cuts"])
+
+
 # --- an editor's choices in the sidecar ----------------------------------------------------
 
 
