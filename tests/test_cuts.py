@@ -495,3 +495,30 @@ def test_a_restored_retake_is_rendered_and_the_report_lists_the_cuts(
         assert abs(longer - before - (cut["end"] - cut["start"])) <= 0.05
     finally:
         side.unlink()
+
+
+def test_two_cut_takes_render_in_one_encode_with_spliced_sound(
+        retake: tuple[Path, Path, list[dict]], tmp_path: Path) -> None:
+    import shutil
+
+    from pipeline.render.plan import Segment
+    from pipeline.render.run import render_video
+
+    _, take, _ = retake
+    other = tmp_path / "second take.webm"
+    shutil.copy(take, other)
+    spans = [(take, 1200, 4000), (take, 6720, 9560), (other, 6720, 9560), (other, 12_280, 17_920)]
+    out = tmp_path / "two.webm"
+    result = render_video([Segment(p, a, b) for p, a, b in spans], [], [], out)
+    assert not result.smart
+    assert abs(result.duration - sum(b - a for _, a, b in spans)) <= 1000 / FPS
+    rate = 16_000
+    src, dst = _pcm(take, rate), _pcm(out, rate)
+    at = 0
+    for _, a, b in spans:  # each piece's middle where the joins put it
+        r, o = a + (b - a) // 2, at + (b - a) // 2
+        snippet = src[r * rate // 1000:(r + 250) * rate // 1000]
+        lo = (o - 50) * rate // 1000
+        score = np.correlate(dst[lo:lo + len(snippet) + 100 * rate // 1000], snippet, "valid")
+        assert abs((lo + int(np.argmax(score))) * 1000 / rate - o) <= 2, (a, b)
+        at += b - a
