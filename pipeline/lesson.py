@@ -249,6 +249,7 @@ class Edit:
     pieces: tuple[Take, ...]
     moved: tuple[dict[str, Any], ...] = ()
     warnings: tuple[str, ...] = ()
+    removed: tuple[dict[str, Any], ...] = ()  # captions whose words were all cut
 
     def to_json(self, takes: Sequence[Take]) -> dict[str, Any]:
         from pipeline.cuts import summary
@@ -260,7 +261,7 @@ class Edit:
             doc["output"] = seconds(removed_to_output(self.pieces, cut.end, take))
             out.append(doc)
         return {"cuts": out, "summary": summary(self.cuts), "moved": list(self.moved),
-                "warnings": list(self.warnings),
+                "warnings": list(self.warnings), "removed_captions": list(self.removed),
                 "kept": [[[seconds(a), seconds(b)] for a, b in spans] for spans in self.kept]}
 
 
@@ -305,27 +306,48 @@ def lesson_cut_settings(lesson: Lesson, settings: Settings) -> CutSettings:
         raise CutsError(exc.message, lesson.path, frontmatter_line(lesson.path, "cuts")) from None
 
 
-def take_speech(takes: Sequence[Take], analyses: Sequence[Analysis], timing: Timing | None,
-                captions: Sequence[Caption], frame_ms: Sequence[float]) -> list[TakeSpeech]:
+def take_speech(lesson: Lesson, takes: Sequence[Take], analyses: Sequence[Analysis],
+                timing: Timing | None, captions: Sequence[Caption],
+                frame_ms: Sequence[float]) -> list[TakeSpeech]:
     """What each take holds, for pipeline.cuts: the script's timed words and the speech
     no script word covers (a lesson captioned from its recordings), else the captions."""
     from pipeline.align.words import tokenize
 
+    unsaid = unscripted_captions(lesson, captions) if timing is None else set()
     out = []
     for k, (take, analysis) in enumerate(zip(takes, analyses, strict=True)):
         if timing is not None:
             words = sorted((w.start, w.end, i, w.word.norms) for i, w in enumerate(timing.words)
                            if w.take == k and w.heard)
             strays = tuple((s.start, s.end, s.text) for s in timing.unscripted if s.take == k)
-        else:
+        else:  # given captions: a caption the script does not say (the earlier saying of
+            # a retaken sentence, an aside) is speech no script word covers, whole captions
+            # only (caption words are timed by splitting the caption: too coarse to cut by)
+            inside = [(i, c) for i, c in enumerate(captions)
+                      if c.end + take.offset > 0 and c.start + take.offset < take.duration]
             words = sorted((c.start + take.offset, c.end + take.offset, i,
                             tuple(t.norm for t in tokenize(c.text)))
-                           for i, c in enumerate(captions)
-                           if c.end + take.offset > 0 and c.start + take.offset < take.duration)
-            strays = ()
+                           for i, c in inside if i not in unsaid)
+            strays = tuple((c.start + take.offset, c.end + take.offset,
+                            c.text.replace("\n", " ")) for i, c in inside if i in unsaid)
         out.append(TakeSpeech(take.duration, tuple(words), strays, analysis.speech,
                               analysis.loudness.frames, frame_ms[k]))
     return out
+
+
+def unscripted_captions(lesson: Lesson, captions: Sequence[Caption]) -> set[int]:
+    """Indexes of the captions none of whose words the script's narration was aligned to
+    (the word aligner keeps a retaken sentence's last saying: the earlier one is here)."""
+    from pipeline.align.words import align_words, tokenize
+
+    script = [t.norm for n in lesson.narration for t in tokenize(n.text)]
+    owner = [i for i, c in enumerate(captions) for _ in tokenize(c.text.replace("\n", " "))]
+    said = [t.norm for c in captions for t in tokenize(c.text.replace("\n", " "))]
+    if not script or not said:
+        return set()
+    matched = {owner[j] for j in align_words(script, said).target.tolist() if j >= 0}
+    return {i for i, c in enumerate(captions)
+            if i not in matched and len(tokenize(c.text)) >= 2}
 
 
 def plan_edit(lesson: Lesson, takes: Sequence[Take], analyses: Sequence[Analysis],
@@ -335,7 +357,7 @@ def plan_edit(lesson: Lesson, takes: Sequence[Take], analyses: Sequence[Analysis
     from pipeline.align.overrides import sidecar_path
     from pipeline.cuts import apply_choices, kept_spans, propose, read_choices
 
-    speech = take_speech(takes, analyses, timing, captions, frame_ms)
+    speech = take_speech(lesson, takes, analyses, timing, captions, frame_ms)
     cuts = propose(speech, lesson_cut_settings(lesson, settings))
     side = sidecar_path(lesson.path)  # the editor's choices: restored, changed, added
     cuts, warnings = apply_choices(cuts, read_choices(side), speech,
@@ -465,6 +487,10 @@ def plan(
                                 line=cue.cue.line))
     lost = [_cut_reason(d, edit, takes_uncut)
             for d in _dropped_in_plan(lesson, source, takes, outside, cleaned.captions)]
+    # captions whose words were cut went with them (reported in cuts.json, not "dropped":
+    # an editor's cut is not a loss --strict fails for)
+    edit = replace(edit, removed=tuple(d.to_json() for d in lost if d.reason.startswith("cut (")))
+    lost = [d for d in lost if not d.reason.startswith("cut (")]
     speech = captions_json(lesson, timing, cleaned.captions) if timing else None
     return Plan(lesson, source, cleaned, qa, aligned, tuple(syncs), tuple(takes_uncut),
                 tuple(overlays), tuple(captions_to_output(takes, cleaned.captions)), audio,
@@ -604,6 +630,7 @@ def produce(
         edit = p.edit.to_json(p.takes)
         write_text(data / "cuts.json", json.dumps(edit, ensure_ascii=False, indent=2))
         summary["cuts"] = edit["summary"] | {"moved": len(p.edit.moved),
+                                             "removed_captions": len(p.edit.removed),
                                              "warnings": list(p.edit.warnings)}
     write_text(data / "summary.json", json.dumps(summary, ensure_ascii=False, indent=2))
     return summary

@@ -522,3 +522,32 @@ def test_two_cut_takes_render_in_one_encode_with_spliced_sound(
         score = np.correlate(dst[lo:lo + len(snippet) + 100 * rate // 1000], snippet, "valid")
         assert abs((lo + int(np.argmax(score))) * 1000 / rate - o) <= 2, (a, b)
         at += b - a
+
+
+def test_given_captions_a_retaken_caption_is_cut(retake: tuple[Path, Path, list[dict]],
+                                                 tmp_path: Path) -> None:
+    """Captions given beside the script (an .srt, times on the recording: offset 0): the
+    caption the script does not say (the earlier saying of S2) is the retake."""
+    from pipeline.captions.io import to_srt
+    from pipeline.lesson import plan
+
+    _, take, truth = retake
+    script = tmp_path / "given.md"
+    script.write_text(SCRIPT.replace("title: Cut test", "title: Given\ncaption_offset: 0"))
+    first = "Talk with advisors, and the experts first."  # said a little differently
+    texts = [truth[0]["text"], first, *(t["text"] for t in truth[2:])]
+    script.with_suffix(".srt").write_text(to_srt([
+        Caption(k + 1, round(t["start"] * 1000), round(t["end"] * 1000), text)
+        for k, (t, text) in enumerate(zip(truth, texts, strict=True))]))
+    p = plan(script, [take])
+    assert p.source.source == "given.srt"
+    applied = [c for c in p.edit.cuts if c.applied] if p.edit else []
+    [cut] = [c for c in applied if c.reason == "retake"]
+    assert cut.start <= truth[1]["start"] * 1000 and cut.end >= truth[1]["end"] * 1000
+    assert cut.end <= truth[2]["start"] * 1000 and cut.words == first
+    assert any(c.reason == "silence" for c in applied)
+    kept = " ".join(c.text.replace("\n", " ") for c in p.captions)
+    assert kept.count("Talk with advisors") == 1  # the retake's caption left out with it
+    assert not p.dropped  # a caption cut with its words is listed with the cuts instead
+    [gone] = p.edit.removed if p.edit else []
+    assert gone["text"] == first and gone["reason"].startswith("cut (earlier take: retake)")
