@@ -356,6 +356,16 @@ def cmd_review(args: argparse.Namespace) -> int:
 
 # --- render ----------------------------------------------------------------------------
 
+def _cut_line(cuts: Sequence[Any], applied: bool) -> str:
+    from pipeline.cuts import describe, summary
+
+    counts = summary(cuts)
+    if not applied:
+        return f"{counts['proposed']} proposed, none applied (--no-cuts)"
+    return (f"{counts['applied']} of {counts['proposed']} applied, {counts['removed']:.1f} s"
+            f" removed" + (f" ({describe(counts)})" if describe(counts) else ""))
+
+
 def cmd_render(args: argparse.Namespace) -> int:
     from pipeline.audio.normalize import DEFAULT_AUDIO, audio_settings
     from pipeline.cuts import DEFAULT_CUTS, cut_settings
@@ -398,6 +408,8 @@ def cmd_render(args: argparse.Namespace) -> int:
          f" {audio.errors} errors, {audio.warnings} warnings"),
         *(f"  take {f.take} {f.severity} {f.rule}: {f.message}" for f in audio.findings
           if f.severity != "info" or args.verbose),
+        *([f"  cuts: {_cut_line(lesson_plan.edit.cuts, settings.apply_cuts)}"]
+          if lesson_plan.edit and lesson_plan.edit.cuts else []),
         (f"  also wrote {out.with_suffix('.srt')}, {out.with_suffix('.vtt')},"
         f" {out.with_suffix('.json')}"),
     ])

@@ -140,11 +140,15 @@ def plan_takes(media: Sequence[Path], syncs: Sequence[SyncResult], captions: Seq
     return join(rows)
 
 
-def on_output(takes: Sequence[Take], aligned: AlignResult) -> AlignResult:
-    """The alignment with every cue's span moved to the output timeline (for markers)."""
+def on_output(takes: Sequence[Take], aligned: AlignResult,
+              uncut: Sequence[Take] | None = None) -> AlignResult:
+    """The alignment with every cue's span moved to the output timeline (for markers);
+    ``takes``: the pieces the cuts keep of the ``uncut`` takes (a cut cue's moment: the
+    next kept one)."""
     moved = []
     for cue in aligned.cues:
-        span = span_to_output(takes, cue.start, cue.end) or (0, 0)
+        span = cue_span(takes, uncut if uncut is not None else takes, cue.start,
+                        cue.end) or (0, 0)
         moved.append(replace(cue, start=span[0], end=span[1]))
     return replace(aligned, cues=tuple(moved),
                    captions=tuple(captions_to_output(takes, aligned.captions)))
@@ -614,7 +618,7 @@ def produce(
         write_text(data / "speech.json", json.dumps(p.speech, ensure_ascii=False, indent=2))
     write_text(out_dir / "qa.csv", findings_csv(p.qa))
     write_text(data / "qa.json", json.dumps(p.qa.to_json(), ensure_ascii=False, indent=2))
-    markers = on_output(_pieces(p), p.aligned)
+    markers = on_output(_pieces(p), p.aligned, p.takes)
     write_report(p.lesson, p.aligned, out_dir / "align.html",
                  video=Video(video, pieces=offsets_by_take(_pieces(p))),
                  cuts=p.edit.rows(p.takes, settings.apply_cuts) if p.edit else ())
