@@ -313,6 +313,11 @@ def test_the_cut_render_keeps_sound_and_picture_where_the_mapping_says(
             assert min(diffs, key=diffs.__getitem__) == 0, (a, offset, diffs)
         at += b - a
 
+    # loudness is measured after the cuts: the cut lesson is at the target (-16 LUFS)
+    from test_loudness import ebur128
+
+    assert abs(ebur128(video)["I"] - (-16.0)) <= 0.5
+
     # no click: around each splice the largest sample step is no bigger than the signal's
     # own steps elsewhere
     pcm = _pcm(video, 48_000)
