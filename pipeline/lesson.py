@@ -18,7 +18,7 @@ from typing import Any
 
 from pipeline import ffmpeg
 from pipeline.align.cues import AlignedCue, AlignResult, align_cues, reading_cps
-from pipeline.align.markers import EditTrack, write_csv, write_otio
+from pipeline.align.markers import write_csv, write_otio
 from pipeline.align.report import Video, write_report
 from pipeline.atomic import write_text
 from pipeline.audio.normalize import DEFAULT_AUDIO, AudioSettings, lesson_target
@@ -31,7 +31,7 @@ from pipeline.captions.io import ReadIssue, embedded_issues, read_captions, to_v
 from pipeline.captions.profiles import Profile, get_profile
 from pipeline.captions.qa import QaResult, check_captions, findings_csv, report_html
 from pipeline.course import DATA
-from pipeline.cuts import DEFAULT_CUTS, Cut, CutSettings, TakeSpeech, kept_levels
+from pipeline.cuts import DEFAULT_CUTS, CutSettings, Edit, cue_span, kept_levels, plan_edit
 from pipeline.errors import PipelineError
 from pipeline.models import Caption, Lesson
 from pipeline.render.plan import Overlay, RenderResult, Segment
@@ -46,11 +46,9 @@ from pipeline.timecode import seconds
 from pipeline.timeline import (
     Take,
     captions_to_output,
-    cut_takes,
     estimated_captions,
     join,
     offsets_by_take,
-    removed_to_output,
     span_to_output,
     take_at,
     trim_point,
@@ -240,159 +238,6 @@ def dropped(plan_: Plan, result: RenderResult) -> tuple[Dropped, ...]:
               for c in result.skipped_captions))
 
 
-# --- cuts (issue 21): retakes, false starts, long pauses, head and tail left out -------
-
-@dataclass(frozen=True, slots=True)
-class Edit:
-    """The lesson's cuts (applied or only proposed), what each take keeps of itself
-    (recording ms), those kept pieces joined (the output timeline goes through them),
-    cues moved off removed material, and warnings."""
-
-    cuts: tuple[Cut, ...]
-    kept: tuple[tuple[tuple[int, int], ...], ...]  # per take
-    pieces: tuple[Take, ...]
-    moved: tuple[dict[str, Any], ...] = ()
-    warnings: tuple[str, ...] = ()
-    removed: tuple[dict[str, Any], ...] = ()  # captions whose words were all cut
-
-    def to_json(self, takes: Sequence[Take]) -> dict[str, Any]:
-        from pipeline.cuts import summary
-
-        out = []
-        for cut in self.cuts:
-            take = takes[cut.take]
-            doc = cut.to_json(take.offset) | {"file": take.path.name}
-            doc["output"] = seconds(removed_to_output(self.pieces, cut.end, take))
-            out.append(doc)
-        return {"cuts": out, "summary": summary(self.cuts), "moved": list(self.moved),
-                "warnings": list(self.warnings), "removed_captions": list(self.removed),
-                "kept": [[[seconds(a), seconds(b)] for a, b in spans] for spans in self.kept]}
-
-
-    def track(self, takes: Sequence[Take]) -> EditTrack:
-        """The OTIO edit track: the kept pieces of the raw recordings, and every cut."""
-        return EditTrack([(p.path, p.trim, p.duration) for p in self.pieces],
-                         [(removed_to_output(self.pieces, c.end, takes[c.take]),
-                           f"{'CUT' if c.applied else 'KEPT'}: {c.label()}"
-                           + (f": {c.words}" if c.words else ""), c.applied,
-                           c.to_json(takes[c.take].offset)) for c in self.cuts])
-
-    def rows(self, takes: Sequence[Take], applying: bool = True) -> list[dict[str, Any]]:
-        """The cuts as align.html lists them (``applying``: False under --no-cuts)."""
-        from pipeline.cuts import restore_line
-        from pipeline.timecode import format_clock
-
-        status = {"auto": "cut", "manual": "editor's cut", "changed": "cut (changed by editor)",
-                  "restored": "kept: restored by editor"}
-        out = []
-        for cut in self.cuts:
-            take = takes[cut.take]
-            at = removed_to_output(self.pieces, cut.end, take)
-            out.append({
-                "label": cut.label(), "words": cut.words, "file": take.path.name,
-                "span": f"{format_clock(cut.start)}–{format_clock(cut.end)}",
-                "length": f"{cut.duration / 1000:.1f} s", "output": seconds(at),
-                "output_clock": format_clock(at), "applied": cut.applied,
-                "status": status.get(cut.kind, cut.kind) if cut.applied or cut.kind == "restored"
-                else "kept (settings)" if applying else "not applied (--no-cuts)",
-                "restore": restore_line(cut, take.offset)})
-        return out
-
-
-def lesson_cut_settings(lesson: Lesson, settings: Settings) -> CutSettings:
-    """The course's [cuts] with the lesson's frontmatter ``cuts:`` over it."""
-    from pipeline.audio.sync import frontmatter_line
-    from pipeline.cuts import CutsError, cut_settings
-
-    try:
-        return cut_settings(lesson.frontmatter.get("cuts"), lesson.path, settings.cuts)
-    except CutsError as exc:
-        raise CutsError(exc.message, lesson.path, frontmatter_line(lesson.path, "cuts")) from None
-
-
-def take_speech(lesson: Lesson, takes: Sequence[Take], analyses: Sequence[Analysis],
-                timing: Timing | None, captions: Sequence[Caption],
-                frame_ms: Sequence[float]) -> list[TakeSpeech]:
-    """What each take holds, for pipeline.cuts: the script's timed words and the speech
-    no script word covers (a lesson captioned from its recordings), else the captions."""
-    from pipeline.align.words import tokenize
-
-    unsaid = unscripted_captions(lesson, captions) if timing is None else set()
-    out = []
-    for k, (take, analysis) in enumerate(zip(takes, analyses, strict=True)):
-        if timing is not None:
-            words = sorted((w.start, w.end, i, w.word.norms) for i, w in enumerate(timing.words)
-                           if w.take == k and w.heard)
-            strays = tuple((s.start, s.end, s.text) for s in timing.unscripted if s.take == k)
-        else:  # given captions: a caption the script does not say (the earlier saying of
-            # a retaken sentence, an aside) is speech no script word covers, whole captions
-            # only (caption words are timed by splitting the caption: too coarse to cut by)
-            inside = [(i, c) for i, c in enumerate(captions)
-                      if c.end + take.offset > 0 and c.start + take.offset < take.duration]
-            words = sorted((c.start + take.offset, c.end + take.offset, i,
-                            tuple(t.norm for t in tokenize(c.text)))
-                           for i, c in inside if i not in unsaid)
-            strays = tuple((c.start + take.offset, c.end + take.offset,
-                            c.text.replace("\n", " ")) for i, c in inside if i in unsaid)
-        out.append(TakeSpeech(take.duration, tuple(words), strays, analysis.speech,
-                              analysis.loudness.frames, frame_ms[k]))
-    return out
-
-
-def unscripted_captions(lesson: Lesson, captions: Sequence[Caption]) -> set[int]:
-    """Indexes of the captions none of whose words the script's narration was aligned to
-    (the word aligner keeps a retaken sentence's last saying: the earlier one is here)."""
-    from pipeline.align.words import align_words, tokenize
-
-    script = [t.norm for n in lesson.narration for t in tokenize(n.text)]
-    owner = [i for i, c in enumerate(captions) for _ in tokenize(c.text.replace("\n", " "))]
-    said = [t.norm for c in captions for t in tokenize(c.text.replace("\n", " "))]
-    if not script or not said:
-        return set()
-    matched = {owner[j] for j in align_words(script, said).target.tolist() if j >= 0}
-    return {i for i, c in enumerate(captions)
-            if i not in matched and len(tokenize(c.text)) >= 2}
-
-
-def plan_edit(lesson: Lesson, takes: Sequence[Take], analyses: Sequence[Analysis],
-              timing: Timing | None, captions: Sequence[Caption], aligned: AlignResult,
-              settings: Settings, frame_ms: Sequence[float]) -> Edit:
-    """The cuts proposed from the alignment, those the settings apply, and the pieces."""
-    from pipeline.align.overrides import sidecar_path
-    from pipeline.cuts import apply_choices, kept_spans, propose, read_choices
-
-    speech = take_speech(lesson, takes, analyses, timing, captions, frame_ms)
-    cuts = propose(speech, lesson_cut_settings(lesson, settings))
-    side = sidecar_path(lesson.path)  # the editor's choices: restored, changed, added
-    cuts, warnings = apply_choices(cuts, read_choices(side), speech,
-                                   [t.offset for t in takes],
-                                   [t.caption_span() for t in takes], side)
-    if not settings.apply_cuts:
-        cuts = [replace(c, applied=False) for c in cuts]
-
-    def kept_of(cuts: Sequence[Cut]) -> list[tuple[tuple[int, int], ...]]:
-        return [tuple(kept_spans(t.trim, t.duration, [c for c in cuts if c.take == k],
-                                 [(w[0], w[1]) for w in speech[k].words]))
-                for k, t in enumerate(takes)]
-
-    kept = kept_of(cuts)
-    if any(not spans for spans, t in zip(kept, takes, strict=True) if t.length):
-        warnings.append(f"{lesson.path}: warning: the cuts would remove a whole take; "
-                        "rendered uncut")
-        cuts = [replace(c, applied=False) for c in cuts]
-        kept = kept_of(cuts)
-    pieces = cut_takes(takes, kept)
-    moved = []
-    for cue in aligned.cues:
-        take = take_at(takes, cue.start)
-        if take is not None and take_at(pieces, cue.start) is None:
-            at = removed_to_output(pieces, cue.start + take.offset, take)
-            moved.append({"kind": cue.cue.kind, "text": cue.cue.text, "line": cue.cue.line,
-                          "caption_time": seconds(cue.start), "output": seconds(at),
-                          "reason": "its moment was cut: shown at the next kept moment"})
-    return Edit(tuple(cuts), tuple(kept), tuple(pieces), tuple(moved), tuple(warnings))
-
-
 def _frame_ms(path: Path, cached: Cached | None, identity: str) -> float:
     """The recording's video frame duration in ms (0 when unknown): cut points lie on it."""
     def compute() -> float:
@@ -402,20 +247,6 @@ def _frame_ms(path: Path, cached: Cached | None, identity: str) -> float:
     if cached is None:
         return compute()
     return float(cached("frame", [identity, "frame-1"], compute))
-
-
-def cue_span(pieces: Sequence[Take], takes: Sequence[Take], start: int,
-             end: int) -> tuple[int, int] | None:
-    """A cue's span on the output timeline; a cue whose moment was cut shows from the next
-    kept moment (never inside removed material, never lost to a cut)."""
-    span = span_to_output(pieces, start, end)
-    if span is not None or pieces is takes:
-        return span
-    take = take_at(takes, start)
-    if take is None:
-        return None
-    at = removed_to_output(pieces, start + take.offset, take)
-    return at, at + max(0, min(end, OPEN_END) - start)
 
 
 @dataclass(frozen=True, slots=True)
@@ -469,7 +300,8 @@ def plan(
     syncs = [a.sync for a in analyses]
     takes = plan_takes(media, syncs, caption_timing, settings.lead_in, lengths)
     report("cuts")
-    edit = plan_edit(lesson, takes, analyses, timing, cleaned.captions, aligned, settings,
+    edit = plan_edit(lesson, takes, analyses, timing, cleaned.captions, aligned, settings.cuts,
+                     settings.apply_cuts,
                      [_frame_ms(path, cached, identities[i] if identities else str(path))
                       for i, path in enumerate(media)])
     takes_uncut, takes = takes, list(edit.pieces)
