@@ -556,3 +556,20 @@ def test_given_captions_a_retaken_caption_is_cut(retake: tuple[Path, Path, list[
     assert not p.dropped  # a caption cut with its words is listed with the cuts instead
     [gone] = p.edit.removed if p.edit else []
     assert gone["text"] == first and gone["reason"].startswith("cut (earlier take: retake)")
+
+
+def test_build_no_cuts_builds_the_lesson_uncut(retake: tuple[Path, Path, list[dict]],
+                                               built: tuple[Path, dict, dict]) -> None:
+    # (last: it rebuilds the course the tests above read)
+    from pipeline.cli import main
+
+    script, take, _ = retake
+    out, _, _ = built
+    assert main(["build", "--root", str(script.parent.parent), "--jobs", "1",
+                 "--no-cuts"]) == 0
+    summary_ = json.loads((out / "data" / "summary.json").read_text())
+    assert summary_["cuts"]["applied"] == 0 and summary_["cuts"]["proposed"] >= 4
+    manifest = json.loads((out / "lesson.json").read_text())
+    assert abs(manifest["duration"] + manifest["trim_start"]
+               - (ffmpeg.probe(take).duration or 0) / 1000) <= 0.05
+    assert "not applied (--no-cuts)" in (out / "align.html").read_text()
