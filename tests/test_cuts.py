@@ -147,6 +147,11 @@ def test_kept_pieces_map_captions_cues_and_removed_moments() -> None:
     assert span_to_output(pieces, 2500, 5000) == (2500, 2500 + 1000)
     assert removed_to_output(pieces, 4000, take) == 2500
     assert removed_to_output(pieces, 13_000, take) == 5500 + 1000
+    # a cue whose moment was cut shows from the next kept moment, for as long as it would
+    from pipeline.cuts import cue_span
+
+    assert cue_span(pieces, [take], 2500, 3500) == (2500, 2500 + 1000)
+    assert cue_span(pieces, [take], 1000, 2000) == span_to_output(pieces, 1000, 2000)
     # a tiny piece between two cuts goes, unless a script word is in it
     close = [Cut(0, 1000, 2000, "retake"), Cut(0, 2050, 3000, "silence")]
     assert kept_spans(0, 5000, close) == [(0, 1000), (3000, 5000)]
