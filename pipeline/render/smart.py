@@ -88,8 +88,10 @@ def plan_pieces(packets: Sequence[Packet], start: int, end: int,
     """Split the recording's [start, end) (ms) into copied and re-encoded pieces.
 
     ``spans`` are the overlays' [start, end) in recording time. A keyframe interval is
-    copied when it starts at its keyframe inside the trim, ends inside it, and no span
-    touches it; consecutive intervals of the same kind make one piece.
+    copied when it starts at its keyframe inside the trim and no span touches it, also
+    when the trim (or a cut) ends inside it: its frames up to there decode from its own
+    keyframe (a VP9 frame refers only to frames before it, hidden ones packed with them);
+    consecutive intervals of the same kind make one piece.
     """
     frames = [p for p in packets if start <= p.pts < end]
     if not frames:
@@ -102,7 +104,7 @@ def plan_pieces(packets: Sequence[Packet], start: int, end: int,
         k = _interval_of(keys, frame.pts)
         interval_start = keys[k] if k >= 0 else packets[0].pts
         interval_end = keys[k + 1] if k + 1 < len(keys) else stream_end
-        whole = interval_start >= start and (interval_end <= end or end >= stream_end)
+        whole = interval_start >= start
         touched = any(s < interval_end and e > interval_start for s, e in spans)
         encode = k < 0 or not whole or touched
         if groups and groups[-1][0] == encode and (encode or not frame.key):
