@@ -578,3 +578,17 @@ def test_build_no_cuts_builds_the_lesson_uncut(retake: tuple[Path, Path, list[di
     assert abs(manifest["duration"] + manifest["trim_start"]
                - (ffmpeg.probe(take).duration or 0) / 1000) <= 0.05
     assert "not applied (--no-cuts)" in (out / "align.html").read_text()
+
+
+def test_a_sidecar_with_cut_choices_alone_is_read_by_align_too(tmp_path: Path) -> None:
+    from pipeline.align.overrides import load_overrides
+    from pipeline.script.parse import parse_script
+
+    script = tmp_path / "lesson.md"
+    script.write_text(SCRIPT)
+    side = tmp_path / "lesson.cues.yaml"
+    side.write_text("cuts:\n  - {restore: 3.0}\n")
+    assert load_overrides(parse_script(script)) == ()
+    side.write_text("notes: hi\n")  # neither cue pins nor cut choices: still refused
+    with pytest.raises(Exception, match="cue_times"):
+        load_overrides(parse_script(script))
