@@ -245,10 +245,10 @@ def _take_cuts(k: int, take: TakeSpeech, settings: CutSettings) -> list[Cut]:
     # head: from the take's start to a moment before its first script word
     if first - head > _MIN_PIECE:
         at = quietest(take, first - head - 200, first - head, first - head)
-        found.append(Cut(k, 0, at, "head", _stray_text(take, 0, first)))
+        found.append(Cut(k, 0, at, *_edge(take, 0, first, "head")))
     if take.duration - (last + tail) > _MIN_PIECE:
         at = quietest(take, last + tail, last + tail + 200, last + tail)
-        found.append(Cut(k, at, take.duration, "tail", _stray_text(take, last, take.duration)))
+        found.append(Cut(k, at, take.duration, *_edge(take, last, take.duration, "tail")))
     # speech no script word covers, between two script words: from the pause after the
     # word before it to the pause before the word after it
     for stray in take.strays:
@@ -279,8 +279,13 @@ def _take_cuts(k: int, take: TakeSpeech, settings: CutSettings) -> list[Cut]:
             if _protect(c, take).duration >= FRAME]
 
 
-def _stray_text(take: TakeSpeech, start: int, end: int) -> str:
-    return " ".join(s[2].replace("_", " ") for s in take.strays if start <= s[0] < end)
+def _edge(take: TakeSpeech, start: int, end: int, reason: str) -> tuple[str, str]:
+    """(reason, words) of a take's head or tail: a retake when the speech in it says the
+    script's words again (the first sentence said twice), else ``reason``."""
+    strays = [s for s in take.strays if start <= s[0] < end]
+    found = [_classify(s, take) for s in strays]
+    said = next((r for r, _ in found if r in ("retake", "false_start")), reason)
+    return said, " ".join(w for _, w in found)
 
 
 def _protect(cut: Cut, take: TakeSpeech) -> Cut:

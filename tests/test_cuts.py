@@ -592,3 +592,46 @@ def test_a_sidecar_with_cut_choices_alone_is_read_by_align_too(tmp_path: Path) -
     side.write_text("notes: hi\n")  # neither cue pins nor cut choices: still refused
     with pytest.raises(Exception, match="cue_times"):
         load_overrides(parse_script(script))
+
+
+def test_real_speech_said_twice_with_a_long_pause(realdata: Path, tmp_path: Path) -> None:
+    """LJ Speech LJ001-0001 said twice (the first saying a retake), a 3 s pause, then
+    LJ001-0002: one saying cut, the other kept, the pause shortened, no timed word cut."""
+    from pipeline.lesson import Settings, plan
+
+    texts = {row.split("|")[0]: row.split("|")[1] for row in
+             (realdata / "speech" / "ljspeech_metadata.csv").read_text().splitlines()}
+    one, two = (_pcm(realdata / "speech" / f"ljspeech_LJ001-000{k}.flac", RATE) for k in (1, 2))
+    rng = np.random.default_rng(5)
+    gap, pause = np.zeros(RATE * 4 // 10, np.float32), np.zeros(RATE * 3, np.float32)
+    speech = np.concatenate([one, gap, one, pause, two])
+    lead = np.zeros(RATE * 3 // 2, np.float32)
+    audio = np.concatenate([lead, speech, np.zeros(RATE, np.float32)])
+    audio += 0.002 * rng.standard_normal(len(audio)).astype(np.float32)
+    second_at = 1500 + (len(one) + len(gap)) * 1000 // RATE  # ms: the kept saying
+    pause_at = second_at + len(one) * 1000 // RATE
+    (tmp_path / "scripts").mkdir()
+    script = tmp_path / "scripts" / "lj.md"
+    script.write_text(f"---\ntitle: LJ\n---\nlj.webm\n\n{texts['LJ001-0001']}\n\n"
+                      f"{texts['LJ001-0002']}\n")
+    take = tmp_path / "lj.webm"
+    _encode(audio, take, len(audio) * 1000 // RATE)
+    p = plan(script, [take], settings=Settings())
+    assert p.edit is not None and p.speech is not None
+    applied = [c for c in p.edit.cuts if c.applied]
+    [retake] = [c for c in applied if c.reason in ("retake", "false_start")]
+    first = (1500, 1500 + len(one) * 1000 // RATE)
+    second = (second_at, pause_at)
+    # one saying is cut (nearly all of it), the other is not touched
+    cut_one = [s for s in (first, second)
+               if retake.start <= s[0] + 300 and retake.end >= s[1] - 300]
+    assert len(cut_one) == 1, (retake, first, second)
+    [kept] = [s for s in (first, second) if s not in cut_one]
+    assert retake.end <= kept[0] or retake.start >= kept[1]
+    assert any(c.reason == "silence" and pause_at <= c.start and c.end <= pause_at + 3000
+               for c in applied), applied
+    for w in p.speech["words"]:
+        if w["start"] is None:
+            continue
+        for c in applied:
+            assert w["end"] * 1000 <= c.start + 1 or w["start"] * 1000 >= c.end - 1, (w, c)
