@@ -77,6 +77,8 @@ def cut_settings(table: Any, path: str | Path | None = None,
     """A ``[cuts]`` table (or frontmatter ``cuts:``: a mode or a table) over ``base``."""
     if table is None:
         return base
+    if isinstance(table, bool):  # YAML reads a bare `cuts: off` as false (`on`: true)
+        table = {} if table else {"mode": "off"}
     if isinstance(table, str):
         table = {"mode": table}
     if not isinstance(table, Mapping):

@@ -15,11 +15,13 @@ SCRIPTS = ROOT / "scripts"
 REALDATA = ROOT.parent / "shared" / "realdata"
 
 
-def tiny_script(title: str = "Tiny lesson", media: str = "tiny take.webm") -> str:
+def tiny_script(title: str = "Tiny lesson", media: str = "tiny take.webm",
+                cuts: str | None = None) -> str:
     """The tiny lesson the end-to-end tests render: a clap, three captions, a VISUAL TEXT
-    after the first and a MAIN PANEL after the last."""
+    after the first and a MAIN PANEL after the last. ``cuts``: its frontmatter ``cuts:``
+    (``"off"`` for tests of the trim's timing alone)."""
     return f"""---
-title: {title}
+title: {title}{f"{chr(10)}cuts: {cuts}" if cuts else ""}
 ---
 {media}
 

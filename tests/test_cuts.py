@@ -35,6 +35,7 @@ from pipeline.timeline import Take, cut_takes, removed_to_output, span_to_output
 def test_settings_modes_tables_and_bad_input() -> None:
     assert cut_settings(None).mode == "retakes+silences"
     assert cut_settings("off").mode == "off"
+    assert cut_settings(False).mode == "off"  # frontmatter `cuts: off` is YAML's false
     base = cut_settings({"mode": "retakes", "silence": 2, "keep_silence": 0.5,
                          "unscripted": "cut"})
     assert (base.mode, base.silence, base.keep_silence, base.unscripted) == (
