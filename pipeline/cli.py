@@ -304,6 +304,8 @@ def cmd_build(args: argparse.Namespace) -> int:
     if args.jobs is not None and args.jobs < 1:
         raise UsageError("--jobs must be at least 1")
     work = _work_function(args.work)
+    if args.no_cuts and not args.work:
+        from pipeline.course.work import run_lesson_uncut as work
     logging.getLogger("pipeline.course.progress").setLevel(logging.INFO)
     logging.getLogger("pipeline.course.watch").setLevel(logging.INFO)
     status = 0
@@ -365,8 +367,19 @@ def cmd_review(args: argparse.Namespace) -> int:
 
 # --- render ----------------------------------------------------------------------------
 
+def _cut_line(cuts: Sequence[Any], applied: bool) -> str:
+    from pipeline.cuts import describe, summary
+
+    counts = summary(cuts)
+    if not applied:
+        return f"{counts['proposed']} proposed, none applied (--no-cuts)"
+    return (f"{counts['applied']} of {counts['proposed']} applied, {counts['removed']:.1f} s"
+            f" removed" + (f" ({describe(counts)})" if describe(counts) else ""))
+
+
 def cmd_render(args: argparse.Namespace) -> int:
     from pipeline.audio.normalize import DEFAULT_AUDIO, audio_settings
+    from pipeline.cuts import DEFAULT_CUTS, cut_settings
     from pipeline.lesson import Settings, dropped, plan, render
     from pipeline.render.theme import read_toml, theme_from_dict
 
@@ -381,6 +394,8 @@ def cmd_render(args: argparse.Namespace) -> int:
         theme=theme_from_dict(look, args.theme) if look is not None else None,
         panels=Path(args.panels) if args.panels else _default_panels(media),
         audio=audio_settings(look, args.theme) if look is not None else DEFAULT_AUDIO,
+        cuts=cut_settings(look.get("cuts"), args.theme) if look is not None else DEFAULT_CUTS,
+        apply_cuts=not args.no_cuts,
     )
     with _progress_bar(f"rendering {out.name}") as progress:
         report = (lambda step, fraction=None: progress(fraction or 0.0)
@@ -391,6 +406,8 @@ def cmd_render(args: argparse.Namespace) -> int:
     lost = dropped(lesson_plan, result)
     for item in lost:  # what the output lacks, by script line
         print(item.message(), file=sys.stderr)
+    for warning in lesson_plan.edit.warnings if lesson_plan.edit else ():  # cut choices
+        print(warning, file=sys.stderr)
     human = "\n".join([
         (f"{out}: {result.duration / 1000:.3f} s, {len(result.overlays)} overlays,"
         f" {result.captions} captions ({'smart render' if result.smart else 'full encode'})"),
@@ -402,6 +419,8 @@ def cmd_render(args: argparse.Namespace) -> int:
          f" {audio.errors} errors, {audio.warnings} warnings"),
         *(f"  take {f.take} {f.severity} {f.rule}: {f.message}" for f in audio.findings
           if f.severity != "info" or args.verbose),
+        *([f"  cuts: {_cut_line(lesson_plan.edit.cuts, settings.apply_cuts)}"]
+          if lesson_plan.edit and lesson_plan.edit.cuts else []),
         (f"  also wrote {out.with_suffix('.srt')}, {out.with_suffix('.vtt')},"
         f" {out.with_suffix('.json')}"),
     ])
@@ -518,6 +537,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="encoder preset: fast (VP9 realtime, default) or final (quality)")
     p.add_argument("--full", action="store_true",
                    help="re-encode the whole video (no smart render)")
+    p.add_argument("--no-cuts", action="store_true",
+                   help="render uncut: retakes, pauses, head and tail stay (cuts listed only)")
     p.add_argument("--theme", metavar="THEME.toml", help="course theme file")
     p.add_argument("--panels", metavar="DIR",
                    help="folder of MAIN PANEL images (default: media/panels)")
@@ -530,6 +551,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
     p = command("build", cmd_build, "build every lesson of the course into output/")
+    p.add_argument("--no-cuts", action="store_true",
+                   help="build every lesson uncut (its cuts listed, none applied)")
     p.add_argument("--jobs", "-j", type=int, default=None, metavar="N",
                    help="lessons built in parallel (default: number of cores)")
     p.add_argument("--force", action="store_true", help="rebuild lessons that are up to date")

@@ -33,8 +33,12 @@ RATE = 48_000
 SIZE = (480, 270)
 FPS = 24
 SPEECH_AFTER_CLAP = 1500  # ms between the clap and the first word
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 SENTENCE_PAUSE = 350  # ms between narrated sentences (espeak-ng)
+# a narrated demo of 6 sentences or more stumbles as presenters do (issue 21: cuts): its
+# third sentence is said twice (the first saying is a retake) and a long pause follows
+# its fifth
+RETAKE_SENTENCE, LONG_PAUSE_AFTER, LONG_PAUSE = 2, 4, 3500
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,9 +100,12 @@ def synthesize_audio(
     return np.clip(audio, -1.0, 1.0).astype(np.float32)
 
 
-def narrate(captions: Sequence[Caption], start: int) -> tuple[np.ndarray, list[dict[str, object]]]:
+def narrate(captions: Sequence[Caption], start: int, *, retake: int | None = None,
+            pause_after: int | None = None) -> tuple[np.ndarray, list[dict[str, object]]]:
     """The captions' text spoken by espeak-ng one sentence after another from ``start`` ms,
-    at RATE; returns the audio and each sentence's truth (recording seconds)."""
+    at RATE; returns the audio and each sentence's truth (recording seconds). ``retake``:
+    that caption is said twice (its first saying's truth has ``"retake": true``);
+    ``pause_after``: a LONG_PAUSE follows that caption."""
     from scipy.signal import resample_poly
 
     from pipeline.speech.voice import RATE as VOICE_RATE
@@ -107,18 +114,20 @@ def narrate(captions: Sequence[Caption], start: int) -> tuple[np.ndarray, list[d
     pieces: list[np.ndarray] = []
     truth: list[dict[str, object]] = []
     at = start
-    for caption in captions:
+    for k, caption in enumerate(captions):
         voice = speak(caption.text.replace("\n", " ")).astype(np.float32) / 32768
         loud = np.flatnonzero(np.abs(voice) > 0.01)
         if not len(loud):
             continue
         voice = resample_poly(voice[loud[0]:loud[-1] + 1], RATE // 150, VOICE_RATE // 150)
         length = len(voice) * 1000 // RATE
-        truth.append({"line": caption.line, "text": caption.text, "start": seconds(at),
-                      "end": seconds(at + length)})
-        pieces.append(voice[: length * RATE // 1000])
-        pieces.append(np.zeros(SENTENCE_PAUSE * RATE // 1000, dtype=np.float32))
-        at += length + SENTENCE_PAUSE
+        for again in ([True, False] if k == retake else [False]):
+            truth.append({"line": caption.line, "text": caption.text, "start": seconds(at),
+                          "end": seconds(at + length)} | ({"retake": True} if again else {}))
+            pause = SENTENCE_PAUSE + (LONG_PAUSE if k == pause_after and not again else 0)
+            pieces.append(voice[: length * RATE // 1000])
+            pieces.append(np.zeros(pause * RATE // 1000, dtype=np.float32))
+            at += length + pause
     return (np.concatenate(pieces) if pieces else np.zeros(0, np.float32)), truth
 
 
@@ -199,7 +208,10 @@ def _make_one(
     duration = captions[-1].end + offset + 1500
     narration: tuple[np.ndarray, list[dict[str, object]]] | None = None
     if source == "estimated":  # no captions to follow: the narration spoken by espeak-ng
-        narration = narrate(captions, clap + SPEECH_AFTER_CLAP)
+        stumbles = len(captions) >= 6
+        narration = narrate(captions, clap + SPEECH_AFTER_CLAP,
+                            retake=RETAKE_SENTENCE if stumbles else None,
+                            pause_after=LONG_PAUSE_AFTER if stumbles else None)
         duration = clap + SPEECH_AFTER_CLAP + len(narration[0]) * 1000 // RATE + 1500
     out = demo_dir / name
     truth_path = demo_dir / f"{name}.truth.json"
@@ -229,8 +241,14 @@ def _make_one(
         "first_caption": captions[0].index, "last_caption": captions[-1].index,
         "note": "clap and offset are exact by construction (seconds); "
                 "caption time + offset = recording time",
-    } | ({"narrated": "espeak-ng", "sentences": narration[1],
-          "note": "clap exact; sentences: where each narrated sentence starts and ends in "
-                  "the recording (seconds)"} if narration else {})
+    } | ({"narrated": "espeak-ng",
+          "sentences": [s for s in narration[1] if not s.get("retake")],
+          "retakes": [s for s in narration[1] if s.get("retake")],
+          "pauses": [{"after": s["end"], "length": seconds(LONG_PAUSE)}
+                     for k, s in enumerate(t for t in narration[1] if not t.get("retake"))
+                     if len(narration[1]) > 6 and k == LONG_PAUSE_AFTER],
+          "note": "clap exact; sentences: where each narrated sentence (the kept saying) "
+                  "starts and ends in the recording (seconds); retakes: earlier sayings "
+                  "a build cuts; pauses: long pauses it shortens"} if narration else {})
     write_text(truth_path, json.dumps(truth, indent=2) + "\n")
     return result

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -30,6 +31,7 @@ from pipeline.captions.io import ReadIssue, embedded_issues, read_captions, to_v
 from pipeline.captions.profiles import Profile, get_profile
 from pipeline.captions.qa import QaResult, check_captions, findings_csv, report_html
 from pipeline.course import DATA
+from pipeline.cuts import DEFAULT_CUTS, CutSettings, Edit, cue_span, kept_levels, plan_edit
 from pipeline.errors import PipelineError
 from pipeline.models import Caption, Lesson
 from pipeline.render.plan import Overlay, RenderResult, Segment
@@ -48,6 +50,7 @@ from pipeline.timeline import (
     join,
     offsets_by_take,
     span_to_output,
+    take_at,
     trim_point,
 )
 
@@ -70,6 +73,8 @@ class Settings:
     theme: Theme | None = None
     panels: Path | None = None
     audio: AudioSettings = DEFAULT_AUDIO  # loudness target and audio QA thresholds
+    cuts: CutSettings = DEFAULT_CUTS  # the course's [cuts]; the frontmatter's `cuts:` wins
+    apply_cuts: bool = True  # False (--no-cuts): the cuts are listed, none applied
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,11 +138,15 @@ def plan_takes(media: Sequence[Path], syncs: Sequence[SyncResult], captions: Seq
     return join(rows)
 
 
-def on_output(takes: Sequence[Take], aligned: AlignResult) -> AlignResult:
-    """The alignment with every cue's span moved to the output timeline (for markers)."""
+def on_output(takes: Sequence[Take], aligned: AlignResult,
+              uncut: Sequence[Take] | None = None) -> AlignResult:
+    """The alignment with every cue's span moved to the output timeline (for markers);
+    ``takes``: the pieces the cuts keep of the ``uncut`` takes (a cut cue's moment: the
+    next kept one)."""
     moved = []
     for cue in aligned.cues:
-        span = span_to_output(takes, cue.start, cue.end) or (0, 0)
+        span = cue_span(takes, uncut if uncut is not None else takes, cue.start,
+                        cue.end) or (0, 0)
         moved.append(replace(cue, start=span[0], end=span[1]))
     return replace(aligned, cues=tuple(moved),
                    captions=tuple(captions_to_output(takes, aligned.captions)))
@@ -201,6 +210,22 @@ def _dropped_in_plan(lesson: Lesson, source: Captions, takes: Sequence[Take],
     return dropped
 
 
+def _cut_reason(item: Dropped, edit: Edit, takes: Sequence[Take]) -> Dropped:
+    """A caption left out because its words were cut says so (not "outside")."""
+    at = re.search(r"caption time (-?[0-9.]+) s", item.reason)
+    if at is None:
+        return item
+    ms = round(float(at[1]) * 1000)
+    take = take_at(takes, ms)
+    if take is None:
+        return item
+    for cut in edit.cuts:
+        if cut.applied and takes[cut.take] is take and cut.start <= ms + take.offset < cut.end:
+            return replace(item, reason=f"cut ({cut.label()}: {cut.reason}) at caption time "
+                                        f"{seconds(ms):.3f} s")
+    return item
+
+
 def dropped(plan_: Plan, result: RenderResult) -> tuple[Dropped, ...]:
     """Everything the plan had that the rendered video lacks: the plan's own drops, and
     overlays or captions the render could not place (outside the video, under a frame)."""
@@ -211,6 +236,17 @@ def dropped(plan_: Plan, result: RenderResult) -> tuple[Dropped, ...]:
               for o in result.skipped_overlays),
             *(Dropped("caption", c.text, file, c.line or None, why)
               for c in result.skipped_captions))
+
+
+def _frame_ms(path: Path, cached: Cached | None, identity: str) -> float:
+    """The recording's video frame duration in ms (0 when unknown): cut points lie on it."""
+    def compute() -> float:
+        fps = ffmpeg.probe(path).fps
+        return 1000 / fps if fps else 0.0
+
+    if cached is None:
+        return compute()
+    return float(cached("frame", [identity, "frame-1"], compute))
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,6 +265,7 @@ class Plan:
     audio: AudioReport  # each take's levels, its gain, the audio findings
     dropped: tuple[Dropped, ...] = ()  # cues and captions no take shows
     speech: dict[str, Any] | None = None  # captions from the recordings: words, unspoken...
+    edit: Edit | None = None  # the cuts (pipeline.cuts) and the pieces the takes become
 
 
 def plan(
@@ -264,8 +301,14 @@ def plan(
         lengths.append(_length(path, cached, identity))
     syncs = [a.sync for a in analyses]
     takes = plan_takes(media, syncs, caption_timing, settings.lead_in, lengths)
-    audio = lesson_audio([(t.path.name, a.loudness, a.speech, t.trim, t.duration)
-                          for t, a in zip(takes, analyses, strict=True)],
+    report("cuts")
+    edit = plan_edit(lesson, takes, analyses, timing, cleaned.captions, aligned, settings.cuts,
+                     settings.apply_cuts,
+                     [_frame_ms(path, cached, identities[i] if identities else str(path))
+                      for i, path in enumerate(media)])
+    takes_uncut, takes = takes, list(edit.pieces)
+    audio = lesson_audio([(t.path.name, *kept_levels(a.loudness, a.speech, spans))
+                          for t, a, spans in zip(takes_uncut, analyses, edit.kept, strict=True)],
                          settings.audio, lesson_target(lesson, settings.audio))
     overlays = []
     outside = []
@@ -274,17 +317,22 @@ def plan(
     for k, cue in enumerate(aligned.cues):
         # the last MAIN PANEL stays until the end of the video, not of the captions
         end = OPEN_END if k == last_panel and cue.method != "override" else cue.end
-        span = span_to_output(takes, cue.start, end)
+        span = cue_span(takes, takes_uncut, cue.start, end)
         if span is None:
             outside.append(cue)
             continue
         overlays.append(Overlay(cue.cue.kind, cue.cue.text, cue.cue.items, *span,
                                 line=cue.cue.line))
-    lost = _dropped_in_plan(lesson, source, takes, outside, cleaned.captions)
+    lost = [_cut_reason(d, edit, takes_uncut)
+            for d in _dropped_in_plan(lesson, source, takes, outside, cleaned.captions)]
+    # captions whose words were cut went with them (reported in cuts.json, not "dropped":
+    # an editor's cut is not a loss --strict fails for)
+    edit = replace(edit, removed=tuple(d.to_json() for d in lost if d.reason.startswith("cut (")))
+    lost = [d for d in lost if not d.reason.startswith("cut (")]
     speech = captions_json(lesson, timing, cleaned.captions) if timing else None
-    return Plan(lesson, source, cleaned, qa, aligned, tuple(syncs), tuple(takes),
+    return Plan(lesson, source, cleaned, qa, aligned, tuple(syncs), tuple(takes_uncut),
                 tuple(overlays), tuple(captions_to_output(takes, cleaned.captions)), audio,
-                tuple(lost), speech)
+                tuple(lost), speech, edit)
 
 
 def align_lesson(
@@ -335,8 +383,7 @@ def render(plan_: Plan, out: Path, settings: Settings = Settings(),
     will live when a build renders into a temporary folder (the manifest names it)."""
     report("render", 0.0)
     result = render_video(
-        [Segment(t.path, t.trim, None, a.gain.gain, a.gain.ceiling)
-         for t, a in zip(plan_.takes, plan_.audio.takes, strict=True)],
+        _segments(plan_),
         plan_.overlays, plan_.captions,
         out, theme=settings.theme, preset=settings.preset, burn_in=settings.burn_in,
         smart=settings.smart, panels_dir=settings.panels,
@@ -347,12 +394,34 @@ def render(plan_: Plan, out: Path, settings: Settings = Settings(),
                               caption_offset=plan_.takes[0].offset)
     manifest["output"] = str(final or out)
     # review: caption -> output time per joined take (pipeline.review seeks and converts with it)
+    # (with cuts, one entry per kept piece: the same piecewise mapping, through the cuts)
     manifest["takes"] = [{"from": seconds(max(start, 0)), "offset": seconds(offset)}
-                         for start, offset in offsets_by_take(plan_.takes)]
+                         for start, offset in offsets_by_take(_pieces(plan_))]
     if result.patch is not None:  # what the next render of this lesson may reuse
         manifest["patch"] = result.patch
     write_text(out.with_suffix(".json"), json.dumps(manifest, ensure_ascii=False, indent=2))
     return result, manifest
+
+
+def _pieces(plan_: Plan) -> Sequence[Take]:
+    """The takes as the output plays them: the pieces the cuts keep."""
+    return plan_.edit.pieces if plan_.edit is not None else plan_.takes
+
+
+def _segments(plan_: Plan) -> list[Segment]:
+    """What the render joins: each kept piece of each take, with its take's gain."""
+    gains = {(t.path, t.offset): a.gain for t, a in zip(plan_.takes, plan_.audio.takes,
+                                                        strict=True)}
+    segments = []
+    for piece in _pieces(plan_):
+        gain = gains[(piece.path, piece.offset)]
+        end = None if piece.duration >= _take_of(plan_, piece).duration else piece.duration
+        segments.append(Segment(piece.path, piece.trim, end, gain.gain, gain.ceiling))
+    return segments
+
+
+def _take_of(plan_: Plan, piece: Take) -> Take:
+    return next(t for t in plan_.takes if t.path == piece.path and t.offset == piece.offset)
 
 
 def produce(
@@ -387,17 +456,25 @@ def produce(
         write_text(data / "speech.json", json.dumps(p.speech, ensure_ascii=False, indent=2))
     write_text(out_dir / "qa.csv", findings_csv(p.qa))
     write_text(data / "qa.json", json.dumps(p.qa.to_json(), ensure_ascii=False, indent=2))
-    markers = on_output(p.takes, p.aligned)
+    markers = on_output(_pieces(p), p.aligned, p.takes)
     write_report(p.lesson, p.aligned, out_dir / "align.html",
-                 video=Video(video, pieces=offsets_by_take(p.takes)),
-                 reuse=final_dir if final_dir is not None and final_dir != out_dir else None)
-    write_otio(markers, out_dir / "align.otio", p.lesson.title, media=final_video)
+                 video=Video(video, pieces=offsets_by_take(_pieces(p))),
+                 reuse=final_dir if final_dir is not None and final_dir != out_dir else None,
+                 cuts=p.edit.rows(p.takes, settings.apply_cuts) if p.edit else ())
+    write_otio(markers, out_dir / "align.otio", p.lesson.title, media=final_video,
+               edit=p.edit.track(p.takes) if p.edit else None)
     write_csv(markers, out_dir / "align.csv")
     write_text(data / "align.json", json.dumps(p.aligned.to_json(), indent=2))
     write_text(out_dir / "audio.html", audio_html(p.audio, p.lesson.title, str(script)))
     thumbnail = _thumbnail(video, result, out_dir / "thumb.jpg")
     summary = lesson_summary(name, p, result, thumbnail)
     summary["dropped"] = [d.to_json() for d in dropped(p, result)]
+    if p.edit is not None:
+        edit = p.edit.to_json(p.takes)
+        write_text(data / "cuts.json", json.dumps(edit, ensure_ascii=False, indent=2))
+        summary["cuts"] = edit["summary"] | {"moved": len(p.edit.moved),
+                                             "removed_captions": len(p.edit.removed),
+                                             "warnings": list(p.edit.warnings)}
     write_text(data / "summary.json", json.dumps(summary, ensure_ascii=False, indent=2))
     return summary
 

@@ -80,8 +80,41 @@ def span_to_output(takes: Sequence[Take], start: int, end: int) -> tuple[int, in
                     None)
         if take is None:
             return None
-    out_start, out_end = to_output(take, start), to_output(take, end)
+    out_start, out_end = to_output(take, start), to_output(_end_piece(takes, take, end), end)
     return (out_start, out_end) if out_end > out_start else None
+
+
+def _end_piece(takes: Sequence[Take], take: Take, end: int) -> Take:
+    """The piece of ``take``'s recording a span ending at caption time ``end`` ends in: a
+    span across a cut (pipeline.cuts) ends where its end is kept, or at the last kept
+    moment before it; a span never runs on into another recording."""
+    same = [t for t in takes if t.path == take.path and t.offset == take.offset
+            and t.out_start >= take.out_start and t.caption_span()[0] < end]
+    return same[-1] if same else take
+
+
+def cut_takes(takes: Sequence[Take], kept: Sequence[Sequence[tuple[int, int]]]) -> list[Take]:
+    """The takes as the pieces a cut leaves of them (``kept``: per take, its kept
+    recording spans, in order), joined: each piece is a Take of its own (``trim`` its
+    start, ``duration`` its end), so every mapping here works through the cuts."""
+    pieces: list[Take] = []
+    out = 0
+    for take, spans in zip(takes, kept, strict=True):
+        for start, end in spans:
+            piece = Take(take.path, end, take.offset, start, out)
+            pieces.append(piece)
+            out += piece.length
+    return pieces
+
+
+def removed_to_output(takes: Sequence[Take], recording_ms: int, take: Take) -> int:
+    """Output time of a moment of ``take``'s recording; a removed moment goes to the next
+    kept one (a splice)."""
+    same = [t for t in takes if t.path == take.path and t.offset == take.offset]
+    for piece in same:
+        if recording_ms < piece.duration:
+            return piece.out_start + max(0, recording_ms - piece.trim)
+    return same[-1].out_start + same[-1].length if same else 0
 
 
 def offsets_by_take(takes: Sequence[Take]) -> tuple[tuple[int, int], ...]:

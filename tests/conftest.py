@@ -59,11 +59,13 @@ def _off_the_working_tree(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     assert not changed, f"tests wrote into the repository's own course: {changed[:10]}"
 
 
-def tiny_script(title: str = "Tiny lesson", media: str = "tiny take.webm") -> str:
+def tiny_script(title: str = "Tiny lesson", media: str = "tiny take.webm",
+                cuts: str | None = None) -> str:
     """The tiny lesson the end-to-end tests render: a clap, three captions, a VISUAL TEXT
-    after the first and a MAIN PANEL after the last."""
+    after the first and a MAIN PANEL after the last. ``cuts``: its frontmatter ``cuts:``
+    (``"off"`` for tests of the trim's timing alone)."""
     return f"""---
-title: {title}
+title: {title}{f"{chr(10)}cuts: {cuts}" if cuts else ""}
 ---
 {media}
 

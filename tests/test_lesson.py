@@ -40,7 +40,7 @@ def frame_rgb(video: Path, at: float, size: tuple[int, int]) -> np.ndarray:
 
 def test_plan_trims_at_the_clap_and_maps_everything_to_the_output(course) -> None:
     script, take, truth = course
-    p = plan(script, [take])
+    p = plan(script, [take], settings=Settings(apply_cuts=False))  # the trim alone (no cuts)
     [sync] = p.syncs
     assert abs(sync.clap / 1000 - truth["clap"]) <= 0.005
     assert abs(sync.offset / 1000 - truth["offset"]) <= 0.010
@@ -59,7 +59,8 @@ def test_render_command_writes_video_sidecars_and_manifest(course, tmp_path: Pat
                                                            capsys) -> None:
     script, take, truth = course
     out = tmp_path / "out dir" / "lesson.webm"
-    assert main(["render", str(script), "--media", str(take), "-o", str(out), "--json"]) == 0
+    assert main(["render", str(script), "--media", str(take), "-o", str(out), "--json",
+                 "--no-cuts"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc == json.loads(out.with_suffix(".json").read_text())
     assert set(doc) == {"output", "duration", "trim_start", "caption_offset", "overlays",
@@ -129,7 +130,7 @@ def test_a_lesson_without_captions_places_every_cue(tmp_path: Path) -> None:
         "short-lived and we're sure you'd agree it's what they've wanted.\n\n"
         "`[MAIN PANEL: The end]`\n")
     [take] = make_demos(tmp_path / "scripts", tmp_path / "media")
-    p = plan(script, [take.path])
+    p = plan(script, [take.path], settings=Settings(apply_cuts=False))
     assert [a.method for a in p.aligned.cues] == ["audio", "audio"]
     assert p.source.source == "recording" and p.cleaned.captions
     assert [o.kind for o in p.overlays] == ["visual_text", "main_panel"]

@@ -25,7 +25,7 @@ from pipeline.audio.clap import find_claps
 from pipeline.cli import main
 from pipeline.demo import make_demos
 
-SCRIPT = tiny_script(title="Recorder lesson", media="{media}")
+SCRIPT = tiny_script(title="Recorder lesson", media="{media}", cuts="off")  # timing by the trim
 CAPTIONS, OVERLAYS = 3, ("main_panel", "visual_text")
 TOLERANCE = 0.015  # s: trim and caption offset against the original take's truth
 
@@ -256,7 +256,8 @@ def test_a_real_recording_without_a_duration(realdata: Path, tmp_path: Path, cap
                       "**CLAP**\n1\n00:00:00,500 --> 00:00:02,000\nHello there.\n\n"
                       "2\n00:00:02,500 --> 00:00:04,500\nAnd more words.\n")
     out = tmp_path / "real.webm"
-    assert main(["render", str(script), "--media", str(path), "-o", str(out), "--json"]) == 0
+    assert main(["render", str(script), "--media", str(path), "-o", str(out), "--json",
+                 "--no-cuts"]) == 0  # (rendered whole: no tail cut)
     doc = json.loads(capsys.readouterr().out)
     assert doc["captions"] == 2 and [o["kind"] for o in doc["overlays"]] == ["visual_text"]
     assert abs(doc["duration"] - (info.duration / 1000 - doc["trim_start"])) <= 0.1

@@ -139,7 +139,8 @@ def test_cli_render_hostile_text_and_awkward_names(clip: Path, tmp_path: Path,
         encoding="utf-8",
     )
     out = folder / "-out \"final\".webm"
-    code = cli.main(["render", str(script), "--media", str(media), "-o", str(out), "--json"])
+    code = cli.main(["render", str(script), "--media", str(media), "-o", str(out), "--json",
+                     "--no-cuts"])  # (the whole 2 s clip: no tail cut)
     assert code == 0, capsys.readouterr().err
     doc = json.loads(capsys.readouterr().out)
     assert doc == json.loads(out.with_suffix(".json").read_text())

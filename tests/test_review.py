@@ -40,7 +40,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
-SCRIPT = tiny_script(title="Tiny <i>lesson</i> & more")
+SCRIPT = tiny_script(title="Tiny <i>lesson</i> & more", cuts="off")  # timing by the trim alone
 
 
 # --- pure parts --------------------------------------------------------------------------

@@ -315,7 +315,7 @@ def test_two_takes_captioned_and_joined(takes: dict, tmp_path: Path) -> None:
     out = tmp_path / "out" / "two.webm"
     out.parent.mkdir()
     assert main(["render", str(script), "--media", str(first), str(second), "-o", str(out),
-                 "--json"]) == 0
+                 "--json", "--no-cuts"]) == 0
     manifest = json.loads(out.with_suffix(".json").read_text())
     from pipeline.captions.io import read_captions
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,9 +37,21 @@ def write_csv(result: AlignResult, path: str | Path, fps: int = 30) -> None:
     write_text(path, to_csv(result, fps))
 
 
+@dataclass(frozen=True, slots=True)
+class EditTrack:
+    """The cut lesson as an edit of its raw recordings (pipeline.cuts): each kept piece
+    (recording, start ms, end ms), and each cut (output ms of its splice, a name, applied,
+    metadata), for the OTIO timeline an editor refines."""
+
+    pieces: Sequence[tuple[Path, int, int]]
+    cuts: Sequence[tuple[int, str, bool, dict[str, Any]]]
+
+
 def to_otio(result: AlignResult, name: str, fps: int = 30,
-            media: str | Path | None = None) -> Any:
-    """A timeline with one video track; every cue a marker on it (colour by confidence)."""
+            media: str | Path | None = None, edit: EditTrack | None = None) -> Any:
+    """A timeline with one video track; every cue a marker on it (colour by confidence).
+    With ``edit``, a second track holds the same lesson cut from the raw recordings (one
+    clip per kept piece: open it in an editor and move a cut), each cut a marker on it."""
     import opentimelineio as otio
 
     last = max([c.end for c in result.captions] + [c.end for c in result.cues] + [1000])
@@ -65,13 +79,43 @@ def to_otio(result: AlignResult, name: str, fps: int = 30,
                                    "method": c.method, "caption_index": c.caption_index}},
         )
         clip.markers.append(marker)
+    if edit is not None:
+        timeline.tracks.append(_edit_track(edit, fps))
     return timeline
 
 
-def write_otio(result: AlignResult, path: str | Path, name: str, fps: int = 30,
-               media: str | Path | None = None) -> None:
+def _edit_track(edit: EditTrack, fps: int) -> Any:
     import opentimelineio as otio
 
-    timeline = to_otio(result, name, fps, media)
+    def frames(ms: int) -> Any:
+        return otio.opentime.RationalTime(ms * fps / 1000, fps).round()
+
+    track = otio.schema.Track(name="cut from the recordings", kind=otio.schema.TrackKind.Video)
+    out = 0
+    for n, (path, start, end) in enumerate(edit.pieces):
+        reference = otio.schema.ExternalReference(target_url=Path(path).absolute().as_uri())
+        clip = otio.schema.Clip(name=Path(path).name, media_reference=reference,
+                                source_range=otio.opentime.TimeRange(frames(start),
+                                                                     frames(end - start)))
+        last = n == len(edit.pieces) - 1
+        for at, label, applied, meta in edit.cuts:  # on the clip its splice opens (the tail's:
+            if out <= at < out + end - start or last and at >= out:  # the last clip's end)
+                clip.markers.append(otio.schema.Marker(
+                    name=label, marked_range=otio.opentime.TimeRange(
+                        frames(start + min(at - out, end - start - 1)),
+                        otio.opentime.RationalTime(1, fps)),
+                    color=(otio.schema.MarkerColor.RED if applied
+                           else otio.schema.MarkerColor.YELLOW),
+                    metadata={"pipeline": meta}))
+        track.append(clip)
+        out += end - start
+    return track
+
+
+def write_otio(result: AlignResult, path: str | Path, name: str, fps: int = 30,
+               media: str | Path | None = None, edit: EditTrack | None = None) -> None:
+    import opentimelineio as otio
+
+    timeline = to_otio(result, name, fps, media, edit)
     with atomic_path(path) as tmp:
         otio.adapters.write_to_file(timeline, str(tmp), adapter_name="otio_json")

@@ -127,7 +127,8 @@ def parse_overrides(text: str, path: str | Path, first_line: int,
     if isinstance(root, yaml.MappingNode):
         found = next((v for k, v in root.value if k.value == KEY), None)
         if found is None:
-            if top_level:
+            if top_level and not any(k.value == "cuts" for k, _ in root.value):  # cut choices
+                # alone (pipeline.cuts.read_choices) need no cue_times
                 raise ScriptError(f"cue overrides file needs a '{KEY}:' list", path, first_line)
             return []
         node = found

@@ -15,7 +15,7 @@ import os
 import re
 import shutil
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -172,9 +172,12 @@ def _tick_step(total: int) -> int:
 
 
 def render_report(lesson: Lesson, result: AlignResult, video: Video | None = None,
-                  thumbs: dict[str, str] | None = None, out_dir: Path | None = None) -> str:
+                  thumbs: dict[str, str] | None = None, out_dir: Path | None = None,
+                  cuts: Sequence[dict[str, Any]] = ()) -> str:
+    """``cuts``: the lesson's cut list (pipeline.lesson.Edit.rows), shown after the cues."""
     return render_template("align.html.j2",
-                           **report_context(lesson, result, video, thumbs, out_dir))
+                           **report_context(lesson, result, video, thumbs, out_dir),
+                           cuts=list(cuts))
 
 
 def thumbnail_args(video: Path, at_ms: int, out: Path, width: int = THUMB_WIDTH) -> list[str]:
@@ -253,7 +256,8 @@ def _thumb_index(folder: Path) -> dict[str, str]:
 
 
 def write_report(lesson: Lesson, result: AlignResult, out: str | Path,
-                 video: str | Path | Video | None = None, reuse: Path | None = None) -> Path:
+                 video: str | Path | Video | None = None, reuse: Path | None = None,
+                 cuts: Sequence[dict[str, Any]] = ()) -> Path:
     """Write the report (and, with a video, its thumbnails beside it); returns its path.
     ``reuse``: an earlier report's folder whose thumbnails of unchanged frames are copied."""
     out = Path(out)
@@ -261,5 +265,5 @@ def write_report(lesson: Lesson, result: AlignResult, out: str | Path,
     folder = f"{out.stem}_thumbs"
     thumbs = make_thumbnails(result, clip, out.parent / folder,
                              reuse / folder if reuse is not None else None) if clip else None
-    write_text(out, render_report(lesson, result, clip, thumbs, out.parent))
+    write_text(out, render_report(lesson, result, clip, thumbs, out.parent, cuts))
     return out

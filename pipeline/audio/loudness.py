@@ -26,7 +26,7 @@ import math
 import re
 import subprocess
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,8 @@ from pipeline.errors import MediaError
 
 BLOCK = 100  # ms per block: the hop of BS.1770's gating blocks and of the short-term track
 BLOCK_SAMPLES = RATE * BLOCK // 1000
+FRAME = 10  # ms per frame of the level track (a cut's quietest spot)
+FRAME_SAMPLES = RATE * FRAME // 1000
 GATE_BLOCKS = 4  # 400 ms gating (momentary) blocks
 SHORT_BLOCKS = 30  # 3 s short-term windows (loudness range)
 ABSOLUTE_GATE = -70.0  # LUFS
@@ -111,20 +113,24 @@ class LoudnessTrack:
     clipped: np.ndarray  # int32
     hum_block: np.ndarray  # int32
     hum: np.ndarray  # float32 (chunks, 5)
+    # per 10 ms frame: the level in whole dB (int8, -127 for digital silence): where a cut
+    # finds the quietest spot of a pause (pipeline.cuts)
+    frames: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int8))
 
     def to_json(self) -> dict[str, Any]:
         def pack(a: np.ndarray, dtype: str) -> str:
             return base64.b64encode(np.ascontiguousarray(a, dtype=dtype).tobytes()).decode()
         return {"power": pack(self.power, "<f8"), "peak": pack(self.peak, "<f4"),
                 "clipped": pack(self.clipped, "<i4"), "hum_block": pack(self.hum_block, "<i4"),
-                "hum": pack(self.hum, "<f4")}
+                "hum": pack(self.hum, "<f4"), "frames": pack(self.frames, "i1")}
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> LoudnessTrack:
         def unpack(key: str, dtype: str) -> np.ndarray:
             return np.frombuffer(base64.b64decode(doc[key]), dtype=dtype)
         return cls(unpack("power", "<f8"), unpack("peak", "<f4"), unpack("clipped", "<i4"),
-                   unpack("hum_block", "<i4"), unpack("hum", "<f4").reshape(-1, 5))
+                   unpack("hum_block", "<i4"), unpack("hum", "<f4").reshape(-1, 5),
+                   unpack("frames", "i1") if "frames" in doc else np.zeros(0, dtype=np.int8))
 
 
 class LoudnessTap:
@@ -143,6 +149,7 @@ class LoudnessTap:
         self._clipped: list[np.ndarray] = []
         self._hum_block: list[int] = []
         self._hum: list[list[float]] = []
+        self._frames: list[np.ndarray] = []
 
     def feed(self, frames: np.ndarray) -> None:
         both = np.concatenate([self._rest, frames]) if len(self._rest) else frames
@@ -153,6 +160,9 @@ class LoudnessTap:
         x = np.ascontiguousarray(both[:n, 0])
         self._power.append(both[:n, 1].reshape(-1, BLOCK_SAMPLES).mean(axis=1, dtype=np.float64))
         blocks = x.reshape(-1, BLOCK_SAMPLES)
+        with np.errstate(divide="ignore"):
+            level = 10 * np.log10(np.square(x).reshape(-1, FRAME_SAMPLES).mean(axis=1))
+        self._frames.append(np.clip(np.round(level), -127, 0).astype(np.int8))
         magnitude = np.abs(blocks)
         self._clipped.append(np.count_nonzero(magnitude >= CLIP, axis=1).astype(np.int32))
         self._peak.append(self._true_peaks(x, magnitude))
@@ -207,7 +217,7 @@ class LoudnessTap:
         return LoudnessTrack(
             join(self._power, np.float64), join(self._peak, np.float32),
             join(self._clipped, np.int32), np.array(self._hum_block, dtype=np.int32),
-            np.array(self._hum, dtype=np.float32).reshape(-1, 5))
+            np.array(self._hum, dtype=np.float32).reshape(-1, 5), join(self._frames, np.int8))
 
 
 # --- figures for a span of the track ---------------------------------------------------

@@ -92,7 +92,15 @@ def lesson_row(output: Path, name: str, status: str, reason: str | None) -> dict
         "captions_from": str(summary["captions_from"]) if summary.get("captions_from") else None,
         "unspoken": len(summary.get("unspoken") or ()),
         "unscripted": len(summary.get("unscripted") or ()),
+        "cuts": _cuts(summary.get("cuts")),
     }
+
+
+def _cuts(counts: Any) -> str | None:
+    """summary.json's ``cuts`` as a line: '2 retakes cut, 14 s of silence shortened'."""
+    from pipeline.cuts import describe
+
+    return describe(counts) or None if isinstance(counts, dict) else None
 
 
 def _dropped(entries: Any) -> list[dict[str, Any]]:

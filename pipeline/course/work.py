@@ -33,6 +33,7 @@ COURSE_FILE = "course.toml"  # beside scripts/: the course's [theme] and [audio]
 def course_settings(root: Path) -> Any:
     """pipeline.lesson.Settings from ``<root>/course.toml`` (the defaults without one)."""
     from pipeline.audio.normalize import audio_settings
+    from pipeline.cuts import cut_settings
     from pipeline.lesson import Settings
     from pipeline.render.theme import read_toml, theme_from_dict
 
@@ -42,7 +43,7 @@ def course_settings(root: Path) -> Any:
     data = read_toml(path, "the course settings")
     theme = data.get("theme")
     return Settings(theme=theme_from_dict(theme, path) if isinstance(theme, dict) else None,
-                    audio=audio_settings(data, path))
+                    audio=audio_settings(data, path), cuts=cut_settings(data.get("cuts"), path))
 
 
 def lesson_steps(cache: StepCache, job: LessonJob) -> tuple[Callable[..., Any], list[str]]:
@@ -71,9 +72,12 @@ def align_job(job: LessonJob, lesson: Any, profile: Any) -> Any:
         cache.save()
 
 
-def run_lesson(job: LessonJob, out_dir: Path, report: Report) -> LessonOutcome:
+def run_lesson(job: LessonJob, out_dir: Path, report: Report,
+               cuts: bool = True) -> LessonOutcome:
     """The whole lesson (pipeline.lesson.produce); audio analysis cached by recording.
     Anything of the plan the output lacks comes back as the outcome's warnings."""
+    from dataclasses import replace
+
     from pipeline.course.orchestrate import LessonOutcome, dropped_warnings
     from pipeline.lesson import produce
 
@@ -82,8 +86,14 @@ def run_lesson(job: LessonJob, out_dir: Path, report: Report) -> LessonOutcome:
     try:
         produce(job.script, list(job.media), out_dir, name=job.name,
                 final_dir=out_dir.parent / job.name, cached=cached,
-                settings=course_settings(job.script.parent.parent),
+                settings=replace(course_settings(job.script.parent.parent), apply_cuts=cuts),
                 identities=identities, report=report)
     finally:
         cache.save()
     return LessonOutcome(job.name, "built", warnings=dropped_warnings(out_dir, job.script))
+
+
+def run_lesson_uncut(job: LessonJob, out_dir: Path, report: Report) -> LessonOutcome:
+    """``build --no-cuts``: run_lesson with the cuts listed but none applied (a work
+    function of its own, so the build's cache key tells the two apart)."""
+    return run_lesson(job, out_dir, report, cuts=False)

@@ -13,6 +13,7 @@ from pipeline.ffmpeg import media_arg
 from pipeline.render.plan import CardInput, Frame, Source, Timing, keyframe_interval, video_bitrate
 
 AUDIO_RATE = 48000
+SPLICE_FADE = 16  # ms of equal-power crossfade where a cut joins two pieces of a recording
 
 
 def sec(ms: float) -> str:
@@ -68,6 +69,52 @@ def audio_chain(source: Source) -> str:
     return ",".join(parts)
 
 
+def splices(sources: Sequence[Source]) -> list[list[int]]:
+    """The sources in runs of consecutive pieces of one recording (a cut take): each run
+    longer than one has its audio spliced from one decode (:func:`spliced_audio_chain`)."""
+    runs: list[list[int]] = []
+    for i, source in enumerate(sources):
+        if runs and sources[runs[-1][-1]].path == source.path and source.start >= sources[
+                runs[-1][-1]].end:
+            runs[-1].append(i)
+        else:
+            runs.append([i])
+    return runs
+
+
+def spliced_audio_chain(sources: Sequence[Source], input_no: int, out: str,
+                        fade: int = SPLICE_FADE) -> list[str]:
+    """Pieces of one recording (in order, a cut between each two) from one decode of
+    input ``input_no``: split at the cut points (``asegment``: sample exact, nothing
+    buffered), each splice an equal-power crossfade (quarter-sine curves) of ``fade`` ms.
+    Each piece takes ``fade / 2`` ms of the removed material on each side it is spliced,
+    so the length stays the sum of the pieces and every piece stays where the video has
+    it; then the take's gain and limiter (:func:`audio_chain`)."""
+    half = fade // 2
+    bounds: list[int] = []
+    for k, source in enumerate(sources):
+        bounds += [source.start - (half if k else 0), source.end + (half if k < len(sources) - 1
+                                                                   else 0)]
+    skip_first = bounds[0] <= 0
+    points = bounds[1:] if skip_first else bounds
+    labels = [f"{out}s{n}" for n in range(len(points) + 1)]
+    chains = [f"[{input_no}:a:0]asegment=timestamps={'|'.join(sec(t) for t in points)}"
+              + "".join(f"[{label}]" for label in labels)]
+    kept = labels[0::2] if skip_first else labels[1::2]
+    for label in labels:
+        if label not in kept:
+            chains.append(f"[{label}]anullsink")
+    for n, label in enumerate(kept):
+        chains.append(f"[{label}]asetpts=PTS-STARTPTS[{out}k{n}]")
+    joined = f"{out}k0"
+    for n in range(1, len(kept)):
+        chains.append(f"[{joined}][{out}k{n}]acrossfade=d={sec(fade)}:c1=qsin:c2=qsin"
+                      f"[{out}x{n}]")
+        joined = f"{out}x{n}"
+    chains.append(f"[{joined}]{audio_chain(sources[0])}[{out}]")
+    return chains
+
+
 def source_input_args(source: Source, full_length: int | None = None) -> list[str]:
     """Input options reading ``source``'s span (decoded, so the cut is frame accurate)."""
     args: list[str] = []
@@ -106,8 +153,11 @@ def card_chain(index: int, input_no: int, card: CardInput, base: str, out: str) 
     ]
 
 
-def source_chains(sources: Sequence[Source], frame: Frame) -> tuple[list[str], str, str]:
-    """Join the sources (video and audio) into one stream each.
+def source_chains(sources: Sequence[Source], frame: Frame,
+                  spliced: dict[int, int] | None = None) -> tuple[list[str], str, str]:
+    """Join the sources (video and audio) into one stream each. ``spliced``: for each run
+    of pieces of one recording (:func:`splices`, by its first source) the input that
+    decodes that recording's audio whole (:func:`spliced_audio_chain`).
 
     Returns (filters, video label, audio label or an input stream specifier).
     """
@@ -117,6 +167,8 @@ def source_chains(sources: Sequence[Source], frame: Frame) -> tuple[list[str], s
             return [f"[0:a:0]{audio_chain(source)}[asrc]"], "0:v", "[asrc]"
         silent = f"anullsrc=r={AUDIO_RATE}:cl=stereo,atrim=duration={sec(source.duration)}[asrc]"
         return [silent], "0:v", "[asrc]"
+    if spliced:
+        return _spliced_chains(sources, frame, spliced)
     chains: list[str] = []
     pairs = ""
     for i, source in enumerate(sources):
@@ -137,6 +189,28 @@ def fit_chain(frame: Frame) -> str:
     return (f"scale={frame.width}:{frame.height}:force_original_aspect_ratio=decrease,"
             f"pad={frame.width}:{frame.height}:(ow-iw)/2:(oh-ih)/2,setsar=1,fps={fps},"
             "format=yuv420p")
+
+
+def _spliced_chains(sources: Sequence[Source], frame: Frame,
+                    spliced: dict[int, int]) -> tuple[list[str], str, str]:
+    """source_chains with cut takes: the video pieces concatenated (each cut on its
+    frame), the audio of each cut take spliced from one decode with crossfades."""
+    chains = [f"[{i}:v]{fit_chain(frame)}[v{i}]" for i in range(len(sources))]
+    chains.append("".join(f"[v{i}]" for i in range(len(sources)))
+                  + f"concat=n={len(sources)}:v=1:a=0[vcat]")
+    runs = splices(sources)
+    for r, run in enumerate(runs):
+        first = sources[run[0]]
+        length = sum(sources[i].duration for i in run)
+        if not first.has_audio:
+            chains.append(f"anullsrc=r={AUDIO_RATE}:cl=stereo,atrim=duration={sec(length)}[a{r}]")
+        elif len(run) > 1:
+            chains += spliced_audio_chain([sources[i] for i in run], spliced[run[0]], f"a{r}")
+        else:
+            chains.append(f"[{run[0]}:a:0]{audio_chain(first)}[a{r}]")
+    chains.append("".join(f"[a{r}]" for r in range(len(runs)))
+                  + f"concat=n={len(runs)}:v=0:a=1[acat]")
+    return chains, "vcat", "[acat]"
 
 
 def burn_in_filter(subtitles: Path, fonts_dir: Path) -> str:
@@ -164,7 +238,12 @@ def full_render_args(
     first_card = len(sources)
     for card in cards:
         args += card_input_args(card)
-    chains, video, audio = source_chains(sources, frame)
+    spliced: dict[int, int] = {}
+    for run in splices(sources):  # a cut take's audio: one whole decode, spliced
+        if len(run) > 1 and sources[run[0]].has_audio:
+            spliced[run[0]] = first_card + len(cards) + len(spliced)
+            args += ["-i", media_arg(sources[run[0]].path)]
+    chains, video, audio = source_chains(sources, frame, spliced)
     base = video
     for i, card in enumerate(cards):
         out = f"o{i}"
@@ -177,7 +256,7 @@ def full_render_args(
     chains.append(f"[{base}]{','.join(tail)}[vout]")
     maps = ["-map", "[vout]", "-map", audio]
     if captions_vtt is not None and burn_in is None:
-        subtitle_input = first_card + len(cards)
+        subtitle_input = first_card + len(cards) + len(spliced)
         # Copied, not re-encoded: ffmpeg's webvtt encoder goes through ASS and would add
         # U+2060 after every backslash in the caption text.
         args += ["-f", "webvtt", "-i", media_arg(captions_vtt)]

@@ -104,7 +104,11 @@ def render_video(
         patched = record is not None and _patched(previous, record, sources, frame, cards, webm,
                                                   work, preset, captions_vtt if kept else None,
                                                   progress)
-        if use_smart and not patched:
+        if use_smart and not patched and len(sources) > 1:  # a cut take: pieces of one recording
+            smart_render.render_cut(sources, frame, cards, webm, work, preset=preset,
+                                    captions_vtt=captions_vtt if kept else None,
+                                    progress=progress, info=first)
+        elif use_smart and not patched:
             smart_render.render(sources[0], frame, cards, webm, work, preset=preset,
                                 captions_vtt=captions_vtt if kept else None,
                                 progress=progress, info=first)

@@ -58,8 +58,10 @@ class Piece:
 
 
 def possible(sources: Sequence[Source], infos: Sequence[ffmpeg.MediaInfo]) -> bool:
-    """Smart render needs one VP9 recording (its packets are copied into the webm)."""
-    return len(sources) == 1 and infos[0].video == "vp9"
+    """Smart render needs one VP9 recording (its packets are copied into the webm); a cut
+    take is several pieces of that one recording (:func:`render_cut`)."""
+    return (len(sources) == 1 or len(ffmpeg_args.splices(sources)) == 1) \
+        and infos[0].video == "vp9"
 
 
 def parse_framecrc(text: str) -> list[Packet]:
@@ -87,8 +89,10 @@ def plan_pieces(packets: Sequence[Packet], start: int, end: int,
     """Split the recording's [start, end) (ms) into copied and re-encoded pieces.
 
     ``spans`` are the overlays' [start, end) in recording time. A keyframe interval is
-    copied when it starts at its keyframe inside the trim, ends inside it, and no span
-    touches it; consecutive intervals of the same kind make one piece.
+    copied when it starts at its keyframe inside the trim and no span touches it, also
+    when the trim (or a cut) ends inside it: its frames up to there decode from its own
+    keyframe (a VP9 frame refers only to frames before it, hidden ones packed with them);
+    consecutive intervals of the same kind make one piece.
     """
     frames = [p for p in packets if start <= p.pts < end]
     if not frames:
@@ -101,7 +105,7 @@ def plan_pieces(packets: Sequence[Packet], start: int, end: int,
         k = _interval_of(keys, frame.pts)
         interval_start = keys[k] if k >= 0 else packets[0].pts
         interval_end = keys[k + 1] if k + 1 < len(keys) else stream_end
-        whole = interval_start >= start and (interval_end <= end or end >= stream_end)
+        whole = interval_start >= start
         touched = any(s < interval_end and e > interval_start for s, e in spans)
         encode = k < 0 or not whole or touched
         if groups and groups[-1][0] == encode and (encode or not frame.key):
@@ -259,3 +263,68 @@ def _part(progress: ffmpeg.Progress | None, done: int, piece: Piece,
     if progress is None:
         return None
     return lambda fraction: progress(min(0.99, (done + fraction * piece.duration) / total))
+
+
+# --- a cut take (pipeline.cuts): several pieces of one recording -------------------------
+
+
+def render_cut(sources: Sequence[Source], frame: Frame, cards: Sequence[CardInput], out: Path,
+               work: Path, *, preset: str, captions_vtt: Path | None,
+               progress: ffmpeg.Progress | None, info: ffmpeg.MediaInfo) -> list[Piece]:
+    """``render`` for the pieces a cut take keeps (one recording, in order): each piece
+    planned as a trim of its own, so only the keyframe intervals a cut (or a card)
+    touches are re-encoded; the pieces joined; the audio spliced from one decode with a
+    crossfade at each cut (ffmpeg_args.spliced_audio_chain)."""
+    packets = parse_framecrc(ffmpeg.packet_listing(sources[0].path))
+    planned: list[tuple[Piece, int]] = []  # (piece, output ms where its source begins)
+    at = 0
+    for source in sources:
+        local = [(c.timing.start - at + source.start, c.timing.end - at + source.start)
+                 for c in cards if c.timing.start < at + source.duration and c.timing.end > at]
+        planned += [(p, at) for p in plan_pieces(packets, source.start, source.end, local)]
+        at += source.duration
+    if not planned:
+        raise RenderError("no video frames in the spans to render", sources[0].path)
+    total = sum(p.duration for p, _ in planned if p.encode) or 1
+    done = 0
+    files = []
+    for n, (piece, base) in enumerate(planned):
+        path = work / f"piece{n:04d}.webm"
+        source = next(s for s in sources if s.start <= piece.start < s.end)
+        if piece.encode:
+            offset = base + piece.start - source.start  # output ms of the piece's first frame
+            local_cards = [shift_card(c, offset) for c in cards
+                           if c.timing.start < offset + piece.duration and c.timing.end > offset]
+            ffmpeg.run(encode_piece_args(source.path, piece, local_cards, frame, preset, path,
+                                         span_kbps(packets, piece)),
+                       duration=piece.duration, progress=_part(progress, done, piece, total),
+                       what=source.path)
+            done += piece.duration
+        else:
+            ffmpeg.run(copy_piece_args(source.path, piece, path), what=source.path)
+        files.append(path)
+    concat = work / "pieces.ffconcat"
+    concat.write_text(concat_list(files, [p.duration for p, _ in planned]), encoding="utf-8")
+    ffmpeg.run(mux_cut_args(concat, sources, captions_vtt, out), what=out)
+    if progress is not None:
+        progress(1.0)
+    return [p for p, _ in planned]
+
+
+def mux_cut_args(concat: Path, sources: Sequence[Source], captions_vtt: Path | None,
+                 out: Path) -> list[str]:
+    """Join the pieces (copied) with the spliced audio and the captions into the webm."""
+    length = sum(s.duration for s in sources)
+    args = ["-f", "concat", "-safe", "0", "-i", media_arg(concat)]
+    if sources[0].has_audio:
+        args += ["-i", media_arg(sources[0].path)]
+        chains = ffmpeg_args.spliced_audio_chain(sources, 1, "aout")
+        maps = ["-filter_complex", ";".join(chains), "-map", "0:v:0", "-map", "[aout]"]
+    else:
+        args += ["-f", "lavfi", "-i", f"anullsrc=r=48000:cl=stereo:d={sec(length)}"]
+        maps = ["-map", "0:v:0", "-map", "1:a:0"]
+    if captions_vtt is not None:
+        args += ["-f", "webvtt", "-i", media_arg(captions_vtt)]
+        maps += ["-map", "2:s:0", "-c:s", "copy"]
+    return [*args, *maps, "-c:v", "copy", *audio_codec_args(), "-t", sec(length),
+            "-f", "webm", media_arg(out)]
