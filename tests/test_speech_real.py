@@ -183,7 +183,7 @@ def test_a_caption_of_words_not_heard_is_a_qa_finding() -> None:
                 Caption(2, 2600, 4200, "Dogs chase red balls.")]
     [finding] = not_heard_findings(captions, timing)
     assert (finding.index, finding.rule, finding.severity) == (2, "not_heard", "warning")
-    assert "3 of 4 words spread by interpolation" in finding.message
+    assert "3 of 4 words not both recognised and forced" in finding.message
 
 
 def test_a_short_unscripted_sound_is_a_filler_not_an_ad_lib() -> None:

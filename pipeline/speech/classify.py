@@ -57,7 +57,8 @@ def span_kind(start: int, end: int, heard: str) -> str:
 
 NOT_HEARD = 0.75  # a caption's mean word confidence below this: its words were not heard
 # (a word recognised among recognised neighbours scores 1.0, one only forced among
-# unrecognised ones 0.5, one spread between heard words by interpolation 0.25)
+# unrecognised ones 0.5, one recognised where the forcing found no path 0.5 at most, one
+# spread between recognised words there 0.25)
 
 
 def not_heard_findings(captions: Sequence[Caption], timing: Timing) -> tuple[Finding, ...]:
@@ -73,9 +74,8 @@ def not_heard_findings(captions: Sequence[Caption], timing: Timing) -> tuple[Fin
             continue
         mean = sum(conf) / len(conf)
         if mean < NOT_HEARD:
-            guessed = sum(x <= 0.25 for x in conf)
-            how = (f"{guessed} of {len(conf)} words spread by interpolation" if guessed
-                   else f"most of its {len(conf)} words only forced, not recognised")
+            guessed = sum(x <= 0.5 for x in conf)
+            how = f"{guessed} of {len(conf)} words not both recognised and forced"
             out.append(Finding(c.index, "not_heard", "warning",
                                f"words not really heard ({how}; confidence {mean:.2f}):"
                                " check where they are said", False))
