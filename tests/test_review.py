@@ -514,3 +514,44 @@ def test_keyboard_nudge_and_undo_in_the_browser(server: Server, browser: Any,
     saved_after("z")
     assert pinned() == (start if visual["pinned"] else None)  # back where it was
     page.close()
+
+
+# --- cuts: the editor's choices in the sidecar's cuts: list (issue 21) ----------------------
+
+def test_cut_choices_are_written_where_the_build_reads_them_and_pins_are_kept(
+        tmp_path: Path) -> None:
+    from pipeline.cuts import CutsError, read_choices
+    from pipeline.review.sidecar import write_cut
+
+    script, lesson = _lesson(tmp_path)
+    side = sidecar_path(script)
+    pinned = write_pin(script, lesson.cues[0], "x", Pin(3400), by_id=False, seen=ABSENT)
+    restore = write_cut(script, lambda c: False, {"restore": "0:06.500"}, seen=pinned.version)
+    assert not restore.conflict
+    added = write_cut(script, lambda c: False, {"from": "0:01.000", "to": "0:01.500"},
+                      seen=restore.version)
+    # a restore changes its mind: the choice naming that cut is replaced, not repeated
+    changed = write_cut(script, lambda c: not c.adds and c.at == 6500,
+                        {"at": "0:06.500", "from": "0:06.000", "to": "0:07.200"},
+                        seen=added.version)
+    choices = read_choices(side)
+    assert [(c.restore, c.at, c.start, c.end) for c in choices] == [
+        (False, None, 1000, 1500), (False, 6500, 6000, 7200)]
+    assert [(p.text, p.start) for p in read_sidecar(side)] == [("first idea | second idea", 3400)]
+    # a stale version still writes, and says so
+    stale = write_cut(script, lambda c: c.adds, None, seen=added.version)
+    assert stale.conflict and [c.at for c in read_choices(side)] == [6500]
+    # a bad choice (an added cut over another) is refused: the file stays as it was
+    write_cut(script, lambda c: False, {"from": 20, "to": 22}, seen=stale.version)
+    before = side.read_bytes()
+    with pytest.raises(CutsError, match="overlaps"):
+        write_cut(script, lambda c: False, {"from": 21, "to": 23}, seen=None)
+    with pytest.raises(CutsError, match="ends"):
+        write_cut(script, lambda c: False, {"from": 30, "to": 29}, seen=None)
+    assert side.read_bytes() == before
+    assert [(p.text, p.start) for p in read_sidecar(side)] == [("first idea | second idea", 3400)]
+    # and a pin written after keeps the cut choices
+    write_pin(script, lesson.cues[1], "y", Pin(5000), by_id=False, seen=None)
+    assert [(c.start, c.end) for c in read_choices(side)] == [(6000, 7200), (20_000, 22_000)]
+    assert len(read_sidecar(side)) == 2
+    align_cues(parse_script(script))  # align reads the file too
