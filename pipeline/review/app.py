@@ -345,11 +345,18 @@ def _cut_choice(body: dict[str, Any], view: review_state.LessonView,
             raise ValueError("the span runs past the end of the video")
         start, end = view.caption_ms(to_ms(lo)), view.caption_ms(to_ms(hi))
         return (lambda choice: False), _span_entry(None, start, end, rows, None)
-    key = to_ms(number("key"))
+    key = body.get("key")
+    if isinstance(key, bool) or not isinstance(key, int | float):
+        raise TypeError("key must be a number of seconds")
+    key = to_ms(float(key))  # a head cut lies before caption time 0: negative
     row = next((r for r in rows if r.start <= key < max(r.end, r.start + 1)), None)
     if row is None:
         raise LookupError("no such cut (rebuilt meanwhile? reload the page)")
-    at = row.choice.at if row.choice is not None and row.choice.at is not None else key
+    at = row.choice.at if row.choice is not None and row.choice.at is not None else max(
+        key, row.start, 0)
+    if at >= row.end:
+        raise ValueError("this cut lies before caption time 0 (before the first caption): "
+                         "the sidecar cannot name it")
     if action == "restore":  # an added cut goes; a proposed one is kept
         return row.names, None if row.manual else {"restore": format_clock(at)}
     if action == "cut":
@@ -377,7 +384,7 @@ def _span_entry(row: review_state.CutRow | None, start: int, end: int,
     kept inside the span), or an added cut; refused when empty, out of range or over
     another cut."""
     if start < 0:
-        raise ValueError("a cut cannot start before the recording")
+        raise ValueError("a cut cannot start before caption time 0 (the first caption)")
     if end - start < 40:
         raise ValueError("the cut would be shorter than a frame: restore it instead")
     for other in rows:

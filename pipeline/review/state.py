@@ -277,6 +277,7 @@ def cut_state(view: LessonView, row: CutRow, n: int) -> dict[str, Any]:
         "video": seconds(max(0, at)), "video_clock": format_clock(max(0, at)),
         "left": left, "width": width, "in_video": in_video, "cut_next": row.cut_next,
         "pending": pending, "status": status, "manual": row.manual,
+        "fixed": row.end <= 0,  # before caption time 0: no choice can name it
     }
 
 

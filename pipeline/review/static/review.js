@@ -332,7 +332,9 @@
         if (extra) { b.setAttribute("data-edge", extra[0]); b.setAttribute("data-by", String(extra[1])); }
         acts.appendChild(b);
       }
-      if (c.cut_next) {
+      if (c.fixed) {
+        st.textContent += " · before the first caption: change it with the course's [cuts] head setting";
+      } else if (c.cut_next) {
         button(c.manual ? "Remove" : "Restore", "restore", c.manual ? "remove this cut" : "keep this material in the lesson");
         button("◂ start", "nudge", "widen: start 100 ms earlier", ["start", -100]);
         button("start ▸", "nudge", "narrow: start 100 ms later", ["start", 100]);
