@@ -244,7 +244,8 @@ def cmd_captions(args: argparse.Namespace) -> int:
     human = "\n".join(
         [f"{lesson.path}: {len(made)} captions from {heard} of {len(doc['words'])} words heard"]
         + [f"  {lesson.path}:{p['line']}: unspoken: {p['text']}" for p in doc["unspoken"]]
-        + [f"  unscripted speech {u['start']:.2f}-{u['end']:.2f} s" for u in doc["unscripted"]]
+        + [f"  unscripted {'filler' if u['kind'] == 'filler' else 'speech'}"
+           f" {u['start']:.2f}-{u['end']:.2f} s" for u in doc["unscripted"]]
     )
     emit(args, doc, human)
     return 0

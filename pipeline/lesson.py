@@ -282,6 +282,10 @@ def plan(
     source, timing, cleaned, aligned = align_lesson(lesson, media, profile, cached=cached,
                                                     identities=identities, report=report)
     qa = check_captions(cleaned.captions, profile, lesson, source.issues)
+    if timing is not None:  # captions made from the recordings: those not really heard
+        from pipeline.speech.classify import not_heard_findings
+
+        qa = replace(qa, findings=qa.findings + not_heard_findings(cleaned.captions, timing))
 
     # the captions as written say when the words are spoken: cleaning may keep a caption up
     # longer to be read (extend_for_reading), which pulled the offset early (issue 20)

@@ -346,6 +346,9 @@ def test_lesson_named_like_a_report_file_builds_with_its_manifest_intact(
     script = tmp_path / f"{name}.md"
     script.write_text("---\ntitle: T\ncaption_offset: 0\n---\n\n# T\n\nHello there.\n",
                       encoding="utf-8")
+    # captions given: the recording is a tone, refused as speech (tests/test_speech_real.py)
+    script.with_suffix(".srt").write_text("1\n00:00:00,100 --> 00:00:00,800\nHello there.\n",
+                                          encoding="utf-8")
     out = tmp_path / name
     out.mkdir()
     summary = produce(script, [rec], out)

@@ -288,19 +288,19 @@ def test_extend_for_reading_into_the_silence_only_when_that_is_enough() -> None:
         "extend_for_reading"}
 
 
-def test_a_recording_without_the_script_says_everything_is_unspoken(
+def test_a_recording_without_speech_is_refused(
         takes: dict, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    # was: captions with every paragraph unspoken and cues `estimated`, exit 0; a silent
+    # recording is bad input now (issue 19): exit 2 with the reason (tests/test_speech_real.py
+    # has music, another language and another lesson)
     silent = tmp_path / "silent.webm"
     audio = synthesize_audio([], CLAP_AT, 0, 4000, seed=3)
     label = tmp_path / "label.png"
     _label(label, parse_script(_script(takes)), "silent")
     encode(audio, label, silent, 4000)
-    assert main(["captions", str(_script(takes)), "--media", str(silent), "--json"]) == 0
-    doc = json.loads(capsys.readouterr().out)
-    assert doc["captions"] == [] and len(doc["unspoken"]) == 3
-    assert main(["align", str(_script(takes)), "--media", str(silent), "--json"]) == 0
-    cues = json.loads(capsys.readouterr().out)["cues"]
-    assert {c["method"] for c in cues} == {"estimated"}  # not claimed as heard
+    assert main(["captions", str(_script(takes)), "--media", str(silent), "--json"]) == 2
+    assert f"{silent}: the recording holds no speech" in capsys.readouterr().err
+    assert main(["align", str(_script(takes)), "--media", str(silent), "--json"]) == 2
     assert main(["captions", str(_script(takes)), "--media", str(tmp_path / "none.webm")]) == 2
 
 
@@ -424,3 +424,15 @@ def test_paragraphs_are_forced_first_and_recognition_runs_only_where_that_fails(
     assert 0 < skip.stats["recognised_s"] < truth[-1]["end"] - truth[2]["start"] + 1
     assert [p.line for p in skip.unspoken] == [P2_LINE]
     assert not any(w.heard for w in skip.words if w.word.line == P2_LINE)
+
+
+def test_the_same_text_always_sounds_the_same() -> None:
+    # espeak-ng keeps the previous utterance's state in the library: the same sentence
+    # came out up to 300 samples longer after another voice had spoken (test takes then
+    # changed with test order)
+    from pipeline.speech.voice import speak
+
+    first = speak("Welcome back to the course.")
+    speak("Ein ganz anderer Satz auf Deutsch.", voice="de")
+    speak("Um.", rate=200)
+    assert np.array_equal(speak("Welcome back to the course."), first)

@@ -91,7 +91,7 @@ def lesson_row(output: Path, name: str, status: str, reason: str | None) -> dict
         "dropped": _dropped(summary.get("dropped")),
         "captions_from": str(summary["captions_from"]) if summary.get("captions_from") else None,
         "unspoken": len(summary.get("unspoken") or ()),
-        "unscripted": len(summary.get("unscripted") or ()),
+        "unscripted": sum(u.get("kind") != "filler" for u in summary.get("unscripted") or ()),
         "cuts": _cuts(summary.get("cuts")),
     }
 

@@ -20,6 +20,7 @@ from pipeline.align.cues import AlignResult, align_cues
 from pipeline.captions.clean import extend_for_reading, layout
 from pipeline.captions.profiles import Profile
 from pipeline.models import Caption, Lesson
+from pipeline.speech.classify import span_kind
 from pipeline.speech.forced import TimedWord, Timing
 from pipeline.timecode import seconds
 
@@ -220,6 +221,7 @@ def captions_json(lesson: Lesson, timing: Timing, captions: Sequence[Caption]) -
         "unspoken": [{"line": p.line, "text": p.text} for p in timing.unspoken],
         "unscripted": [{"start": seconds(s.start + bases[s.take]),
                         "end": seconds(s.end + bases[s.take]), "take": s.take,
-                        "heard": s.text} for s in timing.unscripted],
+                        "heard": s.text, "kind": span_kind(s.start, s.end, s.text)}
+                       for s in timing.unscripted],
         "pronounced_by_rules": [{"word": w, "source": src} for w, src in timing.spelled],
     }

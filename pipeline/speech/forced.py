@@ -66,6 +66,8 @@ _MS_PER_WORD = 330  # a slow speaker's pace, to judge whether a gap can hold a s
 _UNSCRIPTED_MIN = 2  # recognised words in a row no script word took, to report them
 _UNSCRIPTED_MS = 700  # ... or this long
 _RESYNC_AHEAD = 8  # paragraphs whose start recognition looks for, after forcing failed
+GUESSED = 0.25  # confidence of a word neither recognised nor forced (interpolated)
+_SKIP_RUN = 4  # unheard words in a row inside a spoken sentence that may have been skipped
 # forcing: wide beams (MEASUREMENTS.md), acoustic scores on every other frame (measured: the
 # same sentence starts once the words are clipped to their speech, 40% less CPU), 2
 # Gaussians (benchmarks/bench_speech.py: the same sentence starts, 15-20% less CPU; 1: a
@@ -582,7 +584,22 @@ def time_script(lesson: Lesson, media: Sequence[Path], *, claps: bool = False,
     for k, path in enumerate(media):
         progress(0.3 * k / len(media))
         heard.append(listen(path, clap=claps))
-    return time_heard(lesson, heard, progress=lambda f: progress(0.3 + 0.7 * f))
+    timing = time_heard(lesson, heard, progress=lambda f: progress(0.3 + 0.7 * f))
+    _check(lesson, timing, media, heard)
+    return timing
+
+
+def _check(lesson: Lesson, timing: Timing, media: Sequence[Path], heard: Sequence[Heard]) -> None:
+    """Bad input (silence, music, another language or lesson) is an error, not captions."""
+    from pipeline.speech.classify import check_recordings
+
+    # heard: recognised, and in a stretch the forcing could time (words only spread between
+    # recognised ones where forcing found no path do not count: French espeak-ng speech had
+    # 12 of 39 script words "recognised", all in one piece the forcing refused)
+    confident = sum(w.heard and w.confidence > 0.5 for w in timing.words)
+    check_recordings(lesson, min(int(timing.stats.get("heard", 0)), confident),
+                     len(timing.words), int(timing.stats.get("recognised", 0)), media,
+                     [h.speech for h in heard])
 
 
 def time_heard(lesson: Lesson, heard: Sequence[Heard], *,
@@ -719,7 +736,9 @@ def _force_all(decoders: _Decoders, words: Sequence[Word], match: Sequence[int],
                progress: Progress) -> tuple[list[TimedWord], tuple[int, int]]:
     """Force-align the spoken sentences piece by piece; times for every spoken word."""
     times: list[tuple[int, int, int] | None] = [None] * len(words)
-    pieces = _pieces(words, match, spoken, rough, heard)
+    guessed: set[int] = set()  # words of pieces the forcing found no path in
+    pieces = _pieces(words, match, spoken, rough, heard,
+                     frozenset(_skipped(words, match, spoken, rough, heard)))
     failed = forced = 0
     for n, (take, first, last, start, end) in enumerate(pieces):
         progress(n / max(1, len(pieces)))
@@ -744,6 +763,7 @@ def _force_all(decoders: _Decoders, words: Sequence[Word], match: Sequence[int],
             log.info("forced alignment failed on %d words at %d ms; using the recognition",
                      len(names), start)
             got = _interpolate(match[first:last + 1], rough, start, end, heard[take])
+            guessed.update(range(first, last + 1))
         for k, span in zip(range(first, last + 1), got, strict=True):
             times[k] = (take, *span)
     out = []
@@ -755,12 +775,33 @@ def _force_all(decoders: _Decoders, words: Sequence[Word], match: Sequence[int],
             continue
         lo, hi = max(0, k - 3), min(len(words), k + 4)
         conf = 0.5 + 0.5 * float(heard_flags[lo:hi].mean())
+        if k in guessed:  # not forced: recognised (at most 0.5), or spread between those
+            conf = min(conf, 0.5 if match[k] >= 0 else GUESSED)
         out.append(TimedWord(w, t[0], t[1], t[2], round(conf, 3)))
     return out, (forced, failed)
 
 
+def _skipped(words: Sequence[Word], match: Sequence[int], spoken: dict[int, bool],
+             rough: Sequence[_Rough], heard: Sequence[Heard]) -> set[int]:
+    """Words of a spoken sentence that were skipped: a run of at least ``_SKIP_RUN`` unheard
+    words between two heard words of the same take with too little speech between them to
+    hold it (a phrase or verse line left out; forcing would squeeze it in)."""
+    out: set[int] = set()
+    heard_at = [k for k, m in enumerate(match) if m >= 0]
+    for a, b in itertools.pairwise(heard_at):
+        run = range(a + 1, b)
+        if len(run) < _SKIP_RUN or not all(spoken[words[k].sentence] for k in run):
+            continue
+        ra, rb = rough[match[a]], rough[match[b]]
+        if ra.take != rb.take:
+            continue
+        if _speech_between(heard[ra.take], ra.end, rb.start) < len(run) * _MS_PER_WORD * 0.35:
+            out.update(run)
+    return out
+
+
 def _pieces(words: Sequence[Word], match: Sequence[int], spoken: dict[int, bool],
-            rough: Sequence[_Rough], heard: Sequence[Heard],
+            rough: Sequence[_Rough], heard: Sequence[Heard], skipped: frozenset[int] = frozenset(),
             ) -> list[tuple[int, int, int, int, int]]:
     """(take, first word, last word, start ms, end ms) of each stretch to force-align:
     runs of spoken sentences in one take, cut between sentences at a pause between two
@@ -769,7 +810,7 @@ def _pieces(words: Sequence[Word], match: Sequence[int], spoken: dict[int, bool]
     take_of: list[int] = []
     current_take = -1
     for k, w in enumerate(words):
-        if not spoken[w.sentence]:
+        if not spoken[w.sentence] or k in skipped:
             if runs and runs[-1]:
                 runs.append([])
                 take_of.append(current_take)

@@ -9,7 +9,6 @@ gets a pronunciation and says where it came from, so nothing is dropped silently
 
 from __future__ import annotations
 
-import ctypes
 import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -83,17 +82,9 @@ _IPA_KEYS = sorted(_IPA, key=len, reverse=True)
 
 
 def _espeak_ipa(word: str) -> str:
-    from pipeline.speech.voice import _library, _lock
+    from pipeline.speech.voice import ipa
 
-    with _lock:
-        lib = _library()
-        lib.espeak_TextToPhonemes.restype = ctypes.c_char_p
-        lib.espeak_TextToPhonemes.argtypes = [ctypes.POINTER(ctypes.c_void_p), ctypes.c_int,
-                                              ctypes.c_int]
-        buf = ctypes.create_string_buffer(word.encode("utf-8"))
-        pointer = ctypes.c_void_p(ctypes.addressof(buf))
-        out = lib.espeak_TextToPhonemes(ctypes.byref(pointer), 1, 2)  # UTF-8 in, IPA out
-    return (out or b"").decode("utf-8", "replace")
+    return ipa(word)
 
 
 def ipa_to_arpabet(ipa: str) -> tuple[str, ...]:

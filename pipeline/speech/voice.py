@@ -2,14 +2,16 @@
 
 Nothing is downloaded and nothing is installed on the system: the wheel carries
 libespeak-ng and its voice data. ``speak(text)`` returns 16-bit mono samples at
-:data:`RATE`. The library keeps global state, so it is initialised once per process and
-guarded by a lock.
+:data:`RATE`. The library keeps global state, so each call loads it afresh (a few ms) under a lock.
 """
 
 from __future__ import annotations
 
+import _ctypes
+import contextlib
 import ctypes
 import threading
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -22,7 +24,6 @@ _CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctype
                              ctypes.c_void_p)
 
 _lock = threading.Lock()
-_state: dict[str, object] = {}
 _chunks: list[np.ndarray] = []
 
 
@@ -32,37 +33,36 @@ def _collect(wav: ctypes._Pointer, count: int, _events: object) -> int:  # type:
     return 0
 
 
-def _library() -> ctypes.CDLL:
-    if "lib" not in _state:
-        import espeakng_loader
+_callback = _CALLBACK(_collect)  # alive as long as the module
 
-        lib = ctypes.CDLL(str(espeakng_loader.get_library_path()))
-        data = str(espeakng_loader.get_data_path()).encode()
-        rate = lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0, data, 0)
+
+@contextlib.contextmanager
+def _library() -> Iterator[ctypes.CDLL]:
+    """A freshly loaded libespeak-ng, unloaded afterwards: its static state (the previous
+    utterance's pitch and timing) would otherwise change what the next text sounds like,
+    so the same text gave different samples depending on what was said before."""
+    import espeakng_loader
+
+    lib = ctypes.CDLL(str(espeakng_loader.get_library_path()))
+    try:
+        rate = lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0,
+                                     str(espeakng_loader.get_data_path()).encode(), 0)
         if rate != RATE:
             raise PipelineError(f"espeak-ng did not start (returned {rate})")
-        callback = _CALLBACK(_collect)
-        lib.espeak_SetSynthCallback(callback)
-        _state["callback"] = callback  # keep it alive as long as the library
-        if lib.espeak_SetVoiceByName(b"en-us") != 0:  # phonemes need a voice too
-            raise PipelineError("espeak-ng has no voice 'en-us'")
-        _state["lib"] = lib
-        _state["voice"] = ("en-us", 175)
-    found = _state["lib"]
-    assert isinstance(found, ctypes.CDLL)
-    return found
+        lib.espeak_SetSynthCallback(_callback)
+        yield lib
+    finally:
+        lib.espeak_Terminate()
+        _ctypes.dlclose(lib._handle)
 
 
 def speak(text: str, *, voice: str = "en-us", rate: int = 165) -> np.ndarray:
     """``text`` spoken by espeak-ng: int16 mono samples at :data:`RATE` Hz.
-    ``rate``: words per minute."""
-    with _lock:
-        lib = _library()
-        if _state["voice"] != (voice, rate):
-            if lib.espeak_SetVoiceByName(voice.encode()) != 0:
-                raise PipelineError(f"espeak-ng has no voice {voice!r}")
-            lib.espeak_SetParameter(1, rate, 0)  # espeakRATE, absolute
-            _state["voice"] = (voice, rate)
+    ``rate``: words per minute. The same text always gives the same samples."""
+    with _lock, _library() as lib:
+        if lib.espeak_SetVoiceByName(voice.encode()) != 0:
+            raise PipelineError(f"espeak-ng has no voice {voice!r}")
+        lib.espeak_SetParameter(1, rate, 0)  # espeakRATE, absolute
         _chunks.clear()
         data = text.encode("utf-8")
         lib.espeak_Synth(data, len(data) + 1, 0, 0, 0, _CHARS_UTF8, None, None)
@@ -70,3 +70,17 @@ def speak(text: str, *, voice: str = "en-us", rate: int = 165) -> np.ndarray:
         out = np.concatenate(_chunks) if _chunks else np.zeros(0, dtype=np.int16)
         _chunks.clear()
     return out.astype(np.int16)
+
+
+def ipa(word: str, *, voice: str = "en-us") -> str:
+    """``word`` as espeak-ng's letter-to-sound rules pronounce it, in IPA."""
+    with _lock, _library() as lib:
+        if lib.espeak_SetVoiceByName(voice.encode()) != 0:
+            raise PipelineError(f"espeak-ng has no voice {voice!r}")
+        lib.espeak_TextToPhonemes.restype = ctypes.c_char_p
+        lib.espeak_TextToPhonemes.argtypes = [ctypes.POINTER(ctypes.c_void_p), ctypes.c_int,
+                                              ctypes.c_int]
+        buf = ctypes.create_string_buffer(word.encode("utf-8"))
+        pointer = ctypes.c_void_p(ctypes.addressof(buf))
+        out = lib.espeak_TextToPhonemes(ctypes.byref(pointer), 1, 2)  # UTF-8 in, IPA out
+    return (out or b"").decode("utf-8", "replace")
