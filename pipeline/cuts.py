@@ -407,17 +407,18 @@ class Choice:
         return self.at is None
 
 
-def read_choices(path: Path) -> list[Choice]:
+def read_choices(path: Path, text: str | None = None) -> list[Choice]:
     """The ``cuts:`` list of a sidecar (none when the file or the key is absent). Bad
-    entries, and added cuts that overlap each other, are errors naming their line."""
+    entries, and added cuts that overlap each other, are errors naming their line.
+    ``text``: the sidecar's text, read from ``path`` when not given."""
     import yaml
 
     from pipeline.align.overrides import _time
 
-    if not path.is_file():
+    if text is None and not path.is_file():
         return []
     try:
-        root = yaml.compose(path.read_text(encoding="utf-8"))
+        root = yaml.compose(path.read_text(encoding="utf-8") if text is None else text)
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise CutsError(f"cannot read the cut choices: {exc}", path) from None
     if not isinstance(root, yaml.MappingNode):

@@ -514,3 +514,191 @@ def test_keyboard_nudge_and_undo_in_the_browser(server: Server, browser: Any,
     saved_after("z")
     assert pinned() == (start if visual["pinned"] else None)  # back where it was
     page.close()
+
+
+# --- cuts: the editor's choices in the sidecar's cuts: list (issue 21) ----------------------
+
+def test_cut_choices_are_written_where_the_build_reads_them_and_pins_are_kept(
+        tmp_path: Path) -> None:
+    from pipeline.cuts import CutsError, read_choices
+    from pipeline.review.sidecar import write_cut
+
+    script, lesson = _lesson(tmp_path)
+    side = sidecar_path(script)
+    pinned = write_pin(script, lesson.cues[0], "x", Pin(3400), by_id=False, seen=ABSENT)
+    restore = write_cut(script, lambda c: False, {"restore": "0:06.500"}, seen=pinned.version)
+    assert not restore.conflict
+    added = write_cut(script, lambda c: False, {"from": "0:01.000", "to": "0:01.500"},
+                      seen=restore.version)
+    # a restore changes its mind: the choice naming that cut is replaced, not repeated
+    write_cut(script, lambda c: not c.adds and c.at == 6500,
+              {"at": "0:06.500", "from": "0:06.000", "to": "0:07.200"}, seen=added.version)
+    choices = read_choices(side)
+    assert [(c.restore, c.at, c.start, c.end) for c in choices] == [
+        (False, None, 1000, 1500), (False, 6500, 6000, 7200)]
+    assert [(p.text, p.start) for p in read_sidecar(side)] == [("first idea | second idea", 3400)]
+    # a stale version still writes, and says so
+    stale = write_cut(script, lambda c: c.adds, None, seen=added.version)
+    assert stale.conflict and [c.at for c in read_choices(side)] == [6500]
+    # a bad choice (an added cut over another) is refused: the file stays as it was
+    write_cut(script, lambda c: False, {"from": 20, "to": 22}, seen=stale.version)
+    before = side.read_bytes()
+    with pytest.raises(CutsError, match="overlaps"):
+        write_cut(script, lambda c: False, {"from": 21, "to": 23}, seen=None)
+    with pytest.raises(CutsError, match="ends"):
+        write_cut(script, lambda c: False, {"from": 30, "to": 29}, seen=None)
+    assert side.read_bytes() == before
+    assert [(p.text, p.start) for p in read_sidecar(side)] == [("first idea | second idea", 3400)]
+    # and a pin written after keeps the cut choices
+    write_pin(script, lesson.cues[1], "y", Pin(5000), by_id=False, seen=None)
+    assert [(c.start, c.end) for c in read_choices(side)] == [(6000, 7200), (20_000, 22_000)]
+    assert len(read_sidecar(side)) == 2
+    align_cues(parse_script(script))  # align reads the file too
+
+
+# the tiny lesson with its cuts on and a 2.8 s pause before its last caption: a silence cut
+CUT_SCRIPT = tiny_script().replace("00:00:05,400 --> 00:00:06,600",
+                                   "00:00:08,400 --> 00:00:09,600")
+
+
+@pytest.fixture(scope="module")
+def cut_course(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("review cut course")
+    (root / "scripts").mkdir()
+    (root / "scripts" / "tiny.md").write_text(CUT_SCRIPT, encoding="utf-8")
+    make_demos(root / "scripts", root / "media")
+    report = build_course(root, run_lesson, jobs=1, index=write_index)
+    assert [o.status for o in report.lessons] == ["built"], report
+    return root
+
+
+@pytest.fixture(scope="module")
+def cut_server(cut_course: Path) -> Iterator[Server]:
+    app = Server(cut_course, run_lesson, port=0)
+    thread = _serve(app)
+    for _ in range(100):
+        try:
+            _request(app, "GET", "/")
+            break
+        except OSError:
+            time.sleep(0.05)
+    yield app
+    app.stop()
+    thread.join(timeout=10)
+
+
+def _silence(state: dict[str, Any]) -> dict[str, Any]:
+    [cut] = [c for c in state["cuts"] if c["reason"] == "silence"]
+    return cut
+
+
+def test_cut_endpoints_restore_nudge_add_and_refuse(cut_server: Server, cut_course: Path) -> None:
+    from pipeline.cuts import read_choices
+
+    side = sidecar_path(cut_course / "scripts" / "tiny.md")
+    state = json.loads(_request(cut_server, "GET", "/_/api/tiny/state")[1])
+    silence = _silence(state)
+    assert silence["in_video"] and silence["cut_next"] and not silence["pending"]
+    assert silence["width"] == 0  # a splice marker on the output timeline
+    edit = json.loads((cut_course / "output" / "tiny" / "data" / "cuts.json").read_text())
+    [built] = [c for c in edit["cuts"] if c["reason"] == "silence"]
+    assert abs(silence["video"] - built["output"]) <= 0.001
+    restore = {"action": "restore", "key": silence["key"]}
+    for headers in ({}, {"X-Review-Token": "guess"},
+                    {"X-Review-Token": cut_server.token, "Origin": "http://evil.example"}):
+        status, body = _request(cut_server, "POST", "/_/api/tiny/cut", restore, headers)
+        assert status == 403, headers
+        assert (b"cross-site" if "Origin" in headers else b"token") in body
+    assert not side.exists()
+    token = {"X-Review-Token": cut_server.token, "Origin": cut_server.url.rstrip("/")}
+
+    def cut(**body: Any) -> tuple[int, dict[str, Any]]:
+        status, raw = _request(cut_server, "POST", "/_/api/tiny/cut",
+                               body | {"version": state["version"]}, token)
+        doc = json.loads(raw)
+        if status == 200:
+            state.update(doc["state"])
+        return status, doc
+
+    try:
+        status, doc = cut(**restore)
+        assert status == 200, doc
+        now = _silence(state)
+        assert not now["cut_next"] and now["pending"] and now["status"] == "restored by you"
+        [choice] = read_choices(side)
+        assert choice.restore and built["caption_start"] * 1000 <= choice.at < built[
+            "caption_end"] * 1000
+        status, doc = cut(action="cut", key=now["key"])  # undo the restore
+        assert status == 200 and read_choices(side) == [] and not _silence(state)["pending"]
+        status, doc = cut(action="nudge", key=now["key"], edge="start", by=-100)  # widen
+        assert status == 200, doc
+        [choice] = read_choices(side)
+        assert (choice.start, choice.end) == (round(built["caption_start"] * 1000) - 100,
+                                              round(built["caption_end"] * 1000))
+        assert choice.start <= (choice.at or 0) < choice.end
+        # a new cut from marks in the video (output seconds), converted to caption time
+        status, doc = cut(action="add", from_video=1.0, to_video=1.5)
+        assert status == 200, doc
+        added = next(c for c in read_choices(side) if c.adds)
+        manifest = json.loads((cut_course / "output" / "tiny" / "tiny.json").read_text())
+        first = manifest["takes"][0]["offset"]  # caption -> video, before the splice
+        assert abs(added.start - (1000 - first * 1000)) <= 1
+        assert abs(added.end - (1500 - first * 1000)) <= 1
+        for bad, what in (({"action": "add", "from_video": 1.2, "to_video": 1.8}, "overlap"),
+                          ({"action": "add", "from_video": 3.0, "to_video": 99}, "past the end"),
+                          ({"action": "add", "from_video": 3.0, "to_video": 3.01}, "shorter"),
+                          ({"action": "nudge", "key": now["key"], "edge": "middle", "by": 100},
+                           "edge"),
+                          ({"action": "explode", "key": now["key"]}, "action")):
+            before = side.read_bytes()
+            status, doc = cut(**bad)
+            assert status == 400 and what in doc["error"], (bad, doc)
+            assert side.read_bytes() == before
+        assert cut(action="restore", key=999.0)[0] == 404
+        head = next(c for c in state["cuts"] if c["reason"] == "head")
+        assert head["fixed"]  # all before caption time 0 (the clap): no choice can name it
+        status, doc = cut(action="restore", key=head["key"])
+        assert status == 400 and "before caption time 0" in doc["error"]
+        pending = next(c for c in state["cuts"] if c["manual"])
+        assert pending["pending"] and pending["cut_next"]
+        status, _ = cut(action="restore", key=pending["key"])  # an added cut is removed
+        assert status == 200 and not any(c.adds for c in read_choices(side))
+    finally:
+        side.unlink(missing_ok=True)
+
+
+def test_restore_a_cut_in_the_browser_rebuild_and_the_lesson_is_longer_by_it(
+        cut_server: Server, browser: Any, cut_course: Path) -> None:
+    from pipeline.cuts import read_choices
+
+    lesson = cut_course / "output" / "tiny"
+    side = sidecar_path(cut_course / "scripts" / "tiny.md")
+    before = (ffmpeg.probe(lesson / "tiny.webm").duration or 0) / 1000
+    page = browser.new_page()
+    page.goto(cut_server.url + "_/lesson/tiny")
+    silence = _silence(page.evaluate("window.review.state()"))
+    marker = page.locator(f'#cut-lane .cutmk[data-cut-key="{silence["key"]}"]')
+    assert marker.count() == 1 and "long pause" in (marker.get_attribute("title") or "")
+    row = page.locator(f'#cut-list li[data-cut-key="{silence["key"]}"]')
+    row.locator("button:has-text('Restore')").click()
+    page.wait_for_function("document.getElementById('saved').classList.contains('ok')")
+    [choice] = read_choices(side)
+    assert choice.restore and silence["start"] * 1000 <= (choice.at or 0) < silence["end"] * 1000
+    assert "rebuild to apply" in row.inner_text()
+    try:
+        page.click("#rebuild")
+        page.wait_for_function(
+            "document.getElementById('notice').textContent.startsWith('Rebuilt')",
+            timeout=240_000)
+        after = (ffmpeg.probe(lesson / "tiny.webm").duration or 0) / 1000
+        frame = page.evaluate("parseInt(document.body.dataset.frame)") / 1000
+        assert abs(after - before - (silence["end"] - silence["start"])) <= frame, (
+            before, after, silence)
+        # the page shows the restored pause as kept material now, greyed in the list
+        kept = _silence(page.evaluate("window.review.state()"))
+        assert not kept["in_video"] and not kept["pending"] and kept["width"] > 0
+        assert "kept" in (page.locator(f'#cut-list li[data-cut-key="{kept["key"]}"]')
+                          .get_attribute("class") or "")
+    finally:
+        side.unlink(missing_ok=True)
+        page.close()

@@ -41,13 +41,14 @@ from pipeline.reports.player import player
 from pipeline.reports.render import render_template
 from pipeline.review import state as review_state
 from pipeline.review.rebuild import Rebuilds
-from pipeline.review.sidecar import Pin, write_pin
-from pipeline.timecode import to_ms
+from pipeline.review.sidecar import Pin, write_cut, write_pin
+from pipeline.timecode import format_clock, to_ms
 
 STATIC = Path(__file__).resolve().parent / "static"
 ASSETS = {"review.js": "text/javascript", "review.css": "text/css"}  # all the app serves of its own
 TOKEN_HEADER = "x-review-token"
 NUDGE_LIMIT = 60_000  # ms: a nudge is a small step, not a jump
+CUT_NUDGE_LIMIT = 5_000  # ms: widening or narrowing a cut, one step
 
 
 class HostGuard:
@@ -233,6 +234,37 @@ class Review:
         return JSONResponse({"state": review_state.state(fresh), "conflict": written.conflict,
                              "message": message})
 
+    async def cut(self, request: Request) -> Response:
+        """An editor's cut choice: ``action`` restore (or remove an added cut), cut (again),
+        nudge (``edge`` start|end ``by`` ms), add (``from_video``/``to_video``, seconds of
+        the video the page plays); the cut named by ``key``, a caption second inside it."""
+        if (refused := self.write_refused(request)) is not None:
+            return refused
+        job = self.lesson(request.path_params["name"])
+        if job is None:
+            return JSONResponse({"error": "no such lesson"}, status_code=404)
+        try:
+            body = json.loads(await request.body())
+            if not isinstance(body, dict):
+                raise TypeError("not a JSON object")
+            view = review_state.load(job, self.output)
+            names, new = _cut_choice(body, view)
+            written = write_cut(job.script, names, new,
+                                seen=str(body.get("version") or "") or None)
+            fresh = review_state.load(job, self.output)
+        except LookupError as exc:
+            return JSONResponse({"error": str(exc.args[0])}, status_code=404)
+        except (ValueError, TypeError) as exc:
+            return JSONResponse({"error": f"bad request: {exc}"}, status_code=400)
+        except PipelineError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=409)
+        message = ""
+        if written.conflict:
+            message = (f"{written.path.name} changed outside this page (another tab or "
+                       "editor); your change was written on top of the file as it is now")
+        return JSONResponse({"state": review_state.state(fresh), "conflict": written.conflict,
+                             "message": message})
+
     async def rebuild(self, request: Request) -> Response:
         job = self.lesson(request.path_params["name"])
         if job is None:
@@ -295,6 +327,78 @@ def _pin_of(body: dict[str, Any], view: review_state.LessonView,
     return Pin(at, until), note
 
 
+def _cut_choice(body: dict[str, Any], view: review_state.LessonView,
+                ) -> tuple[Callable[[Any], bool], dict[str, Any] | None]:
+    """What a cut request writes: (which choices it replaces, the new entry or None).
+    Times in caption ms (the page's video seconds converted); bad spans are ValueErrors."""
+    def number(key: str) -> float:
+        value = body.get(key)
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise ValueError(f"{key} must be a number of seconds")
+        return float(value)
+
+    rows = review_state.cut_rows(view)
+    action = body.get("action")
+    if action == "add":
+        lo, hi = sorted((number("from_video"), number("to_video")))
+        if to_ms(hi) > view.duration:
+            raise ValueError("the span runs past the end of the video")
+        start, end = view.caption_ms(to_ms(lo)), view.caption_ms(to_ms(hi))
+        return (lambda choice: False), _span_entry(None, start, end, rows, None)
+    key = body.get("key")
+    if isinstance(key, bool) or not isinstance(key, int | float):
+        raise TypeError("key must be a number of seconds")
+    key = to_ms(float(key))  # a head cut lies before caption time 0: negative
+    row = next((r for r in rows if r.start <= key < max(r.end, r.start + 1)), None)
+    if row is None:
+        raise LookupError("no such cut (rebuilt meanwhile? reload the page)")
+    at = row.choice.at if row.choice is not None and row.choice.at is not None else max(
+        key, row.start, 0)
+    if at >= row.end:
+        raise ValueError("this cut lies before caption time 0 (before the first caption): "
+                         "the sidecar cannot name it")
+    if action == "restore":  # an added cut goes; a proposed one is kept
+        return row.names, None if row.manual else {"restore": format_clock(at)}
+    if action == "cut":
+        if row.choice is not None and row.choice.restore:
+            return row.names, None  # back to what the build proposes
+        return row.names, _span_entry(row, row.start, row.end, rows, at)
+    if action == "nudge":
+        by = body.get("by")
+        if isinstance(by, bool) or not isinstance(by, int) or not 0 < abs(by) <= CUT_NUDGE_LIMIT:
+            raise ValueError(f"by must be whole milliseconds, at most {CUT_NUDGE_LIMIT}")
+        start, end = row.span
+        if body.get("edge") == "start":
+            start += by
+        elif body.get("edge") == "end":
+            end += by
+        else:
+            raise ValueError("edge must be start or end")
+        return row.names, _span_entry(row, start, end, rows, at)
+    raise ValueError("action must be restore, cut, nudge or add")
+
+
+def _span_entry(row: review_state.CutRow | None, start: int, end: int,
+                rows: list[review_state.CutRow], at: int | None) -> dict[str, Any]:
+    """The ``cuts:`` entry cutting [start, end]: a change of ``row`` (named by ``at``,
+    kept inside the span), or an added cut; refused when empty, out of range or over
+    another cut."""
+    if start < 0:
+        raise ValueError("a cut cannot start before caption time 0 (the first caption)")
+    if end - start < 40:
+        raise ValueError("the cut would be shorter than a frame: restore it instead")
+    for other in rows:
+        a, b = other.span
+        if other is not row and other.cut_next and start < b and a < end:
+            raise ValueError(f"it would overlap the cut at {format_clock(a)}-{format_clock(b)}"
+                             " (widen that one instead)")
+    entry: dict[str, Any] = {"from": format_clock(start), "to": format_clock(end)}
+    if row is not None and not row.manual:
+        entry = {"at": format_clock(min(max(at if at is not None else start, start),
+                                        end - 1))} | entry
+    return entry
+
+
 def make_app(root: Path, work: Work, hosts: frozenset[str], token: str) -> ASGIApp:
     review = Review(root, work, hosts, token)
     routes = [
@@ -303,6 +407,7 @@ def make_app(root: Path, work: Work, hosts: frozenset[str], token: str) -> ASGIA
         Route("/_/lesson/{name}", review.lesson_page),
         Route("/_/api/{name}/state", review.state),
         Route("/_/api/{name}/pin", review.pin, methods=["POST"]),
+        Route("/_/api/{name}/cut", review.cut, methods=["POST"]),
         Route("/_/api/{name}/rebuild", review.rebuild, methods=["GET", "POST"]),
         Route("/_/static/{name}", review.asset),
         Route("/{path:path}", review.file),

@@ -1,4 +1,5 @@
-"""Pinning cues in ``<script stem>.cues.yaml``, the sidecar align reads (never the script).
+"""Pinning cues in ``<script stem>.cues.yaml``, the sidecar align reads (never the script),
+and the editor's cut choices in its ``cuts:`` list (pipeline.cuts.read_choices reads them).
 
 Each change reads the file, replaces the entries that name the cue (by id or by text, as
 align matches them), and writes the whole file atomically. The file's version (a hash of its
@@ -13,7 +14,7 @@ import fcntl
 import hashlib
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from pipeline.align.overrides import (
     yaml_quote,
 )
 from pipeline.atomic import write_text
+from pipeline.cuts import CHOICES_KEY, Choice, CutsError, read_choices
 from pipeline.errors import ScriptError
 from pipeline.models import Cue
 from pipeline.timecode import format_clock
@@ -111,10 +113,29 @@ def entry_line(entry: dict[str, Any]) -> str:
     return "- {" + ", ".join(parts) + "}"
 
 
+CUT_KEYS = ("restore", "at", "from", "to", "note")
+
+
+def cut_line(entry: dict[str, Any]) -> str:
+    """One cut choice as a flow mapping line: ``- {at: "0:03.400", from: ..., to: ...}``."""
+    parts = [f"{key}: {yaml_quote(value) if isinstance(value, str) else value}"
+             for key in CUT_KEYS if (value := entry.get(key)) is not None]
+    return "- {" + ", ".join(parts) + "}"
+
+
 def render(entries: list[dict[str, Any]], others: dict[str, Any]) -> str:
+    """The sidecar: other keys, the pins, then the cut choices (one flow line each)."""
+    others = dict(others)
+    cuts = others.pop(CHOICES_KEY, None)
+    if cuts is not None and not (isinstance(cuts, list)
+                                 and all(isinstance(c, dict) for c in cuts)):
+        others[CHOICES_KEY], cuts = cuts, None  # not ours to reformat (read_choices reports it)
     head = yaml.safe_dump(others, allow_unicode=True, sort_keys=False) if others else ""
     body = "\n".join(entry_line(e) for e in entries)
-    return HEADER + head + f"{KEY}:" + ("\n" + body + "\n" if entries else " []\n")
+    out = HEADER + head + f"{KEY}:" + ("\n" + body + "\n" if entries else " []\n")
+    if cuts:
+        out += f"{CHOICES_KEY}:\n" + "".join(cut_line(c) + "\n" for c in cuts)
+    return out
 
 
 def write_pin(script: Path, cue: Cue, ident: str, pin: Pin, *, by_id: bool,
@@ -150,6 +171,35 @@ def write_pin(script: Path, cue: Cue, ident: str, pin: Pin, *, by_id: bool,
             kept.append(new)
         out = render(kept, others)
         parse_overrides(out, path, first_line=1, top_level=True)  # what align will read
+        write_text(path, out)
+        return Written(version_of(out.encode("utf-8")), seen is not None and seen != before,
+                       path)
+
+
+def write_cut(script: Path, names: Callable[[Choice], bool], new: dict[str, Any] | None, *,
+              seen: str | None) -> Written:
+    """Replace the cut choices ``names`` picks (those naming one cut) by ``new`` (a
+    ``cuts:`` entry: ``{restore}``, ``{at, from, to}`` or ``{from, to}``, times as
+    ``m:ss.mmm``; None: only remove them), the pins kept as they are. The file is written
+    only if align and the build can read it back: a bad choice (an overlap, an end before
+    its start) is a CutsError naming the line, and the file on disk is left as it was."""
+    path = sidecar_path(script)
+    with _locked(path.parent):
+        data = read_bytes(path)
+        before = version_of(data)
+        text = "" if data is None else data.decode("utf-8")
+        entries, others = _entries(text, path)
+        choices = read_choices(path, text) if text.strip() else []
+        raw = others.get(CHOICES_KEY) or []
+        kept = [entry for entry, choice in zip(raw, choices, strict=True) if not names(choice)]
+        if new is not None:
+            kept.append(new)
+        out = render([e for e, _ in entries], {**others, CHOICES_KEY: kept})
+        parse_overrides(out, path, first_line=1, top_level=True)  # what align will read
+        try:
+            read_choices(path, out)  # what the build will read
+        except CutsError as exc:
+            raise CutsError(f"{exc.message} (not written)", path) from None
         write_text(path, out)
         return Written(version_of(out.encode("utf-8")), seen is not None and seen != before,
                        path)

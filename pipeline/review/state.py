@@ -21,6 +21,7 @@ from pipeline.captions.profiles import get_profile
 from pipeline.course import DATA
 from pipeline.course.discover import LessonJob
 from pipeline.course.work import align_job
+from pipeline.cuts import Choice, Cut, read_choices
 from pipeline.errors import PipelineError
 from pipeline.models import Caption, Lesson
 from pipeline.review.sidecar import current_version
@@ -83,6 +84,9 @@ class LessonView:
     video: Path | None
     sidecar: tuple[Override, ...]
     version: str  # the sidecar's
+    cuts: tuple[dict[str, Any], ...] = ()  # the last build's data/cuts.json "cuts"
+    choices: tuple[Choice, ...] = ()  # the sidecar's cut choices as they are now
+    choices_error: str = ""  # the sidecar's cuts: list cannot be read
 
     @property
     def duration(self) -> int:
@@ -131,8 +135,22 @@ def load(job: LessonJob, output: Path) -> LessonView:
         pass
     side = sidecar_path(job.script)
     pins = tuple(read_sidecar(side)) if side.is_file() else ()
+    cuts: tuple[dict[str, Any], ...] = ()
+    if clock is not None:
+        try:
+            doc = json.loads((folder / DATA / "cuts.json").read_text(encoding="utf-8"))
+            cuts = tuple(c for c in doc.get("cuts", []) if isinstance(c, dict))
+        except (OSError, ValueError, AttributeError):
+            pass
+    choices: tuple[Choice, ...] = ()
+    error = ""
+    try:
+        choices = tuple(read_choices(side))
+    except PipelineError as exc:  # shown on the page; the build reports it too
+        error = str(exc)
     return LessonView(job, lesson, aligned, tuple(cleaned.captions), findings, clock,
-                      video if clock else None, pins, current_version(job.script))
+                      video if clock else None, pins, current_version(job.script), cuts,
+                      choices, error)
 
 
 def frame_ms(video: Path | None) -> int:
@@ -172,12 +190,106 @@ def cue_state(view: LessonView, c: AlignedCue, n: int) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True, slots=True)
+class CutRow:
+    """One cut as the page lists it: from the last build (``built``: its cuts.json entry,
+    None for a cut the editor added since), with the sidecar's choice naming it now.
+    Caption timeline ms."""
+
+    start: int
+    end: int
+    built: dict[str, Any] | None
+    choice: Choice | None
+
+    @property
+    def manual(self) -> bool:
+        return self.built is None or self.built.get("kind") == "manual"
+
+    def names(self, choice: Choice) -> bool:
+        """Whether ``choice`` is about this cut, as the build matches it: a restore or a
+        change by a moment inside the cut; an added cut by its span."""
+        if self.manual:
+            return choice.adds and (choice.start or 0) < self.end and self.start < (
+                choice.end or 0)
+        return not choice.adds and self.start <= (choice.at or 0) < self.end
+
+    @property
+    def span(self) -> tuple[int, int]:
+        """The span the next build cuts (the choice's, when it changes or adds one)."""
+        if self.choice is not None and not self.choice.restore:
+            return self.choice.start or 0, self.choice.end or 0
+        return self.start, self.end
+
+    @property
+    def cut_next(self) -> bool:
+        """Whether the next build cuts it (as far as the page can tell)."""
+        if self.choice is not None:
+            return not self.choice.restore
+        if self.manual:
+            return False  # an added cut whose choice is gone
+        return bool(self.built and (self.built.get("applied")
+                                    or self.built.get("kind") == "restored"))
+
+
+def cut_rows(view: LessonView) -> list[CutRow]:
+    """The last build's cuts, each with the choice naming it now, and the cuts added since."""
+    rows = []
+    for c in view.cuts:
+        try:
+            start, end = to_ms(float(c["caption_start"])), to_ms(float(c["caption_end"]))
+        except (KeyError, TypeError, ValueError):
+            continue
+        row = CutRow(start, end, c, None)
+        rows.append(CutRow(start, end, c, next((x for x in view.choices if row.names(x)), None)))
+    for choice in view.choices:
+        if choice.adds and not any(r.choice is choice for r in rows):
+            rows.append(CutRow(choice.start or 0, choice.end or 0, None, choice))
+    return sorted(rows, key=lambda r: r.start)
+
+
+def cut_state(view: LessonView, row: CutRow, n: int) -> dict[str, Any]:
+    total = view.duration
+    built = row.built or {}
+    in_video = bool(built.get("applied"))  # removed from the video the page plays
+    if in_video:
+        at = to_ms(float(built.get("output", 0)))
+        left, width = _pct(at, total), 0.0
+    else:
+        at = view.at(row.start)
+        left = _pct(at, total)
+        width = max(0.3, _pct(view.at(row.end), total) - left)
+    start, end = row.span
+    cut = Cut(int(built.get("take", 0)), start, end, str(built.get("reason", "manual")))
+    kind = row.choice and ("restored" if row.choice.restore else
+                           "manual" if row.choice.adds else "changed")
+    status = {"restored": "restored by you", "changed": "cut (changed by you)",
+              "manual": "your cut"}.get(kind or "", "")
+    if not status:
+        status = "proposed, cut" if row.cut_next else (
+            "kept (settings)" if not row.manual else "removed")
+    pending = row.cut_next != in_video or (
+        row.cut_next and (abs(start - row.start) > 60 or abs(end - row.end) > 60))
+    return {
+        "n": n, "key": seconds((row.start + row.end) // 2), "reason": cut.reason,
+        "label": cut.label(), "words": str(built.get("words", "")),
+        "length": round((end - start) / 1000, 1), "start": seconds(start), "end": seconds(end),
+        "clock": format_clock(start), "end_clock": format_clock(end),
+        "video": seconds(max(0, at)), "video_clock": format_clock(max(0, at)),
+        "left": left, "width": width, "in_video": in_video, "cut_next": row.cut_next,
+        "pending": pending, "status": status, "manual": row.manual,
+        "fixed": row.end <= 0,  # before caption time 0: no choice can name it
+    }
+
+
 def state(view: LessonView) -> dict[str, Any]:
-    """The live part of the page (cue times and pins), as JSON for the page's script."""
+    """The live part of the page (cue times and pins, the cuts and the editor's choices),
+    as JSON for the page's script."""
     return {"version": view.version, "duration": seconds(view.duration),
             "sidecar": sidecar_path(view.job.script).name,
             "warnings": list(view.aligned.warnings),
-            "cues": [cue_state(view, c, n) for n, c in enumerate(view.aligned.cues, start=1)]}
+            "cues": [cue_state(view, c, n) for n, c in enumerate(view.aligned.cues, start=1)],
+            "cuts": [cut_state(view, r, n) for n, r in enumerate(cut_rows(view), start=1)],
+            "cuts_error": view.choices_error}
 
 
 def page(view: LessonView) -> dict[str, Any]:

@@ -53,6 +53,7 @@
       }
     });
     drawEditor();
+    drawCuts();
   }
 
   function drawEditor() {
@@ -278,6 +279,133 @@
   }
   window.addEventListener("focus", refresh);
 
+  // --- cuts: splice markers and spans on the timeline, the list, the editor's choices ------
+  var cutKey = null;  // the selected cut (a caption second inside it)
+  var marks = { in: null, out: null };  // video seconds, for a new cut
+  function drawCuts() {
+    var lane = $("cut-lane"), list = $("cut-list");
+    if (!lane || !list) return;
+    var cuts = state.cuts || [];
+    lane.textContent = "";
+    list.textContent = "";
+    if (cutKey !== null && !cuts.some(function (c) { return c.key === cutKey; })) cutKey = null;
+    cuts.forEach(function (c) {
+      var el = document.createElement("div");
+      el.className = (c.in_video ? "cutmk" : "cutspan") + (c.pending ? " pending" : "") + (c.key === cutKey ? " selected" : "");
+      el.style.left = c.left + "%";
+      if (!c.in_video) el.style.width = c.width + "%";
+      el.title = c.length.toFixed(1) + " s · " + c.label + (c.words ? ": " + c.words : "") + " · " + c.status;
+      el.setAttribute("data-cut-key", String(c.key));
+      lane.appendChild(el);
+
+      var li = document.createElement("li");
+      li.setAttribute("data-cut-key", String(c.key));
+      li.className = (c.cut_next ? "" : "kept") + (c.key === cutKey ? " selected" : "");
+      var head = document.createElement("div");
+      var what = document.createElement("span");
+      what.className = "what";
+      what.textContent = c.label + " · " + c.length.toFixed(1) + " s";
+      head.appendChild(what);
+      var when = document.createElement("span");
+      when.className = "st";
+      when.textContent = "  " + c.video_clock;
+      head.appendChild(when);
+      li.appendChild(head);
+      if (c.words) {
+        var words = document.createElement("div");
+        words.className = "words";
+        words.textContent = "“" + c.words + "”";
+        li.appendChild(words);
+      }
+      var st = document.createElement("div");
+      st.className = "st" + (c.pending ? " pending" : "");
+      st.textContent = c.status + " · " + c.clock + "–" + c.end_clock + " caption time" + (c.pending ? " · rebuild to apply" : "");
+      li.appendChild(st);
+      var acts = document.createElement("div");
+      acts.className = "acts";
+      function button(label, action, title, extra) {
+        var b = document.createElement("button");
+        b.type = "button";
+        b.textContent = label;
+        b.title = title;
+        b.setAttribute("data-cut", action);
+        if (extra) { b.setAttribute("data-edge", extra[0]); b.setAttribute("data-by", String(extra[1])); }
+        acts.appendChild(b);
+      }
+      if (c.fixed) {
+        st.textContent += " · before the first caption: change it with the course's [cuts] head setting";
+      } else if (c.cut_next) {
+        button(c.manual ? "Remove" : "Restore", "restore", c.manual ? "remove this cut" : "keep this material in the lesson");
+        button("◂ start", "nudge", "widen: start 100 ms earlier", ["start", -100]);
+        button("start ▸", "nudge", "narrow: start 100 ms later", ["start", 100]);
+        button("◂ end", "nudge", "narrow: end 100 ms earlier", ["end", -100]);
+        button("end ▸", "nudge", "widen: end 100 ms later", ["end", 100]);
+      } else {
+        button("Cut again", "cut", "cut this material out again");
+      }
+      li.appendChild(acts);
+      list.appendChild(li);
+    });
+    $("cut-count").textContent = cuts.filter(function (c) { return c.cut_next; }).length + " of " + cuts.length + " cut";
+    var err = $("cut-error");
+    err.hidden = !state.cuts_error;
+    err.textContent = state.cuts_error || "";
+    $("mark-in").textContent = marks.in === null ? "–" : clock(marks.in);
+    $("mark-out").textContent = marks.out === null ? "–" : clock(marks.out);
+    $("cut-add").disabled = marks.in === null || marks.out === null || marks.in === marks.out;
+  }
+
+  function cutAction(payload) {
+    if (busy) return Promise.resolve(null);
+    payload.version = state.version;
+    busy = true;
+    saved(false);
+    return post("cut", payload).then(function (doc) {
+      state = doc.state;
+      say(doc.message || "", doc.conflict ? "conflict" : "");
+      saved(true);
+      draw();
+      return doc;
+    }).catch(function (err) { say(err.message, "error"); return null; }).finally(function () { busy = false; });
+  }
+
+  function selectCut(key) {
+    cutKey = key;
+    var c = (state.cuts || []).find(function (x) { return x.key === key; });
+    if (c && video) video.currentTime = Math.max(0, c.video - 1);  // just before the splice
+    drawCuts();
+  }
+
+  document.addEventListener("click", function (e) {
+    var b = e.target.closest("button[data-cut]");
+    if (b) {
+      var action = b.getAttribute("data-cut");
+      if (action === "add") {
+        cutAction({ action: "add", from_video: marks.in, to_video: marks.out }).then(function (doc) {
+          if (doc) { marks.in = marks.out = null; drawCuts(); }
+        });
+        return;
+      }
+      var key = parseFloat(b.closest("[data-cut-key]").getAttribute("data-cut-key"));
+      var payload = { action: action, key: key };
+      if (action === "nudge") { payload.edge = b.getAttribute("data-edge"); payload.by = parseInt(b.getAttribute("data-by"), 10); }
+      cutKey = key;
+      cutAction(payload);
+      return;
+    }
+    var item = e.target.closest("[data-cut-key]");
+    if (item) selectCut(parseFloat(item.getAttribute("data-cut-key")));
+  });
+  document.addEventListener("keydown", function (e) {
+    if (e.target.closest("input, textarea, select") || e.altKey || e.metaKey || e.ctrlKey || !video) return;
+    if (e.key === "i" || e.key === "I") marks.in = video.currentTime;
+    else if (e.key === "o" || e.key === "O") marks.out = video.currentTime;
+    else return;
+    if (marks.in !== null && marks.out !== null && marks.out < marks.in) { var t = marks.in; marks.in = marks.out; marks.out = t; }
+    e.preventDefault();
+    drawCuts();
+  });
+
   // --- back after a rebuild: the same moment, the same cue ---------------------------------
   var back = sessionStorage.getItem("review:" + lesson);
   sessionStorage.removeItem("review:" + lesson);
@@ -297,5 +425,5 @@
     selected = worst.id;
   }
   draw();
-  window.review = { state: function () { return state; }, select: select };
+  window.review = { state: function () { return state; }, select: select, cut: cutAction };
 })();
