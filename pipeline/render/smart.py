@@ -231,31 +231,39 @@ def render(source: Source, frame: Frame, cards: Sequence[CardInput], out: Path, 
     pieces = plan_pieces(packets, source.start, source.end, spans)
     if not pieces:
         raise RenderError("no video frames in the span to render", source.path)
-    total = sum(p.duration for p in pieces if p.encode) or 1
-    done = 0
-    files = []
-    for n, piece in enumerate(pieces):
-        path = work / f"piece{n:04d}.webm"
-        if piece.encode:
-            offset = piece.start - source.start
-            local = [shift_card(c, offset) for c in cards
-                     if c.timing.start < offset + piece.duration and c.timing.end > offset]
-            args = encode_piece_args(source.path, piece, local, frame, preset, path,
-                                     span_kbps(packets, piece))
-            ffmpeg.run(args,
-                       duration=piece.duration, progress=_part(progress, done, piece, total),
-                       what=source.path)
-            done += piece.duration
-        else:
-            ffmpeg.run(copy_piece_args(source.path, piece, path), what=source.path)
-        files.append(path)
-    concat = work / "pieces.ffconcat"
-    concat.write_text(concat_list(files, [p.duration for p in pieces]), encoding="utf-8")
+    concat = _write_pieces(source.path, packets, [(p, p.start - source.start) for p in pieces],
+                           cards, frame, preset, work, progress)
     ffmpeg.run(mux_args(concat, source, info.duration or source.end, info.audio, captions_vtt,
                         out), what=out)
     if progress is not None:
         progress(1.0)
     return pieces
+
+
+def _write_pieces(path: Path, packets: Sequence[Packet], planned: Sequence[tuple[Piece, int]],
+                  cards: Sequence[CardInput], frame: Frame, preset: str, work: Path,
+                  progress: ffmpeg.Progress | None) -> Path:
+    """Each piece of ``path`` re-encoded with the cards over it (``planned``: the piece and
+    the output ms of its first frame) or stream-copied; returns their concat list."""
+    total = sum(p.duration for p, _ in planned if p.encode) or 1
+    done = 0
+    files = []
+    for n, (piece, offset) in enumerate(planned):
+        file = work / f"piece{n:04d}.webm"
+        if piece.encode:
+            local = [shift_card(c, offset) for c in cards
+                     if c.timing.start < offset + piece.duration and c.timing.end > offset]
+            ffmpeg.run(encode_piece_args(path, piece, local, frame, preset, file,
+                                         span_kbps(packets, piece)),
+                       duration=piece.duration, progress=_part(progress, done, piece, total),
+                       what=path)
+            done += piece.duration
+        else:
+            ffmpeg.run(copy_piece_args(path, piece, file), what=path)
+        files.append(file)
+    concat = work / "pieces.ffconcat"
+    concat.write_text(concat_list(files, [p.duration for p, _ in planned]), encoding="utf-8")
+    return concat
 
 
 def _part(progress: ffmpeg.Progress | None, done: int, piece: Piece,
@@ -276,35 +284,18 @@ def render_cut(sources: Sequence[Source], frame: Frame, cards: Sequence[CardInpu
     touches are re-encoded; the pieces joined; the audio spliced from one decode with a
     crossfade at each cut (ffmpeg_args.spliced_audio_chain)."""
     packets = parse_framecrc(ffmpeg.packet_listing(sources[0].path))
-    planned: list[tuple[Piece, int]] = []  # (piece, output ms where its source begins)
+    planned: list[tuple[Piece, int]] = []  # (piece, output ms of its first frame)
     at = 0
     for source in sources:
         local = [(c.timing.start - at + source.start, c.timing.end - at + source.start)
                  for c in cards if c.timing.start < at + source.duration and c.timing.end > at]
-        planned += [(p, at) for p in plan_pieces(packets, source.start, source.end, local)]
+        planned += [(p, at + p.start - source.start)
+                    for p in plan_pieces(packets, source.start, source.end, local)]
         at += source.duration
     if not planned:
         raise RenderError("no video frames in the spans to render", sources[0].path)
-    total = sum(p.duration for p, _ in planned if p.encode) or 1
-    done = 0
-    files = []
-    for n, (piece, base) in enumerate(planned):
-        path = work / f"piece{n:04d}.webm"
-        source = next(s for s in sources if s.start <= piece.start < s.end)
-        if piece.encode:
-            offset = base + piece.start - source.start  # output ms of the piece's first frame
-            local_cards = [shift_card(c, offset) for c in cards
-                           if c.timing.start < offset + piece.duration and c.timing.end > offset]
-            ffmpeg.run(encode_piece_args(source.path, piece, local_cards, frame, preset, path,
-                                         span_kbps(packets, piece)),
-                       duration=piece.duration, progress=_part(progress, done, piece, total),
-                       what=source.path)
-            done += piece.duration
-        else:
-            ffmpeg.run(copy_piece_args(source.path, piece, path), what=source.path)
-        files.append(path)
-    concat = work / "pieces.ffconcat"
-    concat.write_text(concat_list(files, [p.duration for p, _ in planned]), encoding="utf-8")
+    concat = _write_pieces(sources[0].path, packets, planned, cards, frame, preset, work,
+                           progress)
     ffmpeg.run(mux_cut_args(concat, sources, captions_vtt, out), what=out)
     if progress is not None:
         progress(1.0)
