@@ -21,6 +21,10 @@ come from the pocketsphinx wheel.
    runs, are *unscripted* speech. The spoken sentences not forced with their paragraph are
    cut into pieces at pauses between heard words and each piece is force-aligned on the
    audio between its cuts.
+4. *The last saying kept* (:func:`_last_sayings`): a sentence followed, before the next
+   one, by unscripted speech that holds most of its tokens in order was said again; it is
+   forced on that later saying and the earlier one becomes unscripted (the cuts remove it
+   as a retake). Only those stretches are forced again: nothing more is recognised.
 
 Recognition is coarse (it only anchors the script): one pass of the lexicon tree,
 acoustic scores on every other frame, as is the forcing; every word's edges are then
