@@ -79,6 +79,9 @@ def takes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, lis
     said = _sentences(P1, P2, P3)
     retake = folder / "retake.webm"  # the third sentence said twice over
     out["retake"] = (retake, make_take(retake, said[:3] + said[2:]))
+    false_start = folder / "false_start.webm"  # the third sentence begun, then said whole
+    half = " ".join(said[2].split()[:5])
+    out["false_start"] = (false_start, make_take(false_start, said[:2] + [half] + said[2:]))
     return out
 
 
@@ -336,20 +339,19 @@ def test_two_takes_captioned_and_joined(takes: dict, tmp_path: Path) -> None:
                                         - round(1000 * manifest["trim_start"]))) <= 300
 
 
-def test_a_retake_is_timed_on_one_saying_and_the_other_is_unscripted(
+def test_a_retake_is_timed_on_its_last_saying_and_the_earlier_is_unscripted(
         takes: dict, capsys: pytest.CaptureFixture) -> None:
-    # The word aligner prefers the last saying when both were heard alike; the coarse
-    # recogniser can hear one better (espeak-ng's output even shifts by a few samples with
-    # what it said before in the process), and then that one is kept. Either way: one saying
-    # timed and captioned once, the other reported as unscripted, nothing dropped.
+    # protects: the coarse recogniser heard the first saying better, so it was timed and
+    # the last one (the one a presenter means, the one the cuts keep) reported unscripted;
+    # the rule (issues 19, 21): the last complete saying is kept, timed and captioned once
     take, truth = takes["retake"]
     assert main(["captions", str(_script(takes)), "--media", str(take), "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert not doc["unspoken"]
     sayings = truth[2], truth[3]  # the two sayings of "The market is large..."
     market = [w for w in doc["words"] if w["line"] == P2_LINE][:10]
-    [timed] = [s for s in sayings if abs(market[0]["start"] - s["start"]) <= 0.1]
-    [other] = [s for s in sayings if s is not timed]
+    other, timed = sayings
+    assert abs(market[0]["start"] - timed["start"]) <= 0.1, (market[0], sayings)
     assert all(w["start"] is not None for w in market)
     assert market[-1]["end"] <= timed["end"] + 0.1
     assert any(abs(u["start"] - other["start"]) <= 0.3 and abs(u["end"] - other["end"]) <= 0.5
@@ -357,6 +359,25 @@ def test_a_retake_is_timed_on_one_saying_and_the_other_is_unscripted(
     said_once = " ".join(c["text"] for c in doc["captions"]).replace("\n", " ")
     assert said_once.count("The market is large") == 1
     assert doc["captions"][-1]["text"].endswith("best ideas.")
+
+
+def test_a_false_start_is_not_timed_the_whole_saying_after_it_is(
+        takes: dict, capsys: pytest.CaptureFixture) -> None:
+    # a sentence begun ("The market is large enough"), abandoned and said whole: its words
+    # are timed on the whole saying, the false start is never captioned as script words
+    take, truth = takes["false_start"]
+    assert main(["captions", str(_script(takes)), "--media", str(take), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert not doc["unspoken"]
+    begun, whole = truth[2], truth[3]
+    market = [w for w in doc["words"] if w["line"] == P2_LINE][:10]
+    assert all(abs(w["start"] - whole["start"]) <= 0.1 or w["start"] >= whole["start"]
+               for w in market), (market[:5], begun, whole)
+    assert market[-1]["end"] <= whole["end"] + 0.1
+    said_once = " ".join(c["text"] for c in doc["captions"]).replace("\n", " ")
+    assert said_once.count("The market is large") == 1
+    assert not any(c["start"] < whole["start"] - 0.1 and "market" in c["text"]
+                   for c in doc["captions"])
 
 
 def test_a_sentence_too_long_for_one_caption_is_broken_where_it_reads_best(

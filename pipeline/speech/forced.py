@@ -21,6 +21,10 @@ come from the pocketsphinx wheel.
    runs, are *unscripted* speech. The spoken sentences not forced with their paragraph are
    cut into pieces at pauses between heard words and each piece is force-aligned on the
    audio between its cuts.
+4. *The last saying kept* (:func:`_last_sayings`): a sentence followed, before the next
+   one, by unscripted speech that holds most of its tokens in order was said again; it is
+   forced on that later saying and the earlier one becomes unscripted (the cuts remove it
+   as a retake). Only those stretches are forced again: nothing more is recognised.
 
 Recognition is coarse (it only anchors the script): one pass of the lexicon tree,
 acoustic scores on every other frame, as is the forcing; every word's edges are then
@@ -637,6 +641,7 @@ def time_heard(lesson: Lesson, heard: Sequence[Heard], *,
         clock = time.process_time()
         timed, forced = _force_all(decoders, words, match, spoken, rough, heard,
                                    lambda f: progress(0.8 + 0.2 * f))
+        timed, retaken = _last_sayings(decoders, words, timed, rough, heard)
         force_cpu = time.process_time() - clock
     unscripted = _unscripted(rough, timed)
     said = [t.heard for t in timed]
@@ -644,7 +649,7 @@ def time_heard(lesson: Lesson, heard: Sequence[Heard], *,
              "heard": int(sum(m >= 0 for m in match)), "words": len(words),
              "paragraphs": len(paragraphs), "paragraphs_forced": forced_first,
              "recognised_s": round(decoders.recognised / 1000, 1),
-             "pieces": forced[0], "pieces_failed": forced[1],
+             "pieces": forced[0], "pieces_failed": forced[1], "retakes_moved": retaken,
              "walk_cpu": round(walk_cpu, 2), "force_cpu": round(force_cpu, 2)}
     log.info("%s: %d of %d words heard, %d force-aligned pieces (%d failed)", lesson.path,
              stats["heard"], len(words), *forced)
@@ -938,6 +943,57 @@ def _interpolate(match: Sequence[int], rough: Sequence[_Rough], start: int, end:
         b = lo + span * (k - prev[0]) // max(1, nxt[0] - prev[0] - 1)
         out.append((a, max(a + 10, b)))
     return out
+
+
+def _last_sayings(decoders: _Decoders, words: Sequence[Word], timed: list[TimedWord],
+                  rough: Sequence[_Rough], heard: Sequence[Heard],
+                  ) -> tuple[list[TimedWord], int]:
+    """The last complete saying of each sentence kept (the rule for retakes): a sentence
+    followed, before the next sentence, by unscripted speech in which most of its tokens
+    were heard in order (said again) is forced on that later saying; its earlier one is
+    left to :func:`_unscripted`. Returns the words and the number of sentences moved."""
+    out = list(timed)
+    moved = 0
+    for span in _unscripted(rough, out):
+        said = [r for r in rough
+                if r.take == span.take and span.start <= r.start and r.end <= span.end]
+        before = [k for k, t in enumerate(out)
+                  if t.take == span.take and t.heard and t.end <= span.start]
+        if not before or not said:
+            continue
+        sentence = words[before[-1]].sentence
+        after = next((t for t in out[before[-1] + 1:] if t.heard), None)
+        if after is not None and after.take == span.take and after.start < span.end:
+            continue  # the span is not between this sentence and the next
+        own = [k for k, w in enumerate(words) if w.sentence == sentence]
+        tokens = [n for k in own for n in words[k].norms]
+        names: list[str] = []
+        owner: list[int] = []
+        for n, r in enumerate(said):
+            norms = decoders.lexicon.names.get(r.name, (r.name,))
+            names += norms
+            owner += [n] * len(norms)
+        alignment = align_words(tokens, names)
+        hits = [(i, owner[int(j)]) for i, (j, q) in enumerate(zip(
+            alignment.target, alignment.quality, strict=True)) if j >= 0 and q > 0]
+        if len(hits) < max(2, 0.6 * len(tokens)):
+            continue
+        # forced on the speech from its first word heard again to its last (an aside
+        # before it, "sorry, again", stays unscripted), widened for words not heard
+        h = heard[span.take]
+        first, last = said[hits[0][1]], said[hits[-1][1]]
+        missing = hits[0][0], len(tokens) - 1 - hits[-1][0]
+        start = _extend_back(h, first.start, missing[0]) if missing[0] else \
+            _pause_before(h, first.start)
+        end = _extend_forward(h, last.end, missing[1]) if missing[1] else \
+            _pause_after(h, last.end)
+        got = _force(decoders.align(), h, [_name(words[k]) for k in own], start, end)
+        if got is None:
+            continue
+        for k, (a, b) in zip(own, got, strict=True):
+            out[k] = TimedWord(words[k], span.take, a, b, out[k].confidence)
+        moved += 1
+    return out, moved
 
 
 def _unscripted(rough: Sequence[_Rough], timed: Sequence[TimedWord]) -> list[Span]:
