@@ -41,7 +41,7 @@ from pipeline.reports.player import player
 from pipeline.reports.render import render_template
 from pipeline.review import state as review_state
 from pipeline.review.rebuild import Rebuilds
-from pipeline.review.sidecar import Pin, write_cut, write_pin
+from pipeline.review.sidecar import Pin, Written, write_cut, write_pin
 from pipeline.timecode import format_clock, to_ms
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -205,39 +205,17 @@ class Review:
             return JSONResponse({"error": str(exc)}, status_code=400)
 
     async def pin(self, request: Request) -> Response:
-        if (refused := self.write_refused(request)) is not None:
-            return refused
-        job = self.lesson(request.path_params["name"])
-        if job is None:
-            return JSONResponse({"error": "no such lesson"}, status_code=404)
-        try:
-            body = json.loads(await request.body())
-            if not isinstance(body, dict):
-                raise TypeError("not a JSON object")
-            view = review_state.load(job, self.output)
-            cue = view.cue(str(body.get("id", "")))
-            if cue is None:
-                return JSONResponse({"error": "no such cue (the script changed? reload)"},
-                                    status_code=404)
-            pin, note = _pin_of(body, view, cue)
-            written = write_pin(job.script, cue.cue, cue.id, pin, by_id=view.shares_text(cue),
-                                seen=str(body.get("version") or "") or None)
-            fresh = review_state.load(job, self.output)
-        except (ValueError, TypeError) as exc:
-            return JSONResponse({"error": f"bad request: {exc}"}, status_code=400)
-        except PipelineError as exc:
-            return JSONResponse({"error": str(exc)}, status_code=409)
-        message = note
-        if written.conflict:
-            message = (f"{written.path.name} changed outside this page (another tab or "
-                       "editor); your change was written on top of the file as it is now")
-        return JSONResponse({"state": review_state.state(fresh), "conflict": written.conflict,
-                             "message": message})
+        return await self._write(request, _write_pin)
 
     async def cut(self, request: Request) -> Response:
         """An editor's cut choice: ``action`` restore (or remove an added cut), cut (again),
         nudge (``edge`` start|end ``by`` ms), add (``from_video``/``to_video``, seconds of
         the video the page plays); the cut named by ``key``, a caption second inside it."""
+        return await self._write(request, _write_cut)
+
+    async def _write(self, request: Request, change: _Change) -> Response:
+        """A change from the page to the lesson's sidecar: the request checked, its JSON
+        body read, ``change`` writing it; answers with the lesson's state as written."""
         if (refused := self.write_refused(request)) is not None:
             return refused
         job = self.lesson(request.path_params["name"])
@@ -247,18 +225,14 @@ class Review:
             body = json.loads(await request.body())
             if not isinstance(body, dict):
                 raise TypeError("not a JSON object")
-            view = review_state.load(job, self.output)
-            names, new = _cut_choice(body, view)
-            written = write_cut(job.script, names, new,
-                                seen=str(body.get("version") or "") or None)
+            written, message = change(job, body, review_state.load(job, self.output))
             fresh = review_state.load(job, self.output)
-        except LookupError as exc:
-            return JSONResponse({"error": str(exc.args[0])}, status_code=404)
+        except _Missing as exc:
+            return JSONResponse({"error": str(exc)}, status_code=404)
         except (ValueError, TypeError) as exc:
             return JSONResponse({"error": f"bad request: {exc}"}, status_code=400)
         except PipelineError as exc:
             return JSONResponse({"error": str(exc)}, status_code=409)
-        message = ""
         if written.conflict:
             message = (f"{written.path.name} changed outside this page (another tab or "
                        "editor); your change was written on top of the file as it is now")
@@ -289,6 +263,34 @@ class Review:
         if path is None:
             return Response("not found", status_code=404, media_type="text/plain")
         return FileResponse(path, headers={"cache-control": "no-cache"})
+
+
+class _Missing(Exception):
+    """What a change names is not in the lesson (any more): 404."""
+
+
+_Change = Callable[[LessonJob, dict[str, Any], review_state.LessonView], tuple[Written, str]]
+
+
+def _seen(body: dict[str, Any]) -> str | None:
+    """The sidecar version the page last saw."""
+    return str(body.get("version") or "") or None
+
+
+def _write_pin(job: LessonJob, body: dict[str, Any],
+               view: review_state.LessonView) -> tuple[Written, str]:
+    cue = view.cue(str(body.get("id", "")))
+    if cue is None:
+        raise _Missing("no such cue (the script changed? reload)")
+    pin, note = _pin_of(body, view, cue)
+    return write_pin(job.script, cue.cue, cue.id, pin, by_id=view.shares_text(cue),
+                     seen=_seen(body)), note
+
+
+def _write_cut(job: LessonJob, body: dict[str, Any],
+               view: review_state.LessonView) -> tuple[Written, str]:
+    names, new = _cut_choice(body, view)
+    return write_cut(job.script, names, new, seen=_seen(body)), ""
 
 
 def _pin_of(body: dict[str, Any], view: review_state.LessonView,
@@ -351,7 +353,7 @@ def _cut_choice(body: dict[str, Any], view: review_state.LessonView,
     key = to_ms(float(key))  # a head cut lies before caption time 0: negative
     row = next((r for r in rows if r.start <= key < max(r.end, r.start + 1)), None)
     if row is None:
-        raise LookupError("no such cut (rebuilt meanwhile? reload the page)")
+        raise _Missing("no such cut (rebuilt meanwhile? reload the page)")
     at = row.choice.at if row.choice is not None and row.choice.at is not None else max(
         key, row.start, 0)
     if at >= row.end:
