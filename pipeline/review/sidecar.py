@@ -138,19 +138,34 @@ def render(entries: list[dict[str, Any]], others: dict[str, Any]) -> str:
     return out
 
 
-def write_pin(script: Path, cue: Cue, ident: str, pin: Pin, *, by_id: bool,
-              seen: str | None) -> Written:
-    """Pin (or unpin) one cue in the script's sidecar; ``seen``: the version the editor saw.
-
-    ``by_id``: name the cue by its id (another cue has the same text), else by its text.
-    A sidecar that align could not read is refused (ScriptError with its line), not rewritten.
-    """
+def _rewrite(script: Path, seen: str | None,
+             change: Callable[[Path, str, list[tuple[dict[str, Any], Override]],
+                               dict[str, Any]], str]) -> Written:
+    """The script's sidecar rewritten under the lock: ``change(path, text, entries,
+    others)`` gives the new text, written (atomically) only if align can read it; ``seen``:
+    the version the editor saw. A sidecar align could not read is refused (ScriptError with
+    its line), not rewritten."""
     path = sidecar_path(script)
     with _locked(path.parent):
         data = read_bytes(path)
         before = version_of(data)
         text = "" if data is None else data.decode("utf-8")
         entries, others = _entries(text, path)
+        out = change(path, text, entries, others)
+        parse_overrides(out, path, first_line=1, top_level=True)  # what align will read
+        write_text(path, out)
+        return Written(version_of(out.encode("utf-8")), seen is not None and seen != before,
+                       path)
+
+
+def write_pin(script: Path, cue: Cue, ident: str, pin: Pin, *, by_id: bool,
+              seen: str | None) -> Written:
+    """Pin (or unpin) one cue in the script's sidecar; ``seen``: the version the editor saw.
+
+    ``by_id``: name the cue by its id (another cue has the same text), else by its text.
+    """
+    def change(path: Path, _text: str, entries: list[tuple[dict[str, Any], Override]],
+               others: dict[str, Any]) -> str:
         new: dict[str, Any] | None = None
         if pin.at is not None:
             if pin.until is not None and pin.until <= pin.at:
@@ -169,11 +184,9 @@ def write_pin(script: Path, cue: Cue, ident: str, pin: Pin, *, by_id: bool,
             kept.append(entry)
         if new is not None:
             kept.append(new)
-        out = render(kept, others)
-        parse_overrides(out, path, first_line=1, top_level=True)  # what align will read
-        write_text(path, out)
-        return Written(version_of(out.encode("utf-8")), seen is not None and seen != before,
-                       path)
+        return render(kept, others)
+
+    return _rewrite(script, seen, change)
 
 
 def write_cut(script: Path, names: Callable[[Choice], bool], new: dict[str, Any] | None, *,
@@ -183,23 +196,18 @@ def write_cut(script: Path, names: Callable[[Choice], bool], new: dict[str, Any]
     ``m:ss.mmm``; None: only remove them), the pins kept as they are. The file is written
     only if align and the build can read it back: a bad choice (an overlap, an end before
     its start) is a CutsError naming the line, and the file on disk is left as it was."""
-    path = sidecar_path(script)
-    with _locked(path.parent):
-        data = read_bytes(path)
-        before = version_of(data)
-        text = "" if data is None else data.decode("utf-8")
-        entries, others = _entries(text, path)
+    def change(path: Path, text: str, entries: list[tuple[dict[str, Any], Override]],
+               others: dict[str, Any]) -> str:
         choices = read_choices(path, text) if text.strip() else []
         raw = others.get(CHOICES_KEY) or []
         kept = [entry for entry, choice in zip(raw, choices, strict=True) if not names(choice)]
         if new is not None:
             kept.append(new)
         out = render([e for e, _ in entries], {**others, CHOICES_KEY: kept})
-        parse_overrides(out, path, first_line=1, top_level=True)  # what align will read
         try:
             read_choices(path, out)  # what the build will read
         except CutsError as exc:
             raise CutsError(f"{exc.message} (not written)", path) from None
-        write_text(path, out)
-        return Written(version_of(out.encode("utf-8")), seen is not None and seen != before,
-                       path)
+        return out
+
+    return _rewrite(script, seen, change)
