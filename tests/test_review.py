@@ -111,22 +111,20 @@ def test_a_sidecar_align_cannot_read_is_refused_not_rewritten(tmp_path: Path) ->
 
 # --- a built tiny course and the app over it ---------------------------------------------
 
-@pytest.fixture(scope="module")
-def course(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("review course")
+def _built_course(root: Path, script: str) -> Path:
+    """A course of one tiny lesson with its demo recording, built."""
     (root / "scripts").mkdir()
-    (root / "scripts" / "tiny.md").write_text(SCRIPT, encoding="utf-8")
+    (root / "scripts" / "tiny.md").write_text(script, encoding="utf-8")
     make_demos(root / "scripts", root / "media")
     report = build_course(root, run_lesson, jobs=1, index=write_index)
     assert [o.status for o in report.lessons] == ["built"], report
     return root
 
 
-@pytest.fixture(scope="module")
-def server(course: Path) -> Iterator[Server]:
-    app = Server(course, run_lesson, port=0)
-    thread = threading.Thread(target=app.run, daemon=True)
-    thread.start()
+def _running(root: Path) -> Iterator[Server]:
+    """The app over ``root``, answering, until the test module is done."""
+    app = Server(root, run_lesson, port=0)
+    thread = _serve(app)
     for _ in range(100):
         try:
             _request(app, "GET", "/")
@@ -136,6 +134,16 @@ def server(course: Path) -> Iterator[Server]:
     yield app
     app.stop()
     thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _built_course(tmp_path_factory.mktemp("review course"), SCRIPT)
+
+
+@pytest.fixture(scope="module")
+def server(course: Path) -> Iterator[Server]:
+    yield from _running(course)
 
 
 def _request(app: Server, method: str, path: str, body: Any = None,
@@ -563,28 +571,12 @@ CUT_SCRIPT = tiny_script().replace("00:00:05,400 --> 00:00:06,600",
 
 @pytest.fixture(scope="module")
 def cut_course(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("review cut course")
-    (root / "scripts").mkdir()
-    (root / "scripts" / "tiny.md").write_text(CUT_SCRIPT, encoding="utf-8")
-    make_demos(root / "scripts", root / "media")
-    report = build_course(root, run_lesson, jobs=1, index=write_index)
-    assert [o.status for o in report.lessons] == ["built"], report
-    return root
+    return _built_course(tmp_path_factory.mktemp("review cut course"), CUT_SCRIPT)
 
 
 @pytest.fixture(scope="module")
 def cut_server(cut_course: Path) -> Iterator[Server]:
-    app = Server(cut_course, run_lesson, port=0)
-    thread = _serve(app)
-    for _ in range(100):
-        try:
-            _request(app, "GET", "/")
-            break
-        except OSError:
-            time.sleep(0.05)
-    yield app
-    app.stop()
-    thread.join(timeout=10)
+    yield from _running(cut_course)
 
 
 def _silence(state: dict[str, Any]) -> dict[str, Any]:
