@@ -69,6 +69,8 @@ _SPOKEN_SHARE = 0.4  # share of a sentence's words heard that makes it spoken
 _MS_PER_WORD = 330  # a slow speaker's pace, to judge whether a gap can hold a sentence
 _UNSCRIPTED_MIN = 2  # recognised words in a row no script word took, to report them
 _UNSCRIPTED_MS = 700  # ... or this long
+_QUIET_DB = 8  # dB over a recording's floor: a 10 ms frame of its quiet (room, reverb tail)
+_QUIET_INSIDE = 15  # frames: a pause no word holds (a stop's closure is shorter)
 _RESYNC_AHEAD = 8  # paragraphs whose start recognition looks for, after forcing failed
 GUESSED = 0.25  # confidence of a word neither recognised nor forced (interpolated)
 _SKIP_RUN = 4  # unheard words in a row inside a spoken sentence that may have been skipped
@@ -84,6 +86,7 @@ ALIGN_SETTINGS: dict[str, Any] = {"beam": 1e-80, "wbeam": 1e-60, "pbeam": 1e-80,
 RECOGNISE_SETTINGS: dict[str, Any] = {"fwdflat": False, "bestpath": False, "ds": 2, "topn": 2}
 FORCE_HEARD = True  # force-align pieces whose every word was recognised too (measured: the
 # recogniser's own word edges put 3 of 35 sentence starts of demo 000 0.12-0.33 s off)
+_CLAUSE = ",;:.!?()\"“”—–"  # between two words: a clause opens
 _SENTENCE = re.compile(r"(?<=[.!?])[\"')”’]*\s+")
 
 
@@ -97,6 +100,7 @@ class Word:
     narration: int  # index into lesson.narration
     sentence: int  # running sentence number over the lesson
     char: tuple[int, int]  # span in the narration line's text
+    opens: bool = False  # opens a clause: first of its line, or after punctuation
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,11 +186,13 @@ def script_words(lesson: Lesson) -> list[Word]:
         spans: dict[tuple[int, int], list[str]] = {}
         for token in tokenize(line.text):
             spans.setdefault((token.start, token.end), []).append(token.norm)
-        first = sentence
+        first, before = sentence, 0
         for (start, end), norms in spans.items():
             s = first + bisect.bisect_right(ends, start)
-            out.append(Word(line.text[start:end], tuple(norms), line.line, k, s, (start, end)))
-            sentence = s + 1
+            opens = not before or any(c in _CLAUSE for c in line.text[before:start])
+            out.append(Word(line.text[start:end], tuple(norms), line.line, k, s, (start, end),
+                            opens))
+            sentence, before = s + 1, end
         sentence = max(sentence, first + 1) if spans else sentence
     return out
 
@@ -285,6 +291,7 @@ class Heard:
     clap: int | None = None  # ms of the first clap, found in the same decode
     stretches: tuple[tuple[int, int], ...] = ()  # speech as sync.analyse keeps it (audio QA)
     loudness: LoudnessTrack | None = None  # from the same decode
+    floor: int | None = None  # dB: the level of its quiet (10th percentile of its 10 ms frames)
 
     @property
     def duration(self) -> int:
@@ -312,9 +319,15 @@ def listen(path: Path, *, clap: bool = True) -> Heard:
     pcm, tap, envelope, loudness = _Pcm(), SpeechTap(), EnvelopeTap(), LoudnessTap()
     duration = scan(path, [pcm, tap, loudness, envelope] if clap else [pcm, tap, loudness])
     first = claps_from(path, envelope.envelope(), duration).first if clap else None
-    track = tap.track()
+    track, levels = tap.track(), loudness.track()
     return Heard(tuple(pcm.chunks), tuple(segments(track, min_gap=250, min_length=80)),
-                 first.ms if first else None, tuple(segments(track)), loudness.track())
+                 first.ms if first else None, tuple(segments(track)), levels,
+                 _floor(levels.frames))
+
+
+def _floor(frames: np.ndarray) -> int | None:
+    sound = frames[frames > -100]  # not digital silence
+    return int(np.percentile(sound, 10)) if len(sound) else None
 
 
 def heard_from_samples(pcm: np.ndarray) -> Heard:
@@ -380,12 +393,52 @@ def _snap(heard: Heard, start: int, end: int) -> tuple[int, int]:
     return max(start, best[0]), min(end, best[1])
 
 
-def _force(decoder: Any, heard: Heard, names: Sequence[str], start: int, end: int,
+def _force(decoder: Any, heard: Heard, words: Sequence[Word], start: int, end: int,
            pauses: Sequence[int] = ()) -> list[tuple[int, int]] | None:
-    """Each name's (start, end) ms when ``names`` are force-aligned on [start, end), with a
-    silence before each of the ``pauses`` (indexes into names), clipped to the speech."""
-    got = _force_raw(decoder, heard, names, start, end, pauses)
-    return None if got is None else [_snap(heard, a, b) for a, b in got]
+    """Each word's (start, end) ms when ``words`` are force-aligned on [start, end), with a
+    silence before each of the ``pauses`` (indexes into words), fitted to their sound
+    (:func:`_edges`)."""
+    got = _force_raw(decoder, heard, [_name(w) for w in words], start, end, pauses)
+    return None if got is None else _edges(heard, words, got)
+
+
+def _edges(h: Heard, words: Sequence[Word], spans: Sequence[tuple[int, int]],
+           ) -> list[tuple[int, int]]:
+    """Forced words' edges fitted to their sound: clipped to the stretch of speech each
+    overlaps most (:func:`_snap`), then on the 10 ms levels: a word holding a pause
+    (``_QUIET_INSIDE`` of quiet: a filler, a false start or a breath beside it that the
+    aligner gave it) keeps the part after the pause when it opens a clause (after
+    punctuation: "uh, But", "Th- Thou") and the part before otherwise; and it neither
+    starts nor ends in quiet."""
+    if h.loudness is None or h.floor is None:
+        return [_snap(h, a, b) for a, b in spans]
+    quiet = h.loudness.frames <= h.floor + _QUIET_DB
+    out = []
+    for n, (a, b) in enumerate(spans):
+        lo, hi = a // 10, min(b // 10, len(quiet))
+        pauses = [(lo + x, lo + y) for x, y in _runs(quiet[lo:hi])
+                  if y - x >= _QUIET_INSIDE and 0 < x and lo + y < hi]
+        if pauses:
+            a, b = (pauses[-1][1] * 10, b) if n == 0 or words[n].opens else (a, pauses[0][0] * 10)
+        a, b = _snap(h, a, b)
+        lo, hi = a // 10, min(b // 10, len(quiet))
+        for x, y in [(lo + x, lo + y) for x, y in _runs(quiet[lo:hi])]:
+            # quiet at either end: the pause beside the word
+            if x <= lo < y < hi:
+                lo = y
+            if lo < x < hi <= y:
+                hi = x
+        out.append((max(a, lo * 10), min(b, hi * 10)) if hi - lo >= 3 else (a, b))
+    return out
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """(start, end) of each run of True in ``mask``."""
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], mask.astype(np.int8), [0]))))
+    return list(zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True))
+
+
+
 
 
 def _force_raw(decoder: Any, heard: Heard, names: Sequence[str], start: int, end: int,
@@ -510,7 +563,7 @@ def _force_paragraph(aligner: Any, h: Heard, words: Sequence[Word], para: Sequen
                 h.speech[j][1] + _PAD)
         spans = _force_raw(aligner, h, names, a, b, pauses)
         if spans is not None and _fits(h, spans, phones, pace, i, j):
-            return [_snap(h, s, e) for s, e in spans], j
+            return _edges(h, [words[k] for k in para], spans), j
     return None
 
 
@@ -760,9 +813,10 @@ def _force_all(decoders: _Decoders, words: Sequence[Word], match: Sequence[int],
             # in the pause before it (measured: 0.35 s early on two starts of demo 000)
             pauses = [k - first for k in range(first + 1, last + 1)
                       if words[k].sentence != words[k - 1].sentence]
-            got = _force(decoders.align(), heard[take], names, start, end, pauses)
+            piece = words[first:last + 1]
+            got = _force(decoders.align(), heard[take], piece, start, end, pauses)
             if got is None and pauses:  # sentences run together: no pause to force
-                got = _force(decoders.align(), heard[take], names, start, end)
+                got = _force(decoders.align(), heard[take], piece, start, end)
         if got is None:  # fall back on what was heard, in between spread evenly
             failed += 1
             log.info("forced alignment failed on %d words at %d ms; using the recognition",
@@ -987,7 +1041,7 @@ def _last_sayings(decoders: _Decoders, words: Sequence[Word], timed: list[TimedW
             _pause_before(h, first.start)
         end = _extend_forward(h, last.end, missing[1]) if missing[1] else \
             _pause_after(h, last.end)
-        got = _force(decoders.align(), h, [_name(words[k]) for k in own], start, end)
+        got = _force(decoders.align(), h, [words[k] for k in own], start, end)
         if got is None:
             continue
         for k, (a, b) in zip(own, got, strict=True):
