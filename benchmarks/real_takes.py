@@ -325,7 +325,7 @@ def build(name: str, *, disfluent: bool, short: bool = False, seed: int = 1,
                 first = len(refs)
                 say(clip, p)
                 dropped = refs.pop(first)
-                strays.append(("retake", dropped.start, dropped.end))
+                strays.append(("retake", dropped.start, dropped.end if dropped.end >= 0 else at))
                 pause(600, 900)
             if disfluent and clip is src["sonnet"][8]:  # "Th- Thou that art now ..."
                 stutter = clip.samples[clip.onset * RATE // 1000:][: RATE * 15 // 100]
