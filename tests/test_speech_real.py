@@ -159,9 +159,9 @@ def test_real_take_fillers_retake_skip_and_second_speaker(
     # benchmark takes still list one, its "fill.adlib" column)
     assert m["filler_adlibs"] == 0, doc["unscripted"]
     assert {u["kind"] for u in doc["unscripted"]} <= {"filler", "speech"}
-    errors = sorted(m["starts"])  # the issue's 90 % within 0.25 s is the benchmark's to
-    # report (bench_speech_real: missed on the sonnet's lines); here: most, and none lost
-    assert np.mean(np.array(errors) <= 250) >= 0.8 and errors[-1] <= 1000, errors
+    errors = sorted(m["starts"])  # every line's first word within 0.25 s (the issue's
+    # targets over the longer takes: bench_speech_real)
+    assert errors[-1] <= 250, errors
     assert m["cues"][0] == m["cues"][1]
     # the re-read line is timed on its last saying (the earlier one is unscripted)
     [retake] = [(a, b) for k, a, b in take.strays if k == "retake"]
@@ -207,3 +207,29 @@ def test_real_take_skipped_line_is_never_captioned(real_take: tuple,
     m = measure(take, script, doc["words"], doc["captions"], [], doc["unscripted"])
     assert m["unsaid"] == 0  # the skipped line: never claimed heard, in no caption
     assert [p["text"] for p in doc["unspoken"]] == ["Making a famine where abundance lies,"]
+
+
+def test_real_take_in_a_room_a_filler_does_not_take_the_next_word(
+        tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """Under reverb and room noise the aligner hears "um ... Printing" as one long
+    "Printing" (0.25 s early) and "uh ... But" as "But" (0.73 s early): the word keeps its
+    own sound, after the pause (forced._edges)."""
+    from benchmarks.bench_speech_real import measure
+    from benchmarks.real_takes import build, write
+    from tests.conftest import REALDATA
+
+    if not REALDATA.is_dir():
+        pytest.skip("../shared/realdata is not beside this checkout")
+    take = build("room", disfluent=True, short=True, condition="room")
+    script, rec = write(take, tmp_path)
+    assert main(["captions", str(script), "--media", str(rec), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    m = measure(take, script, doc["words"], doc["captions"], [], doc["unscripted"])
+    fillers = [b for kind, _, b in take.strays if kind == "filler"]
+    retakes = [b for kind, _, b in take.strays if kind == "retake"]
+    # the line said again after "uh" is left out: under reverb its first saying is kept
+    # (the retake is not recognised: bench_speech_real's "room" take)
+    after = [e for e, r in zip(m["starts"], take.refs, strict=True)
+             if any(0 < r.start - b < 1000 for b in fillers)
+             and not any(0 < r.start - b < 3000 for b in retakes)]
+    assert len(after) == 2 and max(after) <= 100, after
