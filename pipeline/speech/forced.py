@@ -71,6 +71,7 @@ _UNSCRIPTED_MIN = 2  # recognised words in a row no script word took, to report 
 _UNSCRIPTED_MS = 700  # ... or this long
 _QUIET_DB = 8  # dB over a recording's floor: a 10 ms frame of its quiet (room, reverb tail)
 _QUIET_INSIDE = 15  # frames: a pause no word holds (a stop's closure is shorter)
+_RETAKE_SHARE = 0.6  # share of a sentence's (or its last clause's) tokens heard again
 _RETAKE_SCORE = 1.2  # a clause forced on its retake scores at most this much worse a frame
 _RESYNC_AHEAD = 8  # paragraphs whose start recognition looks for, after forcing failed
 GUESSED = 0.25  # confidence of a word neither recognised nor forced (interpolated)
@@ -1034,7 +1035,7 @@ def _last_sayings(decoders: _Decoders, words: Sequence[Word], timed: list[TimedW
             alignment = align_words(tokens, names)
             hits = [(i, owner[int(j)]) for i, (j, q) in enumerate(zip(
                 alignment.target, alignment.quality, strict=True)) if j >= 0 and q > 0]
-            if own is sentence and len(hits) >= max(2, 0.6 * len(tokens)):
+            if len(hits) >= max(2, _RETAKE_SHARE * len(tokens)):
                 # forced on the speech from its first word heard again to its last (an
                 # aside before it, "sorry, again", stays unscripted), widened for words
                 # not heard
@@ -1046,7 +1047,7 @@ def _last_sayings(decoders: _Decoders, words: Sequence[Word], timed: list[TimedW
                     _pause_after(h, last.end)
                 break
             # its last clause said again (a verse line, a phrase), of which recognition
-            # hears little in noisy speech: about as much speech, and the clause sounds
+            # may hear little in noisy speech: about as much speech, and the clause sounds
             # as well forced there as on its first saying
             saying = out[own[0]].start, out[own[-1]].end
             again = _last_speech(h, span.start, span.end, 0.8 * _speech_between(h, *saying))
