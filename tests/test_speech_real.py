@@ -159,6 +159,9 @@ def test_real_take_fillers_retake_skip_and_second_speaker(
     # benchmark takes still list one, its "fill.adlib" column)
     assert m["filler_adlibs"] == 0, doc["unscripted"]
     assert {u["kind"] for u in doc["unscripted"]} <= {"filler", "speech"}
+    # each caption's confidence: its words' mean (every word here was heard and forced)
+    assert [c["confidence"] for c in doc["captions"]] and all(
+        c["confidence"] is not None and 0.75 <= c["confidence"] <= 1 for c in doc["captions"])
     errors = sorted(m["starts"])  # every line's first word within 0.25 s (the issue's
     # targets over the longer takes: bench_speech_real)
     assert errors[-1] <= 250, errors
@@ -172,7 +175,7 @@ def test_real_take_fillers_retake_skip_and_second_speaker(
 
 def test_a_caption_of_words_not_heard_is_a_qa_finding() -> None:
     from pipeline.models import Caption
-    from pipeline.speech.classify import not_heard_findings
+    from pipeline.speech.classify import caption_confidence, not_heard_findings
     from pipeline.speech.forced import TimedWord, Timing, script_words
     from tests.conftest import narration_lesson
 
@@ -183,6 +186,7 @@ def test_a_caption_of_words_not_heard_is_a_qa_finding() -> None:
     timing = Timing(timed, (), (), (10_000,))
     captions = [Caption(1, 1000, 2500, "Cats like warm milk."),
                 Caption(2, 2600, 4200, "Dogs chase red balls.")]
+    assert caption_confidence(captions, timing) == [1.0, pytest.approx(0.4375, abs=1e-3)]
     [finding] = not_heard_findings(captions, timing)
     assert (finding.index, finding.rule, finding.severity) == (2, "not_heard", "warning")
     assert "3 of 4 words not both recognised and forced" in finding.message

@@ -20,7 +20,7 @@ from pipeline.align.cues import AlignResult, align_cues
 from pipeline.captions.clean import extend_for_reading, layout
 from pipeline.captions.profiles import Profile
 from pipeline.models import Caption, Lesson
-from pipeline.speech.classify import span_kind
+from pipeline.speech.classify import caption_confidence, span_kind
 from pipeline.speech.forced import TimedWord, Timing
 from pipeline.timecode import seconds
 
@@ -216,7 +216,8 @@ def captions_json(lesson: Lesson, timing: Timing, captions: Sequence[Caption]) -
                           "end": None, "confidence": 0.0})
     bases = take_bases(timing.durations)
     return {
-        "captions": [c.to_json() for c in captions],
+        "captions": [{**c.to_json(), "confidence": conf} for c, conf in
+                     zip(captions, caption_confidence(captions, timing), strict=True)],
         "words": words,
         "unspoken": [{"line": p.line, "text": p.text} for p in timing.unspoken],
         "unscripted": [{"start": seconds(s.start + bases[s.take]),

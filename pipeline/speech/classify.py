@@ -61,18 +61,26 @@ NOT_HEARD = 0.75  # a caption's mean word confidence below this: its words were 
 # spread between recognised words there 0.25)
 
 
-def not_heard_findings(captions: Sequence[Caption], timing: Timing) -> tuple[Finding, ...]:
-    """A QA finding (``not_heard``) for each caption whose words were mostly not heard:
-    timed by forcing alone or by interpolation, so its times are a guess to check."""
+def _word_confidences(captions: Sequence[Caption], timing: Timing) -> list[list[float]]:
+    """The confidences of the heard words in each caption."""
     from pipeline.speech.captions import caption_time
 
     said = sorted((caption_time(timing, w), w.confidence) for w in timing.words if w.heard)
+    return [[x for (a, b), x in said if c.start <= (a + b) // 2 <= c.end] for c in captions]
+
+
+def caption_confidence(captions: Sequence[Caption], timing: Timing) -> list[float | None]:
+    """Each caption's mean word confidence (None: no heard word in it)."""
+    return [round(sum(conf) / len(conf), 3) if conf else None
+            for conf in _word_confidences(captions, timing)]
+
+
+def not_heard_findings(captions: Sequence[Caption], timing: Timing) -> tuple[Finding, ...]:
+    """A QA finding (``not_heard``) for each caption whose words were mostly not heard:
+    timed by forcing alone or by interpolation, so its times are a guess to check."""
     out: list[Finding] = []
-    for c in captions:
-        conf = [x for (a, b), x in said if c.start <= (a + b) // 2 <= c.end]
-        if not conf:
-            continue
-        mean = sum(conf) / len(conf)
+    for c, conf in zip(captions, _word_confidences(captions, timing), strict=True):
+        mean = sum(conf) / len(conf) if conf else 1.0
         if mean < NOT_HEARD:
             guessed = sum(x <= 0.5 for x in conf)
             how = f"{guessed} of {len(conf)} words not both recognised and forced"
