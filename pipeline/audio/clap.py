@@ -108,8 +108,9 @@ class EnvelopeTap:
     def __init__(self) -> None:
         self._before = np.zeros(HIGH_PASS.reach, dtype=np.float32)  # the filter's state
         self._rest = np.zeros(0, dtype=np.float32)
-        self._energy: list[np.ndarray] = []
-        self._high: list[np.ndarray] = []
+        self._frames = 0  # frames in the envelopes so far
+        self._energy = np.zeros(0, dtype=np.float32)  # grown in place (see _put)
+        self._high = np.zeros(0, dtype=np.float32)
         self._tail_start = 0  # frame of the tail's first sample
         self._tail_x = np.zeros(0, dtype=np.float32)
         self._tail_high = np.zeros(0, dtype=np.float32)
@@ -126,8 +127,10 @@ class EnvelopeTap:
         high = HIGH_PASS(x, self._before)
         self._before = np.concatenate([self._before, x])[-HIGH_PASS.reach :]
         high_energy = np.square(high, dtype=np.float32).reshape(-1, FRAME).mean(axis=1)
-        self._energy.append(np.square(x).reshape(-1, FRAME).mean(axis=1, dtype=np.float32))
-        self._high.append(high_energy)
+        _put(self._energy, self._frames,
+             np.square(x).reshape(-1, FRAME).mean(axis=1, dtype=np.float32))
+        _put(self._high, self._frames, high_energy)
+        self._frames += len(high_energy)
         self._tail_x = np.concatenate([self._tail_x, x])
         self._tail_high = np.concatenate([self._tail_high, high_energy])
         self._keep_sharp(self._tail_start + len(self._tail_high) - KEEP)
@@ -162,12 +165,21 @@ class EnvelopeTap:
 
     def envelope(self) -> Envelope:
         self._keep_sharp(self._tail_start + len(self._tail_high))  # the last KEEP ms
+        for envelope in self._energy, self._high:
+            envelope.resize(self._frames, refcheck=False)  # the tap's own arrays: no views
+        return Envelope(self._energy, self._high, dict(self._snippets))
 
-        def join(parts: list[np.ndarray]) -> np.ndarray:
-            whole = np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
-            parts[:] = [whole]  # hold the samples' summary once, not twice
-            return whole
-        return Envelope(join(self._energy), join(self._high), dict(self._snippets))
+
+GROW = 1 << 18  # frames an envelope grows by (4.4 minutes, 1 MB)
+
+
+def _put(envelope: np.ndarray, at: int, values: np.ndarray) -> None:
+    """Write ``values`` at frame ``at``, growing ``envelope`` in place: an hour's envelope
+    made of 8 s pieces joined at the end left their 29 MB freed between the samples that
+    the speech step keeps (heap the process could not give back)."""
+    if at + len(values) > len(envelope):
+        envelope.resize(at + len(values) + GROW, refcheck=False)  # the tap's own array
+    envelope[at : at + len(values)] = values
 
 
 @dataclass(frozen=True, slots=True)
