@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from pipeline.audio.decode import FRAME, RATE, read_window, scan
 from pipeline.audio.filters import IIR, butter_highpass, running_max
 
