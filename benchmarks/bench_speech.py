@@ -5,7 +5,7 @@ narration twice over, the script too) and 60 minutes (that take looped 12 times,
 exactly, and its script 12 times). For each, in the same run:
 
 * decode   ``ffmpeg -i REC -map 0:a:0 -f null -``: the audio decoded and thrown away
-* step     ``time_script`` (what ``captions``, ``align --media`` and the build run) in a
+* step     ``time_script`` with its clap search, as the build runs it, in a
            child process of its own: wall and CPU seconds of the step (its ffmpeg decode
            included, imports done at first use included, the interpreter's start not), the
            whole process's wall and CPU seconds, and its peak resident memory (ru_maxrss)

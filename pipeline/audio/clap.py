@@ -29,9 +29,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy import ndimage, signal
 
 from pipeline.audio.decode import FRAME, RATE, read_window, scan
+from pipeline.audio.filters import IIR, butter_highpass, running_max
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +43,8 @@ LOOKBACK = 45  # ms searched before a peak for the event's start
 ISOLATION = 600  # ms each side where no comparable transient may occur (beep tracks, music)
 WINDOW_BEFORE = 60  # ms before a candidate's onset looked at (noise floor + seek error)
 FLAT_LOW, FLAT_HIGH = 500, 5000  # Hz: what low-bitrate codecs keep (MP3 at 16 kHz: < 5.5 kHz)
+# the clap band's filter: 4th-order Butterworth, its impulse response under 1e-17 after 16 ms
+HIGH_PASS = IIR(butter_highpass(4, HIGH_HZ, RATE), reach=256)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,12 +107,11 @@ class EnvelopeTap:
     """
 
     def __init__(self) -> None:
-        self._sos = signal.butter(4, HIGH_HZ, "highpass", fs=RATE, output="sos").astype(
-            np.float32)  # float32 throughout: twice as fast as float64, ample precision
-        self._zi = np.zeros((self._sos.shape[0], 2), dtype=np.float32)
+        self._before = np.zeros(HIGH_PASS.reach, dtype=np.float32)  # the filter's state
         self._rest = np.zeros(0, dtype=np.float32)
-        self._energy: list[np.ndarray] = []
-        self._high: list[np.ndarray] = []
+        self._frames = 0  # frames in the envelopes so far
+        self._energy = np.zeros(0, dtype=np.float32)  # grown in place (see _put)
+        self._high = np.zeros(0, dtype=np.float32)
         self._tail_start = 0  # frame of the tail's first sample
         self._tail_x = np.zeros(0, dtype=np.float32)
         self._tail_high = np.zeros(0, dtype=np.float32)
@@ -124,10 +125,13 @@ class EnvelopeTap:
         n = len(x) // FRAME * FRAME
         self._rest = x[n:].copy()
         x = x[:n].astype(np.float32, copy=False)
-        high, self._zi = signal.sosfilt(self._sos, x, zi=self._zi)
+        high = HIGH_PASS(x, self._before)
+        self._before = np.concatenate([self._before, x])[-HIGH_PASS.reach :]
         high_energy = np.square(high, dtype=np.float32).reshape(-1, FRAME).mean(axis=1)
-        self._energy.append(np.square(x).reshape(-1, FRAME).mean(axis=1, dtype=np.float32))
-        self._high.append(high_energy)
+        _put(self._energy, self._frames,
+             np.square(x).reshape(-1, FRAME).mean(axis=1, dtype=np.float32))
+        _put(self._high, self._frames, high_energy)
+        self._frames += len(high_energy)
         self._tail_x = np.concatenate([self._tail_x, x])
         self._tail_high = np.concatenate([self._tail_high, high_energy])
         self._keep_sharp(self._tail_start + len(self._tail_high) - KEEP)
@@ -162,12 +166,21 @@ class EnvelopeTap:
 
     def envelope(self) -> Envelope:
         self._keep_sharp(self._tail_start + len(self._tail_high))  # the last KEEP ms
+        for envelope in self._energy, self._high:
+            envelope.resize(self._frames, refcheck=False)  # the tap's own arrays: no views
+        return Envelope(self._energy, self._high, dict(self._snippets))
 
-        def join(parts: list[np.ndarray]) -> np.ndarray:
-            whole = np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
-            parts[:] = [whole]  # hold the samples' summary once, not twice
-            return whole
-        return Envelope(join(self._energy), join(self._high), dict(self._snippets))
+
+GROW = 1 << 18  # frames an envelope grows by (4.4 minutes, 1 MB)
+
+
+def _put(envelope: np.ndarray, at: int, values: np.ndarray) -> None:
+    """Write ``values`` at frame ``at``, growing ``envelope`` in place: an hour's envelope
+    made of 8 s pieces joined at the end left their 29 MB freed between the samples that
+    the speech step keeps (heap the process could not give back)."""
+    if at + len(values) > len(envelope):
+        envelope.resize(at + len(values) + GROW, refcheck=False)  # the tap's own array
+    envelope[at : at + len(values)] = values
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,21 +207,37 @@ def _db(a: float, b: float) -> float:
     return float(10 * np.log10(max(a, ABS_FLOOR) / max(b, ABS_FLOOR)))
 
 
+SEGMENT = 1 << 16  # frames looked at together for peaks: bounded temporaries
+
+
+def loudest(high: np.ndarray) -> np.ndarray:
+    """Frames over MIN_PEAK that are the loudest within ISOLATION ms either side (a clap
+    is, else its isolation is under 0 dB), a SEGMENT of frames at a time."""
+    found = [np.zeros(0, dtype=np.intp)]
+    for start in range(0, len(high), SEGMENT):
+        lo = max(0, start - ISOLATION)
+        part = high[lo : start + SEGMENT + ISOLATION]
+        mine = slice(start - lo, min(start + SEGMENT, len(high)) - lo)
+        widest = running_max(part, ISOLATION)[mine]
+        found.append(np.flatnonzero((part[mine] == widest) & (part[mine] > MIN_PEAK)) + start)
+    return np.concatenate(found)
+
+
 def score(env: Envelope) -> list[Candidate]:
     """Every isolated high-band peak that might be a clap, with its features and confidence."""
     high, energy = env.high, env.energy
     n = len(high)
     if n == 0:
         return []
-    sums = np.concatenate([[0.0], np.cumsum(high, dtype=np.float64)])
+    sums = np.zeros(n + 1)  # 0, then the running sum in float64: 29 MB an hour, made in
+    sums[1:] = high  # place (a cumsum of float32 to float64 casts a copy first)
+    np.cumsum(sums, out=sums)
 
     def mean(cs: np.ndarray, a: int, b: int) -> float:
         a, b = max(0, a), min(n, b)
         return float((cs[b] - cs[a]) / (b - a)) if b > a else 0.0
 
-    # a clap is the loudest high-band frame within ISOLATION ms (else isolation < 0 dB)
-    widest = ndimage.maximum_filter1d(high, size=2 * ISOLATION + 1, mode="constant")
-    peaks = np.flatnonzero((high == widest) & (high > MIN_PEAK))
+    peaks = loudest(high)
     # cheap vectorised prefilter: the peak must stand 12 dB above the 200 ms before and
     # 10 dB above the 60-200 ms after (the rise and transient ramps start there)
     def means(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -287,8 +316,7 @@ def attack_start(x: np.ndarray, coarse: int) -> float:
     three times the noise before it), then back to where it leaves the noise floor, the
     way librosa backtracks onsets to the preceding energy minimum.
     """
-    sos = signal.butter(4, HIGH_HZ, "highpass", fs=RATE, output="sos")
-    high = np.abs(signal.sosfiltfilt(sos, x)) if len(x) > 30 else np.abs(x)
+    high = np.abs(HIGH_PASS.filtfilt(x)) if len(x) > 30 else np.abs(x)
     noise = float(np.percentile(high[: max(coarse - 3 * FRAME, FRAME)], 90))
     top = float(high[max(0, coarse - 5 * FRAME):].max())
     first = np.flatnonzero(high[max(0, coarse - 10 * FRAME):] >= max(noise * 3, top * 0.1))
@@ -309,8 +337,7 @@ def window_shift(x: np.ndarray, high: np.ndarray, start: int, onset: int, span: 
     window's 1 ms high-band energies are matched against the full pass's over shifts of up
     to ``span`` ms, and the best shift is returned.
     """
-    sos = signal.butter(4, HIGH_HZ, "highpass", fs=RATE, output="sos")
-    power = np.square(signal.sosfilt(sos, x))
+    power = np.square(HIGH_PASS(x))
     first = start + span + 2  # skip the filter's settling at the window start
     frames = min(onset + 40 - first, len(high) - first, (len(x) - 2 * span * FRAME) // FRAME - span - 2)
     if frames < 10:

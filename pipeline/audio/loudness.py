@@ -31,9 +31,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy import signal
 
 from pipeline.audio.decode import RATE
+from pipeline.audio.filters import lowpass_fir
 from pipeline.errors import MediaError
 
 BLOCK = 100  # ms per block: the hop of BS.1770's gating blocks and of the short-term track
@@ -77,7 +77,7 @@ def k_weighting(rate: int) -> np.ndarray:
 
 def _phases() -> np.ndarray:
     """The 4x interpolation filter split into its phases: (OVERSAMPLE, TAPS_PER_PHASE)."""
-    taps = signal.firwin(OVERSAMPLE * TAPS_PER_PHASE, 0.9 / OVERSAMPLE, window=("kaiser", 6.0))
+    taps = lowpass_fir(OVERSAMPLE * TAPS_PER_PHASE, 0.9 / OVERSAMPLE, beta=6.0)
     taps *= OVERSAMPLE / taps.sum()
     return np.asarray(taps.reshape(TAPS_PER_PHASE, OVERSAMPLE).T[:, ::-1], dtype=np.float64)
 

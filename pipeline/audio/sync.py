@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy import ndimage, signal
 
 from pipeline.audio.clap import EnvelopeTap, claps_from
 from pipeline.audio.decode import Tap, scan
@@ -75,6 +74,8 @@ def caption_track(captions: Sequence[Caption], step: int = STEP) -> np.ndarray:
 
 def match(speech: np.ndarray, captions: np.ndarray, step: int = STEP) -> Match:
     """Best lag of the caption track against the speech track, and how distinct it is."""
+    from scipy import signal  # ~75 MB and 0.7 s: only when captions are matched
+
     if not speech.any() or not captions.any():
         return Match(0, 0.0)
     a = speech.astype(np.float64) * 2 - 1
@@ -107,6 +108,8 @@ def refine(coarse: int, energy: np.ndarray, speech: np.ndarray,
     """
     if len(energy) == 0 or not speech.any():
         return coarse
+    from scipy import ndimage
+
     smooth = ndimage.uniform_filter1d(energy, 5)
     floor = max(float(np.percentile(10 * np.log10(smooth[::STEP] + 1e-10), 10)), -80.0)
     near = np.repeat(ndimage.binary_dilation(speech, iterations=3), STEP)
