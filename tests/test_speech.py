@@ -18,7 +18,7 @@ from pipeline.demo import RATE, _label, encode, narrate, synthesize_audio
 from pipeline.models import Caption
 from pipeline.script.parse import parse_script
 from pipeline.speech.captions import make_captions
-from pipeline.speech.forced import Heard, _snap, time_script
+from pipeline.speech.forced import Heard, _Rough, _skipped, _snap, script_words, time_script
 from pipeline.speech.lexicon import DICTIONARY, pronounce
 
 P1 = "Customers buy what solves their problem. Talk with advisors and experts first."
@@ -417,6 +417,34 @@ def test_a_word_beside_a_pause_is_clipped_to_its_speech() -> None:
     assert _snap(heard, 1700, 2600) == (1700, 2000)  # mostly before the pause
     assert _snap(heard, 2500, 3000) == (2500, 3000)  # inside speech: unchanged
     assert _snap(heard, 4500, 5000) == (4500, 5000)  # in no speech: unchanged
+
+
+def test_a_skipped_clause_is_skipped_whole_when_its_other_words_were_heard_in_a_pause(
+        tmp_path: Path) -> None:
+    # protects: the recogniser "heard" the skipped clause's first word in the silence
+    # before the next sentence, and forcing timed it there (the real lesson take: "but")
+    script = tmp_path / "s.md"
+    script.write_text("---\ntitle: t\n---\n\nHe was not ill disposed: but he was, in general, "
+                      "well respected and liked. Had he married well.\n")
+    words = script_words(parse_script(script))
+    texts = [w.text for w in words]
+    skipped_run = range(texts.index("he", 5), texts.index("Had"))
+    said = [k for k in range(len(words)) if k not in skipped_run]
+    # said words 300 ms apart from 0 s, each 250 ms of speech; "but" recognised in the
+    # pause after "disposed" (no speech there), the rest where they were said
+    at = {k: n * 300 for n, k in enumerate(said)}
+    but = texts.index("but")
+    at[but] = at[but - 1] + 400
+    heard = Heard((np.zeros(RATE * 5, dtype=np.int16),),
+                  tuple((at[k], at[k] + 250) for k in said if k != but))
+    rough = [_Rough(words[k].text, 0, at[k], at[k] + 250) for k in said]
+    match = [said.index(k) if k in said else -1 for k in range(len(words))]
+    spoken = {w.sentence: True for w in words}
+    assert _skipped(words, match, spoken, rough, [heard]) == {but, *skipped_run}
+    # heard on speech, the word stays: it is evidence of where the clause was said
+    rough[said.index(but)] = _Rough("but", 0, at[but - 1] + 300, at[but - 1] + 550)
+    heard = Heard(heard.chunks, (*heard.speech, (at[but - 1] + 300, at[but - 1] + 550)))
+    assert _skipped(words, match, spoken, rough, [heard]) == set(skipped_run)
 
 
 def test_align_without_captions_or_recording_says_why_it_estimates(

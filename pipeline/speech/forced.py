@@ -698,7 +698,9 @@ def time_heard(lesson: Lesson, heard: Sequence[Heard], *,
                                    lambda f: progress(0.8 + 0.2 * f))
         timed, retaken = _last_sayings(decoders, words, timed, rough, heard)
         force_cpu = time.process_time() - clock
-    unscripted = _unscripted(rough, timed)
+    # a word recognised where no speech is (the recogniser's guess in a pause) is not speech
+    unscripted = _unscripted([r for r in rough if _speech_between(heard[r.take], r.start, r.end)
+                              >= 50], timed)
     said = [t.heard for t in timed]
     stats = {"recognised": sum(not r.forced for r in rough),
              "heard": int(sum(m >= 0 for m in match)), "words": len(words),
@@ -858,7 +860,20 @@ def _skipped(words: Sequence[Word], match: Sequence[int], spoken: dict[int, bool
             continue
         if _speech_between(heard[ra.take], ra.end, rb.start) < len(run) * _MS_PER_WORD * 0.35:
             out.update(run)
+    # a clause mostly skipped is skipped whole where its other words were "heard" in a
+    # pause: the recogniser's guesses ("... ill disposed: but he was, ..." left out: "but"
+    # was heard in the 0.8 s of silence before the next sentence)
+    for clause in _clauses(words):
+        if 2 * sum(k in out for k in clause) >= len(clause):
+            out.update(k for k in clause if match[k] < 0 or _speech_between(
+                heard[rough[match[k]].take], rough[match[k]].start, rough[match[k]].end) < 100)
     return out
+
+
+def _clauses(words: Sequence[Word]) -> list[range]:
+    """The words of each clause (from one that opens a clause to the next), in order."""
+    starts = [k for k, w in enumerate(words) if w.opens or k == 0]
+    return [range(a, b) for a, b in itertools.pairwise([*starts, len(words)])]
 
 
 def _pieces(words: Sequence[Word], match: Sequence[int], spoken: dict[int, bool],
