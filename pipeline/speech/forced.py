@@ -799,8 +799,8 @@ def _force_all(decoders: _Decoders, words: Sequence[Word], match: Sequence[int],
     """Force-align the spoken sentences piece by piece; times for every spoken word."""
     times: list[tuple[int, int, int] | None] = [None] * len(words)
     guessed: set[int] = set()  # words of pieces the forcing found no path in
-    pieces = _pieces(words, match, spoken, rough, heard,
-                     frozenset(_skipped(words, match, spoken, rough, heard)))
+    skipped = frozenset(_skipped(words, match, spoken, rough, heard))
+    pieces = _pieces(words, match, spoken, rough, heard, skipped)
     failed = forced = 0
     for n, (take, first, last, start, end) in enumerate(pieces):
         progress(n / max(1, len(pieces)))
@@ -829,6 +829,14 @@ def _force_all(decoders: _Decoders, words: Sequence[Word], match: Sequence[int],
             guessed.update(range(first, last + 1))
         for k, span in zip(range(first, last + 1), got, strict=True):
             times[k] = (take, *span)
+    # a word of a mostly skipped clause forced into a pause was not said either ("lies"
+    # of a verse line left out, recognised on the next line's first word)
+    for clause in _clauses(words):
+        if 2 * sum(k in skipped for k in clause) >= len(clause):
+            for k in clause:
+                t = times[k]
+                if t is not None and _speech_between(heard[t[0]], t[1], t[2]) < 50:
+                    times[k] = None
     out = []
     heard_flags = np.array([m >= 0 for m in match], dtype=float)
     for k, w in enumerate(words):
