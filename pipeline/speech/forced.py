@@ -20,15 +20,21 @@ come from the pocketsphinx wheel.
    time holds too little speech is *unspoken*; recognised words no script word took, in
    runs, are *unscripted* speech. The spoken sentences not forced with their paragraph are
    cut into pieces at pauses between heard words and each piece is force-aligned on the
-   audio between its cuts.
+   audio between its cuts; a phrase left out inside a spoken sentence (:func:`_skipped`)
+   is in no piece.
 4. *The last saying kept* (:func:`_last_sayings`): a sentence followed, before the next
    one, by unscripted speech that holds most of its tokens in order was said again; it is
    forced on that later saying and the earlier one becomes unscripted (the cuts remove it
-   as a retake). Only those stretches are forced again: nothing more is recognised.
+   as a retake). So is a sentence's last clause; where noise let recognition hear too
+   little of it, a clause is kept on the latest speech when it scores as well there as
+   on its first saying (:func:`_sounds_alike`). Only those stretches are forced again:
+   nothing more is recognised.
 
 Recognition is coarse (it only anchors the script): one pass of the lexicon tree,
-acoustic scores on every other frame, as is the forcing; every word's edges are then
-clipped to the stretch of speech it overlaps most (:func:`_snap`).
+acoustic scores on every other frame, as is the forcing; every forced word is then
+fitted to its sound on the 10 ms levels (:func:`_edges`: a pause inside a word is a
+filler or a false start before it, or the silence after it) and clipped to the stretch of
+speech it overlaps most (:func:`_snap`).
 
 Time grows linearly with the recording (each paragraph, utterance and piece is bounded);
 memory is the int16 samples plus a few small arrays.
