@@ -18,7 +18,15 @@ from pipeline.demo import RATE, _label, encode, narrate, synthesize_audio
 from pipeline.models import Caption
 from pipeline.script.parse import parse_script
 from pipeline.speech.captions import make_captions
-from pipeline.speech.forced import Heard, _Rough, _skipped, _snap, script_words, time_script
+from pipeline.speech.forced import (
+    Heard,
+    _pieces,
+    _Rough,
+    _skipped,
+    _snap,
+    script_words,
+    time_script,
+)
 from pipeline.speech.lexicon import DICTIONARY, pronounce
 
 P1 = "Customers buy what solves their problem. Talk with advisors and experts first."
@@ -445,6 +453,29 @@ def test_a_skipped_clause_is_skipped_whole_when_its_other_words_were_heard_in_a_
     rough[said.index(but)] = _Rough("but", 0, at[but - 1] + 300, at[but - 1] + 550)
     heard = Heard(heard.chunks, (*heard.speech, (at[but - 1] + 300, at[but - 1] + 550)))
     assert _skipped(words, match, spoken, rough, [heard]) == set(skipped_run)
+
+
+def test_pieces_are_cut_between_clauses_so_speech_between_them_is_forced_in_neither(
+        tmp_path: Path) -> None:
+    # protects: a verse's sentence runs on for lines; a second speaker between two of its
+    # clauses was forced into one piece with both, scattering the second clause's words
+    # over him (the real phone take: 8 words on strays, the second speaker not reported)
+    script = tmp_path / "s.md"
+    script.write_text("---\ntitle: t\n---\n\nHis tender heir might bear his memory: "
+                      "but thou contracted to thine own bright eyes.\n")
+    words = script_words(parse_script(script))
+    but = [w.text for w in words].index("but")
+    # the first clause at 0-2.1 s, a second speaker 3-7 s (nothing of the script heard),
+    # the second clause at 8-10.1 s; every word heard, 300 ms apart
+    at = [n * 300 for n in range(but)] + [8000 + n * 300 for n in range(len(words) - but)]
+    heard = Heard((np.zeros(RATE * 11, dtype=np.int16),),
+                  ((0, 2100), (3000, 7000), (8000, 10100)))
+    rough = [_Rough(w.text, 0, t, t + 250) for w, t in zip(words, at, strict=True)]
+    pieces = _pieces(words, list(range(len(words))), {w.sentence: True for w in words},
+                     rough, [heard])
+    assert [(first, last) for _, first, last, _, _ in pieces] == [(0, but - 1),
+                                                                  (but, len(words) - 1)]
+    assert pieces[0][4] <= 3000 and pieces[1][3] >= 7000  # the second speaker in neither
 
 
 def test_align_without_captions_or_recording_says_why_it_estimates(

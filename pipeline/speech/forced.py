@@ -894,7 +894,7 @@ def _pieces(words: Sequence[Word], match: Sequence[int], spoken: dict[int, bool]
             rough: Sequence[_Rough], heard: Sequence[Heard], skipped: frozenset[int] = frozenset(),
             ) -> list[tuple[int, int, int, int, int]]:
     """(take, first word, last word, start ms, end ms) of each stretch to force-align:
-    runs of spoken sentences in one take, cut between sentences at a pause between two
+    runs of spoken sentences in one take, cut between clauses at a pause between two
     heard words, each at most about ``_PIECE`` long."""
     runs: list[list[int]] = []  # word indexes
     take_of: list[int] = []
@@ -925,14 +925,16 @@ def _pieces(words: Sequence[Word], match: Sequence[int], spoken: dict[int, bool]
         h = heard[take]
         start = _extend_back(h, rough[match[heard_in[0]]].start, heard_in[0] - run[0])
         end = _extend_forward(h, rough[match[heard_in[-1]]].end, run[-1] - heard_in[-1])
-        # cut points: between sentences, where the last word before and the first after
-        # were both heard and a pause lies between them
-        # cuts (first word after, where the piece before ends, where the next starts):
-        # the pause after one sentence's last heard word and the pause before the next
-        # one's first; speech between them (a retake, an ad-lib) is in neither piece
+        # cut points: between sentences or clauses (a verse's sentence runs for twelve
+        # lines), where the last word before and the first after were both heard and a
+        # pause lies between them. cuts (first word after, where the piece before ends,
+        # where the next starts): the pause after one clause's last heard word and the
+        # pause before the next one's first; speech between them (a retake, an ad-lib, a
+        # second speaker) is in neither piece
         cuts = [(run[0], start, start)]
         for a, b in itertools.pairwise(run):
-            if words[a].sentence == words[b].sentence or match[a] < 0 or match[b] < 0:
+            if (words[a].sentence == words[b].sentence and not words[b].opens) \
+                    or match[a] < 0 or match[b] < 0:
                 continue
             ra, rb = rough[match[a]], rough[match[b]]
             if ra.take != take or rb.take != take or rb.start <= ra.end:
