@@ -20,6 +20,7 @@ from pipeline.script.parse import parse_script
 from pipeline.speech.captions import make_captions
 from pipeline.speech.forced import (
     Heard,
+    Word,
     _pieces,
     _Rough,
     _skipped,
@@ -427,14 +428,19 @@ def test_a_word_beside_a_pause_is_clipped_to_its_speech() -> None:
     assert _snap(heard, 4500, 5000) == (4500, 5000)  # in no speech: unchanged
 
 
+def _words(folder: Path, narration: str) -> list[Word]:
+    """The spoken units of a one-paragraph script."""
+    script = folder / "s.md"
+    script.write_text(f"---\ntitle: t\n---\n\n{narration}\n")
+    return script_words(parse_script(script))
+
+
 def test_a_skipped_clause_is_skipped_whole_when_its_other_words_were_heard_in_a_pause(
         tmp_path: Path) -> None:
     # protects: the recogniser "heard" the skipped clause's first word in the silence
     # before the next sentence, and forcing timed it there (the real lesson take: "but")
-    script = tmp_path / "s.md"
-    script.write_text("---\ntitle: t\n---\n\nHe was not ill disposed: but he was, in general, "
-                      "well respected and liked. Had he married well.\n")
-    words = script_words(parse_script(script))
+    words = _words(tmp_path, "He was not ill disposed: but he was, in general, well respected "
+                             "and liked. Had he married well.")
     texts = [w.text for w in words]
     skipped_run = range(texts.index("he", 5), texts.index("Had"))
     said = [k for k in range(len(words)) if k not in skipped_run]
@@ -460,10 +466,8 @@ def test_pieces_are_cut_between_clauses_so_speech_between_them_is_forced_in_neit
     # protects: a verse's sentence runs on for lines; a second speaker between two of its
     # clauses was forced into one piece with both, scattering the second clause's words
     # over him (the real phone take: 8 words on strays, the second speaker not reported)
-    script = tmp_path / "s.md"
-    script.write_text("---\ntitle: t\n---\n\nHis tender heir might bear his memory: "
-                      "but thou contracted to thine own bright eyes.\n")
-    words = script_words(parse_script(script))
+    words = _words(tmp_path, "His tender heir might bear his memory: but thou contracted to "
+                             "thine own bright eyes.")
     but = [w.text for w in words].index("but")
     # the first clause at 0-2.1 s, a second speaker 3-7 s (nothing of the script heard),
     # the second clause at 8-10.1 s; every word heard, 300 ms apart
