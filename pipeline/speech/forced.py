@@ -705,8 +705,8 @@ def time_heard(lesson: Lesson, heard: Sequence[Heard], *,
         timed, retaken = _last_sayings(decoders, words, timed, rough, heard)
         force_cpu = time.process_time() - clock
     # a word recognised where no speech is (the recogniser's guess in a pause) is not speech
-    unscripted = _unscripted([r for r in rough if _speech_between(heard[r.take], r.start, r.end)
-                              >= 50], timed)
+    unscripted = _unscripted([r for r in rough if not _in_pause(heard[r.take], r.start, r.end)],
+                             timed)
     said = [t.heard for t in timed]
     stats = {"recognised": sum(not r.forced for r in rough),
              "heard": int(sum(m >= 0 for m in match)), "words": len(words),
@@ -837,12 +837,11 @@ def _force_all(decoders: _Decoders, words: Sequence[Word], match: Sequence[int],
             times[k] = (take, *span)
     # a word of a mostly skipped clause forced into a pause was not said either ("lies"
     # of a verse line left out, recognised on the next line's first word)
-    for clause in _clauses(words):
-        if 2 * sum(k in skipped for k in clause) >= len(clause):
-            for k in clause:
-                t = times[k]
-                if t is not None and _speech_between(heard[t[0]], t[1], t[2]) < 50:
-                    times[k] = None
+    for clause in _mostly(words, skipped):
+        for k in clause:
+            t = times[k]
+            if t is not None and _in_pause(heard[t[0]], t[1], t[2]):
+                times[k] = None
     out = []
     heard_flags = np.array([m >= 0 for m in match], dtype=float)
     for k, w in enumerate(words):
@@ -877,17 +876,22 @@ def _skipped(words: Sequence[Word], match: Sequence[int], spoken: dict[int, bool
     # a clause mostly skipped is skipped whole where its other words were "heard" in a
     # pause: the recogniser's guesses ("... ill disposed: but he was, ..." left out: "but"
     # was heard in the 0.8 s of silence before the next sentence)
-    for clause in _clauses(words):
-        if 2 * sum(k in out for k in clause) >= len(clause):
-            out.update(k for k in clause if match[k] < 0 or _speech_between(
-                heard[rough[match[k]].take], rough[match[k]].start, rough[match[k]].end) < 100)
+    for clause in _mostly(words, out):
+        out.update(k for k in clause if match[k] < 0 or _in_pause(
+            heard[rough[match[k]].take], rough[match[k]].start, rough[match[k]].end))
     return out
 
 
-def _clauses(words: Sequence[Word]) -> list[range]:
-    """The words of each clause (from one that opens a clause to the next), in order."""
+def _mostly(words: Sequence[Word], skipped: set[int] | frozenset[int]) -> list[range]:
+    """The clauses (from a word that opens one to the next) at least half ``skipped``."""
     starts = [k for k, w in enumerate(words) if w.opens or k == 0]
-    return [range(a, b) for a, b in itertools.pairwise([*starts, len(words)])]
+    clauses = [range(a, b) for a, b in itertools.pairwise([*starts, len(words)])]
+    return [c for c in clauses if 2 * sum(k in skipped for k in c) >= len(c)]
+
+
+def _in_pause(h: Heard, start: int, end: int) -> bool:
+    """Under 50 ms of speech from ``start`` to ``end``: a word there was not said."""
+    return _speech_between(h, start, end) < 50
 
 
 def _pieces(words: Sequence[Word], match: Sequence[int], spoken: dict[int, bool],
