@@ -446,9 +446,6 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True))
 
 
-
-
-
 def _force_raw(decoder: Any, heard: Heard, names: Sequence[str], start: int, end: int,
                pauses: Sequence[int] = ()) -> list[tuple[int, int]] | None:
     """:func:`_force` before the clipping."""
@@ -882,11 +879,15 @@ def _skipped(words: Sequence[Word], match: Sequence[int], spoken: dict[int, bool
     return out
 
 
-def _mostly(words: Sequence[Word], skipped: set[int] | frozenset[int]) -> list[range]:
-    """The clauses (from a word that opens one to the next) at least half ``skipped``."""
+def _clauses(words: Sequence[Word]) -> list[range]:
+    """The words of each clause: from a word that opens one to the next."""
     starts = [k for k, w in enumerate(words) if w.opens or k == 0]
-    clauses = [range(a, b) for a, b in itertools.pairwise([*starts, len(words)])]
-    return [c for c in clauses if 2 * sum(k in skipped for k in c) >= len(c)]
+    return [range(a, b) for a, b in itertools.pairwise([*starts, len(words)])]
+
+
+def _mostly(words: Sequence[Word], skipped: set[int] | frozenset[int]) -> list[range]:
+    """The clauses at least half ``skipped``."""
+    return [c for c in _clauses(words) if 2 * sum(k in skipped for k in c) >= len(c)]
 
 
 def _in_pause(h: Heard, start: int, end: int) -> bool:
@@ -1063,7 +1064,7 @@ def _last_sayings(decoders: _Decoders, words: Sequence[Word], timed: list[TimedW
             owner += [n] * len(norms)
         h = heard[span.take]
         sentence = [k for k, w in enumerate(words) if w.sentence == words[before[-1]].sentence]
-        clause = list(range(next(k for k in range(before[-1], -1, -1) if words[k].opens),
+        clause = list(range(next(c for c in _clauses(words) if before[-1] in c).start,
                             before[-1] + 1))
         for own in (sentence, clause):
             tokens = [n for k in own for n in words[k].norms]
