@@ -82,6 +82,9 @@ _RETAKE_SCORE = 1.2  # a clause forced on its retake scores at most this much wo
 _RESYNC_AHEAD = 8  # paragraphs whose start recognition looks for, after forcing failed
 GUESSED = 0.25  # confidence of a word neither recognised nor forced (interpolated)
 _SKIP_RUN = 4  # unheard words in a row inside a spoken sentence that may have been skipped
+_SAID_SHARE = 0.85  # of the speech a run of words needs at the speaker's pace: less, some
+# were left out (the real room take's left-out verse line: 0.80; said runs under reverb
+# between two surely heard pairs: 0.81-1.26)
 # forcing: wide beams (MEASUREMENTS.md), acoustic scores on every other frame (measured: the
 # same sentence starts once the words are clipped to their speech, 40% less CPU), 2
 # Gaussians (benchmarks/bench_speech.py: the same sentence starts, 15-20% less CPU; 1: a
@@ -696,9 +699,10 @@ def time_heard(lesson: Lesson, heard: Sequence[Heard], *,
         walk_cpu = time.process_time() - clock
         match = _match(words, rough, lexicon)
         spoken = _spoken_sentences(words, match, rough, heard)
+        match, rough, dropped = _which_said(decoders, words, match, rough, heard, spoken, pace)
         clock = time.process_time()
         timed, forced = _force_all(decoders, words, match, spoken, rough, heard,
-                                   lambda f: progress(0.8 + 0.2 * f))
+                                   lambda f: progress(0.8 + 0.2 * f), dropped)
         timed, retaken = _last_sayings(decoders, words, timed, rough, heard)
         force_cpu = time.process_time() - clock
     # a word recognised where no speech is (the recogniser's guess in a pause) is not speech
@@ -792,17 +796,89 @@ def _spoken_sentences(words: Sequence[Word], match: Sequence[int], rough: Sequen
     return spoken
 
 
+def _which_said(decoders: _Decoders, words: Sequence[Word], match: Sequence[int],
+                rough: Sequence[_Rough], heard: Sequence[Heard], spoken: dict[int, bool],
+                pace: _Pace) -> tuple[list[int], list[_Rough], frozenset[int]]:
+    """Clauses left out where recognition could not tell which: between two pairs of words
+    recognised as themselves, the script's words need far more speech than there is, and
+    forcing them all finds no path. Each way of leaving out one run of whole clauses is
+    forced there; of those whose words fit the speech at the speaker's pace (within 10 %
+    of the best fit), the best scoring wins. Under reverb the recogniser hears script
+    words over what was said ("is to be ill disposed" heard as "how should is the else
+    rose the", matched to "with propriety in the ... his ordinary duties" of the clause
+    left out after it). Returns the match and the recognised words with the said words
+    forced there (after the pair before them), and the words left out."""
+    match = list(match)
+    exact = [m >= 0 and rough[m].name == _name(words[k]) for k, m in enumerate(match)]
+    sure = [k for k in range(len(words)) if exact[k] and any(  # "the" alone may be a guess
+        0 <= n < len(words) and exact[n] and abs(match[n] - match[k]) == 1 for n in (k - 1, k + 1))]
+    dropped: set[int] = set()
+    placed: dict[int, list[tuple[int, _Rough]]] = {}  # rough index -> said words after it
+
+    def expect(keep: Sequence[int]) -> float:  # ms of speech the words take at this pace
+        return pace.expect(sum(decoders.lexicon.phones[_name(words[k])] for k in keep))
+
+    for a, b in itertools.pairwise(sure):
+        region = range(a + 1, b)
+        ra, rb = rough[match[a]], rough[match[b]]
+        if len(region) < _SKIP_RUN or ra.take != rb.take \
+                or not all(spoken[words[k].sentence] for k in region):
+            continue
+        h = heard[ra.take]
+        speech = _speech_between(h, ra.end, rb.start)
+        if speech >= _SAID_SHARE * expect(region):
+            continue
+        window = ra.start - 100, rb.end + 100
+        opens = [k for k in region if words[k].opens and k > region.start]
+        ways: list[tuple[float, float, list[int], list[tuple[int, int]]]] = []
+        for x, y in [(b, b), *itertools.combinations([region.start, *opens, region.stop], 2)]:
+            keep = [k for k in region if not x <= k < y]  # (b, b) first: all of them
+            if not keep or not 0.5 * expect(keep) <= speech <= 2 * expect(keep):
+                continue
+            own = [a, *keep, b]
+            spans = _force_raw(decoders.align(), h, [_name(words[k]) for k in own], *window)
+            if spans is None:
+                continue
+            if len(keep) == len(region):  # all of them fit: nothing was left out here
+                break
+            decoder = decoders.align()
+            ways.append((abs(math.log(speech / expect(keep))),
+                         math.log(max(1e-300, decoder.hyp().best_score)), own, spans))
+        if not ways:
+            continue
+        least = min(w[0] for w in ways)
+        _, _, own, spans = max((w for w in ways if w[0] <= least + 0.1), key=lambda w: w[1])
+        dropped.update(k for k in region if k not in own)
+        edges = _edges(h, [words[k] for k in own], spans)
+        for k in region:
+            match[k] = -1
+        placed[match[a]] = [(k, _Rough(_name(words[k]), ra.take, *edges[n], True))
+                            for n, k in enumerate(own) if k in region]
+    out: list[_Rough] = []
+    where: list[int] = []  # old rough index -> new
+    new: dict[int, int] = {}  # word -> the rough index it was placed at
+    for i, r in enumerate(rough):
+        where.append(len(out))
+        out.append(r)
+        for k, said in placed.get(i, ()):
+            new[k] = len(out)
+            out.append(said)
+    return [new.get(k, where[m] if m >= 0 else m) for k, m in enumerate(match)], out, \
+        frozenset(dropped)
+
+
 def _speech_between(heard: Heard, start: int, end: int) -> int:
     return sum(max(0, min(b, end) - max(a, start)) for a, b in heard.speech)
 
 
 def _force_all(decoders: _Decoders, words: Sequence[Word], match: Sequence[int],
                spoken: dict[int, bool], rough: Sequence[_Rough], heard: Sequence[Heard],
-               progress: Progress) -> tuple[list[TimedWord], tuple[int, int]]:
+               progress: Progress, dropped: frozenset[int] = frozenset(),
+               ) -> tuple[list[TimedWord], tuple[int, int]]:
     """Force-align the spoken sentences piece by piece; times for every spoken word."""
     times: list[tuple[int, int, int] | None] = [None] * len(words)
     guessed: set[int] = set()  # words of pieces the forcing found no path in
-    skipped = frozenset(_skipped(words, match, spoken, rough, heard))
+    skipped = frozenset(_skipped(words, match, spoken, rough, heard) | dropped)
     pieces = _pieces(words, match, spoken, rough, heard, skipped)
     failed = forced = 0
     for n, (take, first, last, start, end) in enumerate(pieces):
