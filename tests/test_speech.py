@@ -518,3 +518,31 @@ def test_the_same_text_always_sounds_the_same() -> None:
     speak("Ein ganz anderer Satz auf Deutsch.", voice="de")
     speak("Um.", rate=200)
     assert np.array_equal(speak("Welcome back to the course."), first)
+
+
+def test_a_long_recording_is_walked_from_its_middle_on_a_second_core(
+        takes: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    from pipeline.speech import forced
+
+    if threading.active_count() > 1:
+        pytest.skip("another thread runs in this process: the walk does not fork beside it")
+    lesson = parse_script(_script(takes))
+    take = takes["full"][0]
+    alone = time_script(lesson, [take])
+    # as if the take were long: its middle is where P2 starts, or inside P2
+    monkeypatch.setattr(forced, "_SPLIT_SPEECH", 0)
+    p2 = next(w for w in alone.words if w.word.line == P2_LINE)
+    speech = forced.listen(take, clap=False).speech
+    at_p2 = next(k for k, (a, b) in enumerate(speech) if b > p2.start)
+    for middle, second in ((at_p2, 2), (at_p2 + 1, 0)):
+        monkeypatch.setattr(forced, "_middle", lambda h, k=middle: k)
+        both = time_script(lesson, [take])
+        # P2 and P3 from the child, or (the middle inside P2: no paragraph starts there)
+        # this process walks on alone
+        assert both.stats["paragraphs_second_core"] == second
+        assert both.stats["paragraphs_forced"] == 3
+        assert [w.word for w in both.words] == [w.word for w in alone.words]
+        assert max(abs(a.start - b.start) + abs(a.end - b.end)
+                   for a, b in zip(both.words, alone.words, strict=True)) <= 30

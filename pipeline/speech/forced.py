@@ -46,6 +46,7 @@ import bisect
 import itertools
 import logging
 import math
+import os
 import re
 import tempfile
 import time
@@ -81,6 +82,7 @@ _RETAKE_SHARE = 0.6  # share of a sentence's (or its last clause's) tokens heard
 _RETAKE_SCORE = 1.2  # a clause forced on its retake scores at most this much worse a frame
 _RESYNC_AHEAD = 8  # paragraphs whose start recognition looks for, after forcing failed
 GUESSED = 0.25  # confidence of a word neither recognised nor forced (interpolated)
+_SPLIT_SPEECH = 120_000  # ms of speech in a recording from which two cores walk it
 _SKIP_RUN = 4  # unheard words in a row inside a spoken sentence that may have been skipped
 _SAID_SHARE = 0.85  # of the speech a run of words needs at the speaker's pace: less, some
 # were left out (the real room take's left-out verse line: 0.80; said runs under reverb
@@ -514,19 +516,21 @@ class _Decoders:
 
 
 def _walk(decoders: _Decoders, words: Sequence[Word], paragraphs: Sequence[Sequence[int]],
-          p: int, h: Heard, take: int, pace: _Pace, progress: Progress,
-          ) -> tuple[list[_Rough], int, int]:
-    """One recording's words from paragraph ``p`` on: each paragraph force-aligned in the
-    window the speech after the previous one implies (its stretches of speech adding up to
-    the paragraph's phones at the speaker's pace); where that fails (no path, speech left
-    out, words in silence: a retake, an ad-lib, a paragraph skipped), the speech is
-    recognised from there until a later paragraph's start is heard, and forcing resumes
-    there. Returns the words found (forced or recognised), the next paragraph and the number
-    of paragraphs forced."""
+          p: int, h: Heard, take: int, pace: _Pace, progress: Progress, i: int = 0,
+          until: int | None = None) -> tuple[list[_Rough], int, int, int]:
+    """One recording's words from paragraph ``p`` and its stretch of speech ``i`` on: each
+    paragraph force-aligned in the window the speech after the previous one implies (its
+    stretches of speech adding up to the paragraph's phones at the speaker's pace); where
+    that fails (no path, speech left out, words in silence: a retake, an ad-lib, a
+    paragraph skipped), the speech is recognised from there until a later paragraph's
+    start is heard, and forcing resumes there. ``until``: stop at the first paragraph
+    that starts at or after that stretch. Returns the words found (forced or recognised),
+    the next paragraph, the number of paragraphs forced and the next stretch."""
     found: list[_Rough] = []
     forced = 0
-    i = 0  # next stretch of speech
     while i < len(h.speech) and p < len(paragraphs):
+        if until is not None and i >= until:
+            return found, p, forced, i
         progress(h.speech[i][0] / max(1, h.duration))
         para = paragraphs[p]
         phones = [decoders.lexicon.phones[_name(words[k])] for k in para]
@@ -541,9 +545,102 @@ def _walk(decoders: _Decoders, words: Sequence[Word], paragraphs: Sequence[Seque
             continue
         heard, i, p = _resync(decoders, words, paragraphs, p, h, take, i)
         found += heard
-    if i < len(h.speech):  # after the last paragraph: an ad-lib, a retake
+    if i < len(h.speech) and until is None:  # after the last paragraph: an ad-lib, a retake
         found += [r for got in _recognise_from(decoders, h, take, i) for r in got]
-    return found, p, forced
+    return found, p, forced, i
+
+
+def _walk_halves(decoders: _Decoders, words: Sequence[Word],
+                 paragraphs: Sequence[Sequence[int]], p: int, h: Heard, take: int,
+                 pace: _Pace, progress: Progress) -> tuple[list[_Rough], int, int, int]:
+    """:func:`_walk` on two cores for a long recording (pocketsphinx holds the GIL, so a
+    child process): the child walks from the longest pause in the middle of the speech to
+    the end, starting with the paragraph that fits there, while this process walks from
+    the start to the first paragraph at or after that pause. Where both reach the same
+    paragraph at the same stretch the child's words are taken; otherwise (the pause is
+    inside a paragraph, a retake or a failure across it) this process walks on alone.
+    Returns :func:`_walk`'s, with the number of paragraphs the child's walk forced."""
+    import multiprocessing
+    import threading
+
+    mid = _middle(h)
+    # not beside other threads (the review app's builds: a fork copies their locks held)
+    # nor in a daemonic process (a multiprocessing.Pool's worker may not start one)
+    if mid is None or (os.cpu_count() or 1) < 2 or threading.active_count() > 1 \
+            or multiprocessing.current_process().daemon:
+        return (*_walk(decoders, words, paragraphs, p, h, take, pace, progress)[:3], 0)
+    # the paragraph starting about as far into the script as the pause is into the speech
+    starts = np.cumsum([0] + [sum(decoders.lexicon.phones[_name(words[k])] for k in para)
+                              for para in paragraphs[p:]])
+    share = _speech_between(h, 0, h.speech[mid][0]) / max(1, _speech_between(h, 0, h.duration))
+    guess = p + int(np.argmin(np.abs(starts[:-1] - share * starts[-1])))
+    context = multiprocessing.get_context("fork")  # the samples shared, not copied
+    reader, writer = context.Pipe(duplex=False)
+    child = context.Process(target=_second_half, daemon=True, args=(
+        writer, decoders.lexicon, words, paragraphs, guess, h, take, pace, mid))
+    child.start()
+    writer.close()
+    found, p, forced, i = _walk(decoders, words, paragraphs, p, h, take, pace, progress,
+                                until=mid)
+    try:
+        start, first, theirs, end, walked, (speech, phones_forced), recognised = reader.recv()
+    except (EOFError, OSError):  # the child died: walk on alone
+        start = first = -1
+    child.join()
+    if start >= 0 and i < start and p < first:
+        more, p, n, i = _walk(decoders, words, paragraphs, p, h, take, pace, progress, i,
+                              until=start)
+        found += more
+        forced += n
+    if (i, p) == (start, first):
+        if walked:
+            pace.add(speech, phones_forced)
+        decoders.recognised += recognised
+        return found + theirs, end, forced + walked, walked
+    more, p, n, _ = _walk(decoders, words, paragraphs, p, h, take, pace, progress, i)
+    return found + more, p, forced + n, 0
+
+
+def _middle(h: Heard) -> int | None:
+    """The stretch of speech after the longest pause in the middle fifth of a recording's
+    speech, when it holds ``_SPLIT_SPEECH`` or more (else None)."""
+    ends = np.cumsum([b - a for a, b in h.speech])
+    if not len(ends) or ends[-1] < _SPLIT_SPEECH:
+        return None
+    lo, hi = (int(np.searchsorted(ends, f * ends[-1])) for f in (0.4, 0.6))
+    gaps = [(h.speech[k][0] - h.speech[k - 1][1], k) for k in range(max(1, lo), hi + 1)
+            if k < len(h.speech)]
+    return max(gaps)[1] if gaps else None
+
+
+def _second_half(out: Any, lexicon: _Lexicon, words: Sequence[Word],
+                 paragraphs: Sequence[Sequence[int]], guess: int, h: Heard, take: int,
+                 pace: _Pace, mid: int) -> None:
+    """In the child of :func:`_walk_halves`: the paragraph that starts at stretch ``mid``
+    (``guess`` or one of the two either side of it whose forcing fits there first), then
+    the walk to the end; sends where it started (stretch, paragraph; -1: none fits), the
+    words, the next paragraph, the paragraphs forced, the speech and phones forced and the
+    ms recognised."""
+    none: tuple[Any, ...] = (-1, -1, [], 0, 0, (0, 0), 0)
+    try:
+        decoders = _Decoders(lexicon)
+        ours = _Pace(pace.speech, pace.phones)
+        for first in sorted(range(max(0, guess - 2), min(len(paragraphs), guess + 3)),
+                            key=lambda q: abs(q - guess)):
+            phones = [lexicon.phones[_name(words[k])] for k in paragraphs[first]]
+            if _force_paragraph(decoders.align(), h, words, paragraphs[first], phones, mid,
+                                ours) is not None:
+                break
+        else:
+            out.send(none)
+            return
+        found, end, walked, _ = _walk(decoders, words, paragraphs, first, h, take, ours,
+                                      lambda f: None, mid)
+        out.send((mid, first, found, end, walked, (ours.speech, ours.phones) if ours.forced
+                  else (0, 0), decoders.recognised))
+    except Exception:  # the parent walks this half itself
+        log.debug("the second half's walk failed", exc_info=True)
+        out.send(none)
 
 
 def _force_paragraph(aligner: Any, h: Heard, words: Sequence[Word], para: Sequence[int],
@@ -689,11 +786,13 @@ def time_heard(lesson: Lesson, heard: Sequence[Heard], *,
                      sum(lexicon.phones[_name(w)] for w in words))
         rough: list[_Rough] = []
         p = 0
-        forced_first = 0
+        forced_first = on_second_core = 0
         for k, h in enumerate(heard):
             def step(f: float, k: int = k) -> None:
                 progress(0.8 * (k + f) / len(heard))
-            found, p, walked = _walk(decoders, words, paragraphs, p, h, k, pace, step)
+            found, p, walked, second = _walk_halves(decoders, words, paragraphs, p, h, k,
+                                                    pace, step)
+            on_second_core += second
             rough += found
             forced_first += walked
         walk_cpu = time.process_time() - clock
@@ -712,6 +811,7 @@ def time_heard(lesson: Lesson, heard: Sequence[Heard], *,
     stats = {"recognised": sum(not r.forced for r in rough),
              "heard": int(sum(m >= 0 for m in match)), "words": len(words),
              "paragraphs": len(paragraphs), "paragraphs_forced": forced_first,
+             "paragraphs_second_core": on_second_core,
              "recognised_s": round(decoders.recognised / 1000, 1),
              "pieces": forced[0], "pieces_failed": forced[1], "retakes_moved": retaken,
              "walk_cpu": round(walk_cpu, 2), "force_cpu": round(force_cpu, 2)}
