@@ -580,13 +580,17 @@ def _walk_halves(decoders: _Decoders, words: Sequence[Word],
         writer, decoders.lexicon, words, paragraphs, guess, h, take, pace, mid))
     child.start()
     writer.close()
-    found, p, forced, i = _walk(decoders, words, paragraphs, p, h, take, pace, progress,
-                                until=mid)
     try:
-        start, first, theirs, end, walked, (speech, phones_forced), recognised = reader.recv()
-    except (EOFError, OSError):  # the child died: walk on alone
-        start = first = -1
-    child.join()
+        found, p, forced, i = _walk(decoders, words, paragraphs, p, h, take, pace, progress,
+                                    until=mid)
+        try:
+            start, first, theirs, end, walked, (speech, phones_forced), recognised = \
+                reader.recv()
+        except (EOFError, OSError):  # the child died: walk on alone
+            start = first = -1
+    finally:
+        child.terminate()  # done already, unless this process failed
+        child.join()
     if start >= 0 and i < start and p < first:
         more, p, n, i = _walk(decoders, words, paragraphs, p, h, take, pace, progress, i,
                               until=start)
@@ -621,7 +625,11 @@ def _second_half(out: Any, lexicon: _Lexicon, words: Sequence[Word],
     the walk to the end; sends where it started (stretch, paragraph; -1: none fits), the
     words, the next paragraph, the paragraphs forced, the speech and phones forced and the
     ms recognised."""
-    none: tuple[Any, ...] = (-1, -1, [], 0, 0, (0, 0), 0)
+    import contextlib
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    got: tuple[Any, ...] = (-1, -1, [], 0, 0, (0, 0), 0)
     try:
         decoders = _Decoders(lexicon)
         ours = _Pace(pace.speech, pace.phones)
@@ -630,17 +638,15 @@ def _second_half(out: Any, lexicon: _Lexicon, words: Sequence[Word],
             phones = [lexicon.phones[_name(words[k])] for k in paragraphs[first]]
             if _force_paragraph(decoders.align(), h, words, paragraphs[first], phones, mid,
                                 ours) is not None:
+                found, end, walked, _ = _walk(decoders, words, paragraphs, first, h, take,
+                                              ours, lambda f: None, mid)
+                got = (mid, first, found, end, walked, (ours.speech, ours.phones)
+                       if ours.forced else (0, 0), decoders.recognised)
                 break
-        else:
-            out.send(none)
-            return
-        found, end, walked, _ = _walk(decoders, words, paragraphs, first, h, take, ours,
-                                      lambda f: None, mid)
-        out.send((mid, first, found, end, walked, (ours.speech, ours.phones) if ours.forced
-                  else (0, 0), decoders.recognised))
     except Exception:  # the parent walks this half itself
         log.debug("the second half's walk failed", exc_info=True)
-        out.send(none)
+    with contextlib.suppress(OSError):  # the parent is gone
+        out.send(got)
 
 
 def _force_paragraph(aligner: Any, h: Heard, words: Sequence[Word], para: Sequence[int],
