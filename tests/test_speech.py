@@ -518,3 +518,46 @@ def test_the_same_text_always_sounds_the_same() -> None:
     speak("Ein ganz anderer Satz auf Deutsch.", voice="de")
     speak("Um.", rate=200)
     assert np.array_equal(speak("Welcome back to the course."), first)
+
+
+_HALVES = """
+import json, sys
+from pathlib import Path
+from pipeline.script.parse import parse_script
+from pipeline.speech import forced
+lesson, take, line = parse_script(Path(sys.argv[1])), Path(sys.argv[2]), int(sys.argv[3])
+alone = forced.time_script(lesson, [take])
+forced._SPLIT_SPEECH = 0  # as if the take were long: its middle where P2 starts, or inside
+p2 = next(w for w in alone.words if w.word.line == line)
+at_p2 = next(k for k, (a, b) in enumerate(forced.listen(take, clap=False).speech)
+             if b > p2.start)
+out = []
+for middle in (at_p2, at_p2 + 1):
+    forced._middle = lambda h, k=middle: k
+    both = forced.time_script(lesson, [take])
+    out.append({"stats": both.stats, "same_words": [w.word for w in both.words] == [
+        w.word for w in alone.words], "moved": max(abs(a.start - b.start) + abs(a.end - b.end)
+        for a, b in zip(both.words, alone.words, strict=True))})
+print(json.dumps(out))
+"""
+
+
+def test_a_long_recording_is_walked_from_its_middle_on_a_second_core(takes: dict) -> None:
+    # in a process of its own: the walk does not fork beside other threads (a test before
+    # this one may leave some)
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    got = subprocess.run([sys.executable, "-c", _HALVES, str(_script(takes)),
+                          str(takes["full"][0]), str(P2_LINE)], cwd=ROOT, check=True,
+                         capture_output=True, text=True, timeout=300)
+    middle_at_p2, middle_inside_p2 = json.loads(got.stdout)
+    # P2 and P3 walked by the child; the middle inside P2 (no paragraph starts there):
+    # this process walks on alone
+    assert middle_at_p2["stats"]["paragraphs_second_core"] == 2
+    assert middle_inside_p2["stats"]["paragraphs_second_core"] == 0
+    for run in middle_at_p2, middle_inside_p2:
+        assert run["stats"]["paragraphs_forced"] == 3
+        assert run["same_words"] and run["moved"] <= 30

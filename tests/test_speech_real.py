@@ -217,8 +217,10 @@ def test_real_take_in_a_room_fillers_and_a_retake(tmp_path: Path,
                                                 capsys: pytest.CaptureFixture) -> None:
     """Under reverb and room noise the aligner hears "um ... Printing" as one long
     "Printing" and "uh ... But" as "But" (forced._edges keeps each word's own sound, after
-    the pause), and recognition hears too little of the re-read line to call it a retake
-    (forced._sounds_alike: the line forced there scores as well as on its first saying)."""
+    the pause), recognition hears too little of the re-read line to call it a retake
+    (forced._sounds_alike: the line forced there scores as well as on its first saying),
+    and it hears the verse line left out over the next one (forced._which_said: before,
+    "abundance lies" was timed there and "substantial fuel" reported unspoken)."""
     from benchmarks.bench_speech_real import measure
     from benchmarks.real_takes import build, write
     from tests.conftest import REALDATA
@@ -234,3 +236,5 @@ def test_real_take_in_a_room_fillers_and_a_retake(tmp_path: Path,
     assert sum(any(0 < r.start - b < 1000 for b in fillers) for r in take.refs) == 3
     assert max(m["starts"]) <= 100, m["starts"]  # before: 250, 729 and 4715 ms
     assert m["retake"] == (1, 1)
+    assert m["unsaid"] == 0
+    assert [p["text"] for p in doc["unspoken"]] == ["Making a famine where abundance lies,"]

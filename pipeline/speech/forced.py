@@ -46,6 +46,7 @@ import bisect
 import itertools
 import logging
 import math
+import os
 import re
 import tempfile
 import time
@@ -81,7 +82,11 @@ _RETAKE_SHARE = 0.6  # share of a sentence's (or its last clause's) tokens heard
 _RETAKE_SCORE = 1.2  # a clause forced on its retake scores at most this much worse a frame
 _RESYNC_AHEAD = 8  # paragraphs whose start recognition looks for, after forcing failed
 GUESSED = 0.25  # confidence of a word neither recognised nor forced (interpolated)
+_SPLIT_SPEECH = 120_000  # ms of speech in a recording from which two cores walk it
 _SKIP_RUN = 4  # unheard words in a row inside a spoken sentence that may have been skipped
+_SAID_SHARE = 0.85  # of the speech a run of words needs at the speaker's pace: less, some
+# were left out (the real room take's left-out verse line: 0.80; said runs under reverb
+# between two surely heard pairs: 0.81-1.26)
 # forcing: wide beams (MEASUREMENTS.md), acoustic scores on every other frame (measured: the
 # same sentence starts once the words are clipped to their speech, 40% less CPU), 2
 # Gaussians (benchmarks/bench_speech.py: the same sentence starts, 15-20% less CPU; 1: a
@@ -511,19 +516,21 @@ class _Decoders:
 
 
 def _walk(decoders: _Decoders, words: Sequence[Word], paragraphs: Sequence[Sequence[int]],
-          p: int, h: Heard, take: int, pace: _Pace, progress: Progress,
-          ) -> tuple[list[_Rough], int, int]:
-    """One recording's words from paragraph ``p`` on: each paragraph force-aligned in the
-    window the speech after the previous one implies (its stretches of speech adding up to
-    the paragraph's phones at the speaker's pace); where that fails (no path, speech left
-    out, words in silence: a retake, an ad-lib, a paragraph skipped), the speech is
-    recognised from there until a later paragraph's start is heard, and forcing resumes
-    there. Returns the words found (forced or recognised), the next paragraph and the number
-    of paragraphs forced."""
+          p: int, h: Heard, take: int, pace: _Pace, progress: Progress, i: int = 0,
+          until: int | None = None) -> tuple[list[_Rough], int, int, int]:
+    """One recording's words from paragraph ``p`` and its stretch of speech ``i`` on: each
+    paragraph force-aligned in the window the speech after the previous one implies (its
+    stretches of speech adding up to the paragraph's phones at the speaker's pace); where
+    that fails (no path, speech left out, words in silence: a retake, an ad-lib, a
+    paragraph skipped), the speech is recognised from there until a later paragraph's
+    start is heard, and forcing resumes there. ``until``: stop at the first paragraph
+    that starts at or after that stretch. Returns the words found (forced or recognised),
+    the next paragraph, the number of paragraphs forced and the next stretch."""
     found: list[_Rough] = []
     forced = 0
-    i = 0  # next stretch of speech
     while i < len(h.speech) and p < len(paragraphs):
+        if until is not None and i >= until:
+            return found, p, forced, i
         progress(h.speech[i][0] / max(1, h.duration))
         para = paragraphs[p]
         phones = [decoders.lexicon.phones[_name(words[k])] for k in para]
@@ -538,9 +545,108 @@ def _walk(decoders: _Decoders, words: Sequence[Word], paragraphs: Sequence[Seque
             continue
         heard, i, p = _resync(decoders, words, paragraphs, p, h, take, i)
         found += heard
-    if i < len(h.speech):  # after the last paragraph: an ad-lib, a retake
+    if i < len(h.speech) and until is None:  # after the last paragraph: an ad-lib, a retake
         found += [r for got in _recognise_from(decoders, h, take, i) for r in got]
-    return found, p, forced
+    return found, p, forced, i
+
+
+def _walk_halves(decoders: _Decoders, words: Sequence[Word],
+                 paragraphs: Sequence[Sequence[int]], p: int, h: Heard, take: int,
+                 pace: _Pace, progress: Progress) -> tuple[list[_Rough], int, int, int]:
+    """:func:`_walk` on two cores for a long recording (pocketsphinx holds the GIL, so a
+    child process): the child walks from the longest pause in the middle of the speech to
+    the end, starting with the paragraph that fits there, while this process walks from
+    the start to the first paragraph at or after that pause. Where both reach the same
+    paragraph at the same stretch the child's words are taken; otherwise (the pause is
+    inside a paragraph, a retake or a failure across it) this process walks on alone.
+    Returns :func:`_walk`'s, with the number of paragraphs the child's walk forced."""
+    import multiprocessing
+    import threading
+
+    mid = _middle(h)
+    # not beside other threads (the review app's builds: a fork copies their locks held)
+    # nor in a daemonic process (a multiprocessing.Pool's worker may not start one)
+    if mid is None or (os.cpu_count() or 1) < 2 or threading.active_count() > 1 \
+            or multiprocessing.current_process().daemon:
+        return (*_walk(decoders, words, paragraphs, p, h, take, pace, progress)[:3], 0)
+    # the paragraph starting about as far into the script as the pause is into the speech
+    starts = np.cumsum([0] + [sum(decoders.lexicon.phones[_name(words[k])] for k in para)
+                              for para in paragraphs[p:]])
+    share = _speech_between(h, 0, h.speech[mid][0]) / max(1, _speech_between(h, 0, h.duration))
+    guess = p + int(np.argmin(np.abs(starts[:-1] - share * starts[-1])))
+    context = multiprocessing.get_context("fork")  # the samples shared, not copied
+    reader, writer = context.Pipe(duplex=False)
+    child = context.Process(target=_second_half, daemon=True, args=(
+        writer, decoders.lexicon, words, paragraphs, guess, h, take, pace, mid))
+    child.start()
+    writer.close()
+    try:
+        found, p, forced, i = _walk(decoders, words, paragraphs, p, h, take, pace, progress,
+                                    until=mid)
+        try:
+            start, first, theirs, end, walked, (speech, phones_forced), recognised = \
+                reader.recv()
+        except (EOFError, OSError):  # the child died: walk on alone
+            start = first = -1
+    finally:
+        child.terminate()  # done already, unless this process failed
+        child.join()
+    if start >= 0 and i < start and p < first:
+        more, p, n, i = _walk(decoders, words, paragraphs, p, h, take, pace, progress, i,
+                              until=start)
+        found += more
+        forced += n
+    if (i, p) == (start, first):
+        if walked:
+            pace.add(speech, phones_forced)
+        decoders.recognised += recognised
+        return found + theirs, end, forced + walked, walked
+    more, p, n, _ = _walk(decoders, words, paragraphs, p, h, take, pace, progress, i)
+    return found + more, p, forced + n, 0
+
+
+def _middle(h: Heard) -> int | None:
+    """The stretch of speech after the longest pause in the middle fifth of a recording's
+    speech, when it holds ``_SPLIT_SPEECH`` or more (else None)."""
+    ends = np.cumsum([b - a for a, b in h.speech])
+    if not len(ends) or ends[-1] < _SPLIT_SPEECH:
+        return None
+    lo, hi = (int(np.searchsorted(ends, f * ends[-1])) for f in (0.4, 0.6))
+    gaps = [(h.speech[k][0] - h.speech[k - 1][1], k) for k in range(max(1, lo), hi + 1)
+            if k < len(h.speech)]
+    return max(gaps)[1] if gaps else None
+
+
+def _second_half(out: Any, lexicon: _Lexicon, words: Sequence[Word],
+                 paragraphs: Sequence[Sequence[int]], guess: int, h: Heard, take: int,
+                 pace: _Pace, mid: int) -> None:
+    """In the child of :func:`_walk_halves`: the paragraph that starts at stretch ``mid``
+    (``guess`` or one of the two either side of it whose forcing fits there first), then
+    the walk to the end; sends where it started (stretch, paragraph; -1: none fits), the
+    words, the next paragraph, the paragraphs forced, the speech and phones forced and the
+    ms recognised."""
+    import contextlib
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    got: tuple[Any, ...] = (-1, -1, [], 0, 0, (0, 0), 0)
+    try:
+        decoders = _Decoders(lexicon)
+        ours = _Pace(pace.speech, pace.phones)
+        for first in sorted(range(max(0, guess - 2), min(len(paragraphs), guess + 3)),
+                            key=lambda q: abs(q - guess)):
+            phones = [lexicon.phones[_name(words[k])] for k in paragraphs[first]]
+            if _force_paragraph(decoders.align(), h, words, paragraphs[first], phones, mid,
+                                ours) is not None:
+                found, end, walked, _ = _walk(decoders, words, paragraphs, first, h, take,
+                                              ours, lambda f: None, mid)
+                got = (mid, first, found, end, walked, (ours.speech, ours.phones)
+                       if ours.forced else (0, 0), decoders.recognised)
+                break
+    except Exception:  # the parent walks this half itself
+        log.debug("the second half's walk failed", exc_info=True)
+    with contextlib.suppress(OSError):  # the parent is gone
+        out.send(got)
 
 
 def _force_paragraph(aligner: Any, h: Heard, words: Sequence[Word], para: Sequence[int],
@@ -686,19 +792,22 @@ def time_heard(lesson: Lesson, heard: Sequence[Heard], *,
                      sum(lexicon.phones[_name(w)] for w in words))
         rough: list[_Rough] = []
         p = 0
-        forced_first = 0
+        forced_first = on_second_core = 0
         for k, h in enumerate(heard):
             def step(f: float, k: int = k) -> None:
                 progress(0.8 * (k + f) / len(heard))
-            found, p, walked = _walk(decoders, words, paragraphs, p, h, k, pace, step)
+            found, p, walked, second = _walk_halves(decoders, words, paragraphs, p, h, k,
+                                                    pace, step)
+            on_second_core += second
             rough += found
             forced_first += walked
         walk_cpu = time.process_time() - clock
         match = _match(words, rough, lexicon)
         spoken = _spoken_sentences(words, match, rough, heard)
+        match, rough, dropped = _which_said(decoders, words, match, rough, heard, spoken, pace)
         clock = time.process_time()
         timed, forced = _force_all(decoders, words, match, spoken, rough, heard,
-                                   lambda f: progress(0.8 + 0.2 * f))
+                                   lambda f: progress(0.8 + 0.2 * f), dropped)
         timed, retaken = _last_sayings(decoders, words, timed, rough, heard)
         force_cpu = time.process_time() - clock
     # a word recognised where no speech is (the recogniser's guess in a pause) is not speech
@@ -708,6 +817,7 @@ def time_heard(lesson: Lesson, heard: Sequence[Heard], *,
     stats = {"recognised": sum(not r.forced for r in rough),
              "heard": int(sum(m >= 0 for m in match)), "words": len(words),
              "paragraphs": len(paragraphs), "paragraphs_forced": forced_first,
+             "paragraphs_second_core": on_second_core,
              "recognised_s": round(decoders.recognised / 1000, 1),
              "pieces": forced[0], "pieces_failed": forced[1], "retakes_moved": retaken,
              "walk_cpu": round(walk_cpu, 2), "force_cpu": round(force_cpu, 2)}
@@ -792,17 +902,89 @@ def _spoken_sentences(words: Sequence[Word], match: Sequence[int], rough: Sequen
     return spoken
 
 
+def _which_said(decoders: _Decoders, words: Sequence[Word], match: Sequence[int],
+                rough: Sequence[_Rough], heard: Sequence[Heard], spoken: dict[int, bool],
+                pace: _Pace) -> tuple[list[int], list[_Rough], frozenset[int]]:
+    """Clauses left out where recognition could not tell which: between two pairs of words
+    recognised as themselves, the script's words need far more speech than there is, and
+    forcing them all finds no path. Each way of leaving out one run of whole clauses is
+    forced there; of those whose words fit the speech at the speaker's pace (within 10 %
+    of the best fit), the best scoring wins. Under reverb the recogniser hears script
+    words over what was said ("is to be ill disposed" heard as "how should is the else
+    rose the", matched to "with propriety in the ... his ordinary duties" of the clause
+    left out after it). Returns the match and the recognised words with the said words
+    forced there (after the pair before them), and the words left out."""
+    match = list(match)
+    exact = [m >= 0 and rough[m].name == _name(words[k]) for k, m in enumerate(match)]
+    sure = [k for k in range(len(words)) if exact[k] and any(  # "the" alone may be a guess
+        0 <= n < len(words) and exact[n] and abs(match[n] - match[k]) == 1 for n in (k - 1, k + 1))]
+    dropped: set[int] = set()
+    placed: dict[int, list[tuple[int, _Rough]]] = {}  # rough index -> said words after it
+
+    def expect(keep: Sequence[int]) -> float:  # ms of speech the words take at this pace
+        return pace.expect(sum(decoders.lexicon.phones[_name(words[k])] for k in keep))
+
+    for a, b in itertools.pairwise(sure):
+        region = range(a + 1, b)
+        ra, rb = rough[match[a]], rough[match[b]]
+        if len(region) < _SKIP_RUN or ra.take != rb.take \
+                or not all(spoken[words[k].sentence] for k in region):
+            continue
+        h = heard[ra.take]
+        speech = _speech_between(h, ra.end, rb.start)
+        if speech >= _SAID_SHARE * expect(region):
+            continue
+        window = ra.start - 100, rb.end + 100
+        opens = [k for k in region if words[k].opens and k > region.start]
+        ways: list[tuple[float, float, list[int], list[tuple[int, int]]]] = []
+        for x, y in [(b, b), *itertools.combinations([region.start, *opens, region.stop], 2)]:
+            keep = [k for k in region if not x <= k < y]  # (b, b) first: all of them
+            if not keep or not 0.5 * expect(keep) <= speech <= 2 * expect(keep):
+                continue
+            own = [a, *keep, b]
+            spans = _force_raw(decoders.align(), h, [_name(words[k]) for k in own], *window)
+            if spans is None:
+                continue
+            if len(keep) == len(region):  # all of them fit: nothing was left out here
+                break
+            decoder = decoders.align()
+            ways.append((abs(math.log(speech / expect(keep))),
+                         math.log(max(1e-300, decoder.hyp().best_score)), own, spans))
+        if not ways:
+            continue
+        least = min(w[0] for w in ways)
+        _, _, own, spans = max((w for w in ways if w[0] <= least + 0.1), key=lambda w: w[1])
+        dropped.update(k for k in region if k not in own)
+        edges = _edges(h, [words[k] for k in own], spans)
+        for k in region:
+            match[k] = -1
+        placed[match[a]] = [(k, _Rough(_name(words[k]), ra.take, *edges[n], True))
+                            for n, k in enumerate(own) if k in region]
+    out: list[_Rough] = []
+    where: list[int] = []  # old rough index -> new
+    new: dict[int, int] = {}  # word -> the rough index it was placed at
+    for i, r in enumerate(rough):
+        where.append(len(out))
+        out.append(r)
+        for k, said in placed.get(i, ()):
+            new[k] = len(out)
+            out.append(said)
+    return [new.get(k, where[m] if m >= 0 else m) for k, m in enumerate(match)], out, \
+        frozenset(dropped)
+
+
 def _speech_between(heard: Heard, start: int, end: int) -> int:
     return sum(max(0, min(b, end) - max(a, start)) for a, b in heard.speech)
 
 
 def _force_all(decoders: _Decoders, words: Sequence[Word], match: Sequence[int],
                spoken: dict[int, bool], rough: Sequence[_Rough], heard: Sequence[Heard],
-               progress: Progress) -> tuple[list[TimedWord], tuple[int, int]]:
+               progress: Progress, dropped: frozenset[int] = frozenset(),
+               ) -> tuple[list[TimedWord], tuple[int, int]]:
     """Force-align the spoken sentences piece by piece; times for every spoken word."""
     times: list[tuple[int, int, int] | None] = [None] * len(words)
     guessed: set[int] = set()  # words of pieces the forcing found no path in
-    skipped = frozenset(_skipped(words, match, spoken, rough, heard))
+    skipped = frozenset(_skipped(words, match, spoken, rough, heard) | dropped)
     pieces = _pieces(words, match, spoken, rough, heard, skipped)
     failed = forced = 0
     for n, (take, first, last, start, end) in enumerate(pieces):
