@@ -99,6 +99,18 @@ def test_script_rules() -> None:
     assert "'tam'" not in by_rule["script_mismatch"].message
 
 
+def test_a_capital_after_a_comma_the_script_writes_is_no_finding() -> None:
+    # verse capitalises every line: the captions of a reading keep the script's capitals
+    lesson = narration_lesson("From fairest creatures we desire increase,",
+                              "That thereby beauty's rose might never die.")
+    verse = [Caption(1, 0, 3000, "we desire increase, That thereby")]
+    assert "capital_after_comma" in {f.rule for f in check_captions(verse, NETFLIX).findings}
+    assert "capital_after_comma" not in {
+        f.rule for f in check_captions(verse, NETFLIX, lesson).findings}
+    other = [Caption(1, 0, 3000, "we desire increase, Can you?")]
+    assert "capital_after_comma" in {f.rule for f in check_captions(other, NETFLIX, lesson).findings}
+
+
 def test_read_issues_become_findings() -> None:
     caps = [Caption(1, 0, 2000, "One.", line=2), Caption(2, 3000, 5000, "Two.", line=6)]
     result = check_captions(

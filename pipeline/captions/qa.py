@@ -73,6 +73,8 @@ class Context:
     profile: Profile
     vocabulary: frozenset[str]  # normalized script words; empty without a script
     acronyms: frozenset[str]  # script words written in capitals that are not emphasis
+    # script words the script itself capitalises after a comma (verse lines, names)
+    after_comma: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,10 +247,14 @@ def lowercase_start(captions: Sequence[Caption], ctx: Context) -> Iterator[Hit]:
         previous = text or previous
 
 
+_CAPITAL_AFTER_COMMA = re.compile(r",\s+([A-Z][a-z']+)")
+
+
 def capital_after_comma(captions: Sequence[Caption], ctx: Context) -> Iterator[Hit]:
     for c in captions:
-        for m in re.finditer(r",\s+([A-Z][a-z']+)", c.text):
-            if _key(m[1]) not in ctx.acronyms and m[1] not in ("I", "I'm", "I've", "I'll", "I'd"):
+        for m in re.finditer(_CAPITAL_AFTER_COMMA, c.text):
+            if _key(m[1]) not in ctx.acronyms | ctx.after_comma \
+                    and m[1] not in ("I", "I'm", "I've", "I'll", "I'd"):
                 yield Hit(
                     c.index,
                     f"capital {m[1]!r} after a comma: a sentence break may be missing",
@@ -312,7 +318,10 @@ def _script_context(profile: Profile, lesson: Lesson | None) -> Context:
         for w in words
         if w.strip(".,?!;:\"'()").isupper() and len(_key(w)) > 1 and _key(w) not in lower
     }
-    return Context(profile, frozenset(vocabulary - {""}), frozenset(acronyms))
+    text = " ".join(line.text for line in lesson.narration)  # verse: a line per line
+    after_comma = {_key(m[1]) for m in re.finditer(_CAPITAL_AFTER_COMMA, text)}
+    return Context(profile, frozenset(vocabulary - {""}), frozenset(acronyms),
+                   frozenset(after_comma))
 
 
 def read_findings(issues: Sequence[ReadIssue], captions: Sequence[Caption]) -> tuple[Finding, ...]:

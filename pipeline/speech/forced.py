@@ -564,10 +564,12 @@ def _walk_halves(decoders: _Decoders, words: Sequence[Word],
     import threading
 
     mid = _middle(h)
-    # not beside other threads (the review app's builds: a fork copies their locks held)
-    # nor in a daemonic process (a multiprocessing.Pool's worker may not start one)
+    # not beside other threads (the review app's builds: a fork copies their locks held),
+    # nor in a daemonic process (a multiprocessing.Pool's worker may not start one), nor
+    # where processes cannot fork (Windows)
     if mid is None or (os.cpu_count() or 1) < 2 or threading.active_count() > 1 \
-            or multiprocessing.current_process().daemon:
+            or multiprocessing.current_process().daemon \
+            or "fork" not in multiprocessing.get_all_start_methods():
         return (*_walk(decoders, words, paragraphs, p, h, take, pace, progress)[:3], 0)
     # the paragraph starting about as far into the script as the pause is into the speech
     starts = np.cumsum([0] + [sum(decoders.lexicon.phones[_name(words[k])] for k in para)
