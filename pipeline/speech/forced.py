@@ -949,9 +949,8 @@ def _which_said(decoders: _Decoders, words: Sequence[Word], match: Sequence[int]
                 continue
             if len(keep) == len(region):  # all of them fit: nothing was left out here
                 break
-            decoder = decoders.align()
-            ways.append((abs(math.log(speech / expect(keep))),
-                         math.log(max(1e-300, decoder.hyp().best_score)), own, spans))
+            ways.append((abs(math.log(speech / expect(keep))), _score(decoders.align()),
+                         own, spans))
         if not ways:
             continue
         least = min(w[0] for w in ways)
@@ -1311,9 +1310,14 @@ def _sounds_alike(decoders: _Decoders, h: Heard, words: Sequence[Word],
         if _force_raw(decoders.align(), h, [_name(w) for w in words],
                       _pause_before(h, a), _pause_after(h, b)) is None:
             return False
-        decoder = decoders.align()
-        scores.append(math.log(max(1e-300, decoder.hyp().best_score)) / max(1, decoder.n_frames()))
+        scores.append(_score(decoders.align()))
     return scores[1] >= _RETAKE_SCORE * scores[0]
+
+
+def _score(decoder: Any) -> float:
+    """The last forced path's score a frame: the log of its probability against the best
+    each frame allows (0 at best)."""
+    return math.log(max(1e-300, decoder.hyp().best_score)) / max(1, decoder.n_frames())
 
 
 def _unscripted(rough: Sequence[_Rough], timed: Sequence[TimedWord]) -> list[Span]:
