@@ -253,7 +253,8 @@ _CAPITAL_AFTER_COMMA = re.compile(r",\s+([A-Z][a-z']+)")
 def capital_after_comma(captions: Sequence[Caption], ctx: Context) -> Iterator[Hit]:
     for c in captions:
         for m in re.finditer(_CAPITAL_AFTER_COMMA, c.text):
-            if _key(m[1]) not in ctx.acronyms | ctx.after_comma \
+            key = _key(m[1])
+            if key not in ctx.acronyms and key not in ctx.after_comma \
                     and m[1] not in ("I", "I'm", "I've", "I'll", "I'd"):
                 yield Hit(
                     c.index,
