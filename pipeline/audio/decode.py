@@ -68,12 +68,16 @@ def decode_args(
     mono = (f"aresample={rate}:filter_size=8:phase_shift=6:rematrix_maxval=1,"
             "aformat=sample_fmts=flt:channel_layouts=mono")
     head = f"adelay={pad}:all=1," if pad else ""
+    # the filters' output in frames of 0.5 s, not one per packet (20 ms of Opus): ffmpeg
+    # hands each frame from thread to thread (filters, encoder, muxer), and those hand-offs
+    # were a seventh of its CPU (benchmarks/bench_speech.py); the samples are the same
+    batch = f"asetnsamples=n={rate // 2}:p=0"
     args += ["-i", ffmpeg.media_arg(path)]
     if power is None:
-        args += ["-map", "0:a:0", "-vn", "-sn", "-dn", "-af", head + mono]
+        args += ["-map", "0:a:0", "-vn", "-sn", "-dn", "-af", f"{head}{mono},{batch}"]
     else:
         graph = (f"[0:a:0]{head}asplit=2[m][p];[m]{mono}[mono];"
-                 f"[p]{_power_chain(power, rate)}[pw];[mono][pw]amerge=inputs=2[out]")
+                 f"[p]{_power_chain(power, rate)}[pw];[mono][pw]amerge=inputs=2,{batch}[out]")
         args += ["-filter_complex", graph, "-map", "[out]"]
     # write 32 KB blocks, not one small write per decoded packet: a fifth of the reader's
     # CPU (system calls are dear in containers)

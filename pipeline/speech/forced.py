@@ -517,14 +517,16 @@ class _Decoders:
 
 def _walk(decoders: _Decoders, words: Sequence[Word], paragraphs: Sequence[Sequence[int]],
           p: int, h: Heard, take: int, pace: _Pace, progress: Progress, i: int = 0,
-          until: int | None = None) -> tuple[list[_Rough], int, int, int]:
+          until: int | None = None, ready: tuple[list[tuple[int, int]], int] | None = None,
+          ) -> tuple[list[_Rough], int, int, int]:
     """One recording's words from paragraph ``p`` and its stretch of speech ``i`` on: each
     paragraph force-aligned in the window the speech after the previous one implies (its
     stretches of speech adding up to the paragraph's phones at the speaker's pace); where
     that fails (no path, speech left out, words in silence: a retake, an ad-lib, a
     paragraph skipped), the speech is recognised from there until a later paragraph's
     start is heard, and forcing resumes there. ``until``: stop at the first paragraph
-    that starts at or after that stretch. Returns the words found (forced or recognised),
+    that starts at or after that stretch; ``ready``: paragraph ``p`` forced already (what
+    :func:`_force_paragraph` returned). Returns the words found (forced or recognised),
     the next paragraph, the number of paragraphs forced and the next stretch."""
     found: list[_Rough] = []
     forced = 0
@@ -534,7 +536,8 @@ def _walk(decoders: _Decoders, words: Sequence[Word], paragraphs: Sequence[Seque
         progress(h.speech[i][0] / max(1, h.duration))
         para = paragraphs[p]
         phones = [decoders.lexicon.phones[_name(words[k])] for k in para]
-        got = _force_paragraph(decoders.align(), h, words, para, phones, i, pace)
+        got = ready or _force_paragraph(decoders.align(), h, words, para, phones, i, pace)
+        ready = None
         if got is not None:
             spans, j = got
             found += [_Rough(_name(words[k]), take, a, b, True)
@@ -608,15 +611,21 @@ def _walk_halves(decoders: _Decoders, words: Sequence[Word],
 
 
 def _middle(h: Heard) -> int | None:
-    """The stretch of speech after the longest pause in the middle fifth of a recording's
-    speech, when it holds ``_SPLIT_SPEECH`` or more (else None)."""
+    """The stretch of speech after a pause in the middle fifth of a recording's speech (of
+    the pauses there at least 0.8 times the longest, a paragraph's end, the one nearest
+    half the speech: the halves take as long), when it holds ``_SPLIT_SPEECH`` or more
+    (else None)."""
     ends = np.cumsum([b - a for a, b in h.speech])
     if not len(ends) or ends[-1] < _SPLIT_SPEECH:
         return None
     lo, hi = (int(np.searchsorted(ends, f * ends[-1])) for f in (0.4, 0.6))
-    gaps = [(h.speech[k][0] - h.speech[k - 1][1], k) for k in range(max(1, lo), hi + 1)
-            if k < len(h.speech)]
-    return max(gaps)[1] if gaps else None
+    gaps = {k: h.speech[k][0] - h.speech[k - 1][1] for k in range(max(1, lo), hi + 1)
+            if k < len(h.speech)}
+    if not gaps:
+        return None
+    longest = max(gaps.values())
+    return min((k for k, gap in gaps.items() if gap >= 0.8 * longest),
+               key=lambda k: abs(ends[k - 1] - ends[-1] / 2))
 
 
 def _second_half(out: Any, lexicon: _Lexicon, words: Sequence[Word],
@@ -638,10 +647,11 @@ def _second_half(out: Any, lexicon: _Lexicon, words: Sequence[Word],
         for first in sorted(range(max(0, guess - 2), min(len(paragraphs), guess + 3)),
                             key=lambda q: abs(q - guess)):
             phones = [lexicon.phones[_name(words[k])] for k in paragraphs[first]]
-            if _force_paragraph(decoders.align(), h, words, paragraphs[first], phones, mid,
-                                ours) is not None:
+            ready = _force_paragraph(decoders.align(), h, words, paragraphs[first], phones,
+                                     mid, ours)
+            if ready is not None:
                 found, end, walked, _ = _walk(decoders, words, paragraphs, first, h, take,
-                                              ours, lambda f: None, mid)
+                                              ours, lambda f: None, mid, ready=ready)
                 got = (mid, first, found, end, walked, (ours.speech, ours.phones)
                        if ours.forced else (0, 0), decoders.recognised)
                 break
@@ -975,7 +985,15 @@ def _which_said(decoders: _Decoders, words: Sequence[Word], match: Sequence[int]
 
 
 def _speech_between(heard: Heard, start: int, end: int) -> int:
-    return sum(max(0, min(b, end) - max(a, start)) for a, b in heard.speech)
+    """ms of speech from ``start`` to ``end``: only the stretches overlapping it are read
+    (they are in order; summing all of them for every word took an hour's take 5 s)."""
+    speech = heard.speech
+    k = max(0, bisect.bisect_left(speech, (start, start)) - 1)
+    total = 0
+    while k < len(speech) and speech[k][0] < end:
+        total += max(0, min(speech[k][1], end) - max(speech[k][0], start))
+        k += 1
+    return total
 
 
 def _force_all(decoders: _Decoders, words: Sequence[Word], match: Sequence[int],
