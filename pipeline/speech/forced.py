@@ -557,11 +557,12 @@ def _walk_halves(decoders: _Decoders, words: Sequence[Word],
                  paragraphs: Sequence[Sequence[int]], p: int, h: Heard, take: int,
                  pace: _Pace, progress: Progress) -> tuple[list[_Rough], int, int, int]:
     """:func:`_walk` on two cores for a long recording (pocketsphinx holds the GIL, so a
-    child process): the child walks from the longest pause in the middle of the speech to
-    the end, starting with the paragraph that fits there, while this process walks from
-    the start to the first paragraph at or after that pause. Where both reach the same
-    paragraph at the same stretch the child's words are taken; otherwise (the pause is
-    inside a paragraph, a retake or a failure across it) this process walks on alone.
+    child process): the child walks from a long pause in the middle of the speech
+    (:func:`_middle`) to the end, starting with the paragraph that fits there, while this
+    process walks from the start to the first paragraph at or after that pause. Where
+    both reach the same paragraph at the same stretch the child's words are taken;
+    otherwise (the pause is inside a paragraph, a retake or a failure across it) this
+    process walks on alone.
     Returns :func:`_walk`'s, with the number of paragraphs the child's walk forced."""
     import multiprocessing
     import threading
