@@ -599,3 +599,25 @@ def test_a_long_recording_is_walked_from_its_middle_on_a_second_core(takes: dict
     for run in middle_at_p2, middle_inside_p2:
         assert run["stats"]["paragraphs_forced"] == 3
         assert run["same_words"] and run["moved"] <= 30
+
+
+def test_a_caption_fits_exactly_when_its_best_line_layout_fits() -> None:
+    # protects: the caption breaker's fit test fills lines word by word instead of laying
+    # out every span it weighs; it must agree with the layout the captions are shown in
+    from pipeline.captions.clean import layout
+    from pipeline.speech.captions import _fits
+
+    rng = np.random.default_rng(7)
+    letters = np.array(list("abcdefghij"))
+    seen = {True: 0, False: 0}
+    for name in ("netflix", "bbc"):
+        profile = get_profile(name)
+        for _ in range(3000):
+            sizes = rng.integers(1, 16, rng.integers(1, 18))
+            text = " ".join("".join(rng.choice(letters, n)) for n in sizes)
+            lines = layout(text, profile)
+            fits = len(lines) <= profile.max_lines and all(
+                len(line) <= profile.max_chars_per_line for line in lines)
+            assert _fits(text, profile) == fits, (name, text, lines)
+            seen[fits] += 1
+    assert min(seen.values()) > 500  # both answers were asked for often
