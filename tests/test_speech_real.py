@@ -238,3 +238,33 @@ def test_real_take_in_a_room_fillers_and_a_retake(tmp_path: Path,
     assert m["retake"] == (1, 1)
     assert m["unsaid"] == 0
     assert [p["text"] for p in doc["unspoken"]] == ["Making a famine where abundance lies,"]
+
+
+def test_real_take_in_a_room_as_ci_builds_it(tmp_path: Path, capsys: pytest.CaptureFixture,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """The whole room take without Debian's Sense and Sensibility clips (as CI has it).
+    JFK's paragraph under reverb: each phrase's sound rings on past its last word, which
+    counted as speech left out (1.2 s of 8.7 s), so its forcing failed; recognition under
+    reverb then heard sonnet words there and JFK came out 6 s late, "so my fellow
+    Americans" unspoken (forced._fits: a word's ringing is its own; a stretch of speech no
+    word is on is not)."""
+    import benchmarks.real_takes as takes
+    from benchmarks.bench_speech_real import measure
+    from tests.conftest import REALDATA
+
+    if not REALDATA.is_dir():
+        pytest.skip("../shared/realdata is not beside this checkout")
+    monkeypatch.setattr(takes, "AUSTEN", tmp_path / "no-debian-clips")
+    takes.clips.cache_clear()
+    try:
+        take = takes.build("room", disfluent=True, condition="room")
+    finally:
+        takes.clips.cache_clear()
+    script, rec = takes.write(take, tmp_path)
+    assert main(["captions", str(script), "--media", str(rec), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    m = measure(take, script, doc["words"], doc["captions"], [], doc["unscripted"])
+    late = {r.clip: e for r, e in zip(take.refs, m["starts"], strict=True) if e > 250}
+    assert len(late) <= 1 and "jfk" not in late, late  # before: jfk 5986, lines 9, 10
+    assert [p["text"] for p in doc["unspoken"]] == ["Making a famine where abundance lies,"]
+    assert m["unsaid"] == 0

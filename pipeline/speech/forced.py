@@ -82,6 +82,7 @@ _RETAKE_SHARE = 0.6  # share of a sentence's (or its last clause's) tokens heard
 _RETAKE_SCORE = 1.2  # a clause forced on its retake scores at most this much worse a frame
 _RESYNC_AHEAD = 8  # paragraphs whose start recognition looks for, after forcing failed
 GUESSED = 0.25  # confidence of a word neither recognised nor forced (interpolated)
+_TAIL = 400  # ms a word's sound rings on in a room (reverb): speech no word left out
 _SPLIT_SPEECH = 120_000  # ms of speech in a recording from which two cores walk it
 _SKIP_RUN = 4  # unheard words in a row inside a spoken sentence that may have been skipped
 _SAID_SHARE = 0.85  # of the speech a run of words needs at the speaker's pace: less, some
@@ -695,16 +696,24 @@ def _fits(h: Heard, spans: Sequence[tuple[int, int]], phones: Sequence[int], pac
           i: int, j: int) -> bool:
     """Forced words that fit their speech: no stretch of speech left out (speech the
     script does not say), no word lying in silence (words the speech does not say), none
-    far longer than its phones take."""
+    far longer than its phones take, no long stretch of speech without a word on it. A
+    word's sound ringing on into the pause after it (``_TAIL``: a room's reverb) is its
+    own, not speech left out."""
+    def inside(a: int, b: int) -> int:
+        return sum(max(0, min(e, b) - max(s, a)) for s, e in h.speech[i:j + 1])
+
     covered = 0
     silent = 0
-    for (a, b), n in zip(spans, phones, strict=True):
-        inside = sum(max(0, min(e, b) - max(s, a)) for s, e in h.speech[i:j + 1])
-        if inside < 0.3 * (b - a):
+    after = [a for a, _ in spans[1:]] + [h.duration]
+    for (a, b), n, following in zip(spans, phones, after, strict=True):
+        if inside(a, b) < 0.3 * (b - a):
             silent += 1
         if b - a > 3 * pace.expect(n) + 400:
             return False
-        covered += inside
+        covered += inside(a, max(b, min(b + _TAIL, following)))
+    if any(e - s >= _UNSCRIPTED_MS and not any(a < e and s < b for a, b in spans)
+           for s, e in h.speech[i:j + 1]):
+        return False  # a stretch of speech no word is on: another paragraph's, an ad-lib
     speech = sum(b - a for a, b in h.speech[i:j + 1])
     return silent <= max(1, len(spans) // 10) and speech - covered <= max(400, speech // 10)
 
