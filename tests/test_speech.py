@@ -21,7 +21,9 @@ from pipeline.speech.captions import make_captions
 from pipeline.speech.forced import (
     Heard,
     Word,
+    _fits,
     _middle,
+    _Pace,
     _pieces,
     _Rough,
     _skipped,
@@ -621,3 +623,22 @@ def test_a_caption_fits_exactly_when_its_best_line_layout_fits() -> None:
             assert _fits(text, profile) == fits, (name, text, lines)
             seen[fits] += 1
     assert min(seen.values()) > 500  # both answers were asked for often
+
+
+def test_a_paragraph_fits_its_speech_under_reverb_but_not_a_neighbours() -> None:
+    # protects forced._fits: a word's sound ringing on into the pause after it (a room's
+    # reverb: JFK's phrases) is its own, not speech the script leaves out; the last word's
+    # is not (an unsaid sentence forced onto the next paragraph's first phrase, its last
+    # 0.5 s left over, fitted with it); a long stretch no word is on never fits
+    pace = _Pace(1000, 10)  # 100 ms a phone
+    heard = Heard((np.zeros(RATE * 20, dtype=np.int16),), ((1000, 3000), (3500, 5000)))
+    rings = [(1000, 1800), (1800, 2600), (3500, 4200), (4200, 4950)]  # 2600-3000 rings
+    assert _fits(heard, rings, [3] * 4, pace, 0, 1)  # before: 450 ms "left out", no fit
+    heard = Heard(heard.chunks, ((1500, 4820), (5190, 6550)))
+    unsaid = [(1500, 2300), (2300, 3100), (3100, 4000), (4000, 4820),
+              (5240, 5340), (5340, 5460), (5460, 5610), (5770, 6040)]
+    assert not _fits(heard, unsaid, [3] * 8, pace, 0, 1)
+    heard = Heard(heard.chunks, ((1000, 13000), (13300, 14100)))
+    before = [(1000 + 1000 * k, 2000 + 1000 * k) for k in range(12)]
+    assert not _fits(heard, before, [10] * 12, pace, 0, 1)  # before: 800 ms of 12.8 s, fit
+    assert _fits(heard, before, [10] * 12, pace, 0, 0)

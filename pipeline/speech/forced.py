@@ -697,14 +697,15 @@ def _fits(h: Heard, spans: Sequence[tuple[int, int]], phones: Sequence[int], pac
     """Forced words that fit their speech: no stretch of speech left out (speech the
     script does not say), no word lying in silence (words the speech does not say), none
     far longer than its phones take, no long stretch of speech without a word on it. A
-    word's sound ringing on into the pause after it (``_TAIL``: a room's reverb) is its
-    own, not speech left out."""
+    word's sound ringing on into the pause before the next word (``_TAIL``: a room's
+    reverb) is its own, not speech left out; the last word's is not (an unsaid sentence
+    forced onto the next paragraph's first phrase fitted with its rest "ringing")."""
     def inside(a: int, b: int) -> int:
         return sum(max(0, min(e, b) - max(s, a)) for s, e in h.speech[i:j + 1])
 
     covered = 0
     silent = 0
-    after = [a for a, _ in spans[1:]] + [h.duration]
+    after = [a for a, _ in spans[1:]] + [spans[-1][1]]  # the last: no ringing
     for (a, b), n, following in zip(spans, phones, after, strict=True):
         if inside(a, b) < 0.3 * (b - a):
             silent += 1
