@@ -707,11 +707,12 @@ def _fits(h: Heard, spans: Sequence[tuple[int, int]], phones: Sequence[int], pac
     silent = 0
     after = [a for a, _ in spans[1:]] + [spans[-1][1]]  # the last: no ringing
     for (a, b), n, following in zip(spans, phones, after, strict=True):
-        if inside(a, b) < 0.3 * (b - a):
+        own = inside(a, b)
+        if own < 0.3 * (b - a):
             silent += 1
         if b - a > 3 * pace.expect(n) + 400:
             return False
-        covered += inside(a, max(b, min(b + _TAIL, following)))
+        covered += own + inside(b, max(b, min(b + _TAIL, following)))
     if any(e - s >= _UNSCRIPTED_MS and not any(a < e and s < b for a, b in spans)
            for s, e in h.speech[i:j + 1]):
         return False  # a stretch of speech no word is on: another paragraph's, an ad-lib
