@@ -32,7 +32,7 @@ from pipeline.speech.forced import (
     script_words,
     time_script,
 )
-from pipeline.speech.lexicon import DICTIONARY, pronounce
+from pipeline.speech.lexicon import DICTIONARY, _cmudict, dictionary_path, pronounce
 
 P1 = "Customers buy what solves their problem. Talk with advisors and experts first."
 P2 = ("The market is large enough when the numbers add up. "
@@ -252,6 +252,21 @@ def test_every_word_gets_a_pronunciation() -> None:
         assert p.phones and p.source != DICTIONARY, word
     assert pronounce("10000").phones == pronounce("ten").phones + pronounce("thousand").phones
 
+
+
+def test_the_dictionary_bisection_finds_what_reading_every_line_finds() -> None:
+    """Every 50th word of the CMU dictionary, its first and last, words with variants
+    ("a", "a(2)"), possessives, and words just beside real ones that it lacks."""
+    first: dict[str, tuple[str, ...]] = {}
+    for line in dictionary_path().read_text(encoding="utf-8").splitlines():
+        word, _, phones = line.partition(" ")
+        first.setdefault(word, tuple(phones.split()))
+    words = [w for w in first if "(" not in w]
+    probe = [*words[::50], words[0], words[-1], "a", "a's", "the", "zywicki"]
+    for word in probe:
+        assert _cmudict(word) == first[word], word
+    for absent in ["", "aaaaaaa", "zzzz", "the-", *(w + "q" for w in words[::997])]:
+        assert _cmudict(absent) == first.get(absent), absent
 
 # --- real speech ------------------------------------------------------------------------
 

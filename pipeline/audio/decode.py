@@ -97,7 +97,8 @@ def _power_chain(layout: str, rate: int) -> str:
     total = "2*c0" if layout == "mono" else "c0+c1"
     return (f"aformat=sample_fmts=dblp:sample_rates={POWER_RATE}:channel_layouts={layout},"
             f"{weight},asplit=2[k1][k2];[k1][k2]amultiply,pan=mono|c0={total},"
-            f"aresample={rate},aformat=sample_fmts=flt:sample_rates={rate}:channel_layouts=mono")
+            f"aresample={rate}:filter_size=8:phase_shift=6,"
+            f"aformat=sample_fmts=flt:sample_rates={rate}:channel_layouts=mono")
 
 
 def _check_audio(path: Path) -> ffmpeg.MediaInfo:

@@ -197,19 +197,18 @@ class LoudnessTap:
         energy = np.einsum("ij,ij->i", frames, frames) / HUM_FRAME
         quiet = np.sort(np.argsort(energy)[:HUM_FRAMES])
         spectra = np.abs(np.fft.rfft(frames[quiet] * _HANN, axis=1)) ** 2
-        for n, spectrum in zip(quiet, spectra, strict=True):
-            row = [float(energy[n])]
-            for mains in MAINS:
-                narrow = near = 0.0
-                for k in range(1, HARMONICS + 1):
-                    centre = k * mains // HUM_BIN
-                    narrow += float(spectrum[centre - 1 : centre + 2].sum())
-                    side = np.concatenate([spectrum[centre - 8 : centre - 2],
-                                           spectrum[centre + 3 : centre + 9]])
-                    near += 3 * float(np.median(side))
-                row += [narrow, near]
-            self._hum_block.append(self._blocks + 2 * int(n))
-            self._hum.append(row)
+        rows = [energy[quiet].astype(np.float64)]
+        for mains in MAINS:
+            narrow, near = np.zeros(len(quiet)), np.zeros(len(quiet))
+            for k in range(1, HARMONICS + 1):
+                centre = k * mains // HUM_BIN
+                narrow += spectra[:, centre - 1 : centre + 2].sum(axis=1)
+                side = np.concatenate([spectra[:, centre - 8 : centre - 2],
+                                       spectra[:, centre + 3 : centre + 9]], axis=1)
+                near += 3 * np.median(side, axis=1).astype(np.float64)
+            rows += [narrow, near]
+        self._hum_block += (self._blocks + 2 * quiet).tolist()
+        self._hum += np.column_stack(rows).tolist()
 
     def track(self) -> LoudnessTrack:
         def join(parts: list[np.ndarray], dtype: type) -> np.ndarray:

@@ -63,7 +63,7 @@ from pipeline.audio.decode import RATE, scan
 from pipeline.audio.loudness import LoudnessTap, LoudnessTrack
 from pipeline.audio.speech import STEP, SpeechTap, segments
 from pipeline.models import Lesson
-from pipeline.speech.lexicon import DICTIONARY, prepare, pronounce
+from pipeline.speech.lexicon import DICTIONARY, pronounce
 
 log = logging.getLogger(__name__)
 
@@ -230,7 +230,6 @@ def _write_lexicon(words: Sequence[Word], folder: Path) -> _Lexicon:
     counts: dict[str, int] = {}
     lines: list[str] = []
     spelled: dict[str, str] = {}
-    prepare(part for w in words for part in w.text.replace(",", "").split())
     for w in words:
         name = _name(w)
         if name in names:
