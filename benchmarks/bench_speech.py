@@ -139,6 +139,7 @@ def _speed(folder: Path) -> None:
         result = folder / f"timing{size}.json"
         ratios = []
         for run in (*range(REPEATS), "one core"):
+            rec.read_bytes()  # in the page cache for both: a cold first read doubled a decode
             decode = _child([ffmpeg.executable(), "-v", "error", "-i", ffmpeg.media_arg(rec),
                              "-map", "0:a:0", "-f", "null", "-"])
             whole = _child([sys.executable, "-c", _STEP, str(script), str(rec), str(result),
