@@ -129,6 +129,7 @@ def _speed(folder: Path) -> None:
         takes = {5: five}
         if 60 in minutes:
             takes[60] = pool.apply(_repeat, (folder, five, 12))
+    os.sync()  # the takes' writes flushed now, not under the first timed pairs
     print("the speech step (time_script, in its own process) against a bare decode"
           f" (ffmpeg -i REC -map 0:a:0 -f null -) run just before it, {REPEATS} times")
     print(f"{'take':>6} {'audio s':>8} {'decode s':>9} {'CPU s':>6} {'step s':>7} {'CPU s':>7}"
