@@ -18,9 +18,12 @@ speech decisions, instead of the 460 MB its samples would take.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import os
+import tempfile
+import threading
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -33,6 +36,9 @@ log = logging.getLogger(__name__)
 RATE = 16_000  # analysis sample rate (Hz): enough for claps (energy to 8 kHz) and for VAD
 FRAME = 16  # samples per 1 ms
 CHUNK = RATE * 8  # samples per streamed chunk (8 s, a multiple of 10 ms)
+HALVES = 120_000  # ms: a recording this long is decoded as two halves at once (two cores)
+OVERLAP = 1_000  # ms the halves share: the second is aligned on the first there
+MAX_LAG = 800  # samples (50 ms): how far ffmpeg's input seek may land from where it was asked
 
 
 class Tap(Protocol):
@@ -121,9 +127,17 @@ def scan(path: str | Path, taps: Sequence[Tap], *, chunk: int = CHUNK) -> int:
     carry = b""
     power = any(getattr(tap, "power", False) for tap in taps)  # else the mono signal alone
     width = 2 if power else 1
-    args = decode_args(path, delay=info.audio_delay,
-                       power=("mono" if info.mono else "stereo") if power else None)
-    for data in ffmpeg.stream(args, chunk_bytes=chunk * 4 * width, what=path):
+    kw: dict[str, Any] = {"delay": info.audio_delay,
+                          "power": ("mono" if info.mono else "stereo") if power else None}
+    size = chunk * 4 * width
+    # at 48 kHz only: from other rates ffmpeg resamples before or after the graph's split,
+    # as it sees fit, and a graph with -ss/-t in it can choose otherwise than one without
+    if (info.duration or 0) >= HALVES and info.sample_rate == POWER_RATE \
+            and (os.cpu_count() or 1) >= 2:
+        pieces = _halves(path, info.duration or 0, kw, 4 * width, size)
+    else:
+        pieces = ffmpeg.stream(decode_args(path, **kw), chunk_bytes=size, what=path)
+    for data in pieces:
         data = carry + data
         usable = len(data) // (4 * width) * (4 * width)
         carry = data[usable:]
@@ -136,6 +150,80 @@ def scan(path: str | Path, taps: Sequence[Tap], *, chunk: int = CHUNK) -> int:
         raise MediaError("recording's audio is empty (no samples decoded)", path)
     log.info("decoded %s: %.1f s of audio", path, total / RATE)
     return total * 1000 // RATE
+
+
+def _halves(path: Path, duration: int, kw: dict[str, Any], frame: int, size: int,
+            ) -> Iterator[bytes]:
+    """The decode's output (``frame`` bytes a sample) of a long recording, from two ffmpeg
+    runs at once: the first half streamed, the second (from ``OVERLAP`` before the middle,
+    ffmpeg's input seek) written to a temporary file meanwhile, then read on from the
+    sample where it lines up with the first half's last ``OVERLAP`` (ffmpeg lands up to
+    a packet away from the time asked; a second of decoding later both decodes agree to
+    float rounding). Where that cannot be told (the overlap is digital silence) or the
+    second run failed, the rest comes from a decode of the whole."""
+    cut = duration // 2 // 10 * 10
+    head = cut * RATE // 1000 * frame  # bytes of the first half
+    shared = (cut - OVERLAP) * RATE // 1000 * frame  # where the overlap starts
+    with tempfile.TemporaryDirectory(prefix="decode-") as tmp:
+        rest = Path(tmp) / "rest.f32"
+        failed: list[BaseException] = []
+
+        def second() -> None:
+            try:
+                ffmpeg.run([*decode_args(path, start=cut - OVERLAP, **kw)[:-1], str(rest)],
+                           what=path)
+            except (MediaError, OSError) as e:  # the whole is decoded instead (below)
+                failed.append(e)
+
+        thread = threading.Thread(target=second)
+        thread.start()
+        try:
+            around: list[bytes] = []
+            at = 0
+            for data in ffmpeg.stream(decode_args(path, length=cut + OVERLAP, **kw),
+                                      chunk_bytes=size, what=path):
+                if at < head:
+                    yield data[:head - at]
+                if at + len(data) > shared:
+                    around.append(data[max(0, shared - at):])
+                at += len(data)
+        finally:
+            thread.join()
+        if at <= head:  # the first half held it all (the container's length was long)
+            return
+        lag = None if failed else _lag(b"".join(around), rest, frame)
+        if lag is None:
+            log.info("%s: the halves could not be lined up; decoding the rest again", path)
+            skip = head
+            for data in ffmpeg.stream(decode_args(path, **kw), chunk_bytes=size, what=path):
+                if len(data) > skip:
+                    yield data[skip:]
+                skip = max(0, skip - len(data))
+            return
+        with rest.open("rb") as f:
+            f.seek((OVERLAP * RATE // 1000 - lag) * frame)
+            while data := f.read(size):
+                yield data
+
+
+def _lag(around: bytes, rest: Path, frame: int) -> int | None:
+    """Samples the second half starts after where it was asked (its sample j is the first
+    half's ``j + lag`` from the overlap's start): the one shift at which the second
+    overlap second of both decodes agrees; None when none or several do."""
+    width = frame // 4
+    a = np.frombuffer(around[:len(around) // frame * frame], "<f4").reshape(-1, width)
+    n = OVERLAP * RATE // 1000
+    with rest.open("rb") as f:
+        b = np.frombuffer(f.read((2 * n + MAX_LAG) * frame), "<f4").reshape(-1, width)
+    if len(a) < 2 * n or len(b) < n + MAX_LAG:
+        return None
+    end = 2 * n - RATE // 100  # the first half's last 10 ms: its resampler's flush
+    target = a[n:end]
+    probe = 256  # samples compared at every shift first; the few that agree, in full
+    fits = [lag for lag in range(-MAX_LAG, MAX_LAG + 1)
+            if np.abs(b[n - lag:n - lag + probe] - target[:probe]).max() <= 1e-5
+            and np.abs(b[n - lag:end - lag] - target).max() <= 1e-5]
+    return fits[0] if len(fits) == 1 else None
 
 
 def read_window(path: str | Path, start: int, length: int, *, rate: int = RATE) -> np.ndarray:
